@@ -1,0 +1,257 @@
+"""netcheck's command line: the only place that prints, writes files and chooses the exit code.
+
+Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad input, 3 netcheck itself failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from netcheck import __version__
+from netcheck.host.facts import os_description, vantage
+from netcheck.model import Method, Phase, Report, Role, Verdict
+from netcheck.plan import NothingToCheck, plan_checks
+from netcheck.report.json import render_json
+from netcheck.report.table import render_table, summary_line
+from netcheck.runner import Probes, RunOptions, effective_method, run_checks
+from netcheck.topology import InputError, PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan
+
+EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+RENDERERS = {Format.TABLE: render_table, Format.JSON: render_json}
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Will each network connection of an Acronis Backup Advanced deployment work? "
+    "Probes every link of the product's connection matrix from this machine and says pass or fail, "
+    "with the packet evidence and the fix.",
+)
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    typer.echo(f"netcheck: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{what} {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} {str(path)!r} is a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+def _check_output_path(path: Path) -> None:
+    """Refuse an output path that cannot be written before spending minutes on probes."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"--output {str(path)!r} is a directory")
+    if not parent.is_dir():
+        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} is not writable")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class _Progress:
+    """A one-line counter on stderr, only on a terminal, only once a run has lasted a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled and (self.shown or time.monotonic() - self.started > 1.0):
+            self.shown = True
+            sys.stderr.write(f"\rnetcheck: {done}/{total} checks done")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"netcheck {__version__}")
+        raise typer.Exit(EXIT_PASS)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(EXIT_PASS)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  netcheck check --agent 198.18.0.31:windows --agent 198.18.0.41:linux\n\n"
+    "  netcheck check --from management-server --agents-file agents.txt --format json --output report.json\n\n"
+    "  netcheck check --from agent --management-server ms.corp.example --license-server ls.corp.example\n\n"
+    "  netcheck check --plan site.toml --phase post-install\n\n"
+    "Exit codes: 0 all passed, 1 a check failed, 2 bad input, 3 netcheck itself failed.",
+)
+def check(
+    vantage_role: Annotated[
+        Role | None,
+        typer.Option("--from", help="The role of this machine in the deployment. [default: console]", show_default=False),
+    ] = None,
+    management_server: Annotated[str | None, typer.Option(help="Name or address of the management server.")] = None,
+    license_server: Annotated[str | None, typer.Option(help="Name or address of the license server.")] = None,
+    agent: Annotated[
+        list[str] | None,
+        typer.Option("--agent", help="An agent machine, HOST or HOST:windows|linux. Repeat for more.", show_default=False),
+    ] = None,
+    agents_file: Annotated[
+        Path | None, typer.Option(help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments.")
+    ] = None,
+    plan: Annotated[Path | None, typer.Option(help="A TOML plan file with the topology (see README).")] = None,
+    phase: Annotated[
+        Phase | None,
+        typer.Option(help="pre-install: a reset on a product port passes. [default: pre-install]", show_default=False),
+    ] = None,
+    method: Annotated[
+        Method | None,
+        typer.Option(help="auto: raw SYN probes when privileged, connect() otherwise. [default: auto]", show_default=False),
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.05, max=60.0, help="Seconds to wait for an answer.")] = 2.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="Extra tries for probes that got no answer.")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Probes in flight at most.")] = 64,
+    output_format: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.TABLE,
+    output: Annotated[Path | None, typer.Option(help="Write the report to this file instead of stdout.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show evidence in the table; tracebacks on internal errors.")
+    ] = False,
+) -> None:
+    """Probe every link of the connection matrix that starts at this machine."""
+    try:
+        _check(**locals())
+    except typer.Exit:
+        raise
+    except InputError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERNAL)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message and exit 3, never a bare traceback
+        if verbose:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+
+def _check(
+    *,
+    vantage_role: Role | None,
+    management_server: str | None,
+    license_server: str | None,
+    agent: list[str] | None,
+    agents_file: Path | None,
+    plan: Path | None,
+    phase: Phase | None,
+    method: Method | None,
+    timeout: float,
+    retries: int,
+    concurrency: int,
+    output_format: Format,
+    output: Path | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    plan_file = parse_plan(_read_text(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
+    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agent or []]]
+    if agents_file:
+        agent_groups.append(parse_agents_file(_read_text(agents_file, "agents file"), filename=str(agents_file)))
+    topology = build_topology(
+        management_server=management_server or plan_file.management_server,
+        license_server=license_server or plan_file.license_server,
+        agents=agent_groups,
+        ports=plan_file.ports,
+    )
+    role = vantage_role or plan_file.vantage or Role.CONSOLE
+    try:
+        checks = plan_checks(topology, role)
+    except NothingToCheck as exc:
+        raise InputError(str(exc)) from None
+    if output:
+        _check_output_path(output)
+    probes = Probes()
+    chosen = effective_method(method or plan_file.method or Method.AUTO, probes)
+    if chosen is Method.SYN and not probes.syn_available():
+        raise InputError("--method syn needs raw sockets: run as root (or with CAP_NET_RAW), or use --method connect")
+    options = RunOptions(
+        phase=phase or plan_file.phase or Phase.PRE_INSTALL,
+        method=chosen,
+        timeout_s=timeout,
+        retries=retries,
+        concurrency=concurrency,
+        source_os=os_description(),
+        ports=dict(topology.ports),
+    )
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    try:
+        results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=progress))
+    finally:
+        progress.close()
+    report = Report(
+        tool_version=__version__,
+        started_at=started_at,
+        duration_s=round(time.perf_counter() - clock, 3),
+        vantage=vantage(role),
+        phase=options.phase,
+        method=str(chosen),
+        results=tuple(results),
+    )
+    text = render_table(report, verbose=verbose) if output_format is Format.TABLE else RENDERERS[output_format](report)
+    if output:
+        _write_atomically(output, text)
+        if not quiet:
+            typer.echo(f"{summary_line(report)}; report written to {output}")
+    else:
+        typer.echo(text, nl=False)
+    raise typer.Exit(exit_code(report))
+
+
+def exit_code(report: Report) -> int:
+    """0 pass (warnings allowed), 1 any failure, 3 when netcheck could not run some check."""
+    verdict = report.verdict
+    if verdict is Verdict.FAIL:
+        return EXIT_FAIL
+    if verdict is Verdict.ERROR:
+        return EXIT_INTERNAL
+    return EXIT_PASS
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Renderers: pure functions Report → text, one module per format."""

@@ -1,0 +1,143 @@
+"""Runs planned checks: names first, then TCP links, with bounded concurrency; never raises for a check.
+
+Any exception inside a check becomes an `error` result carrying its message, so one broken probe
+cannot turn into a wrong verdict or take the whole run down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from netcheck.classify import classify_name, classify_tcp, error_result, settle_unknown_os, skipped_link, unresolved_link
+from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State
+from netcheck.names.system import resolve_system
+from netcheck.plan import is_address
+from netcheck.probes import syn as syn_probe
+from netcheck.probes.tcp import connect_probe
+
+Progress = Callable[[int, int], None]
+Resolver = Callable[[str], Awaitable[Observation]]
+ConnectProbe = Callable[..., Awaitable[Observation]]
+SynBatch = Callable[..., dict[tuple[str, int], Observation]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    phase: Phase = Phase.PRE_INSTALL
+    method: Method = Method.AUTO
+    timeout_s: float = 2.0
+    retries: int = 1
+    concurrency: int = 64
+    source_os: str | None = None
+    ports: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Probes:
+    """The I/O edge, swappable in tests."""
+
+    resolve: Resolver = resolve_system
+    connect: ConnectProbe = connect_probe
+    syn_batch: SynBatch = syn_probe.syn_probe_batch
+    syn_available: Callable[[], bool] = syn_probe.syn_available
+
+
+def effective_method(method: Method, probes: Probes) -> Method:
+    """auto → syn when raw sockets are available, connect otherwise."""
+    if method is Method.AUTO:
+        return Method.SYN if probes.syn_available() else Method.CONNECT
+    return method
+
+
+async def run_checks(
+    checks: Sequence[Check],
+    options: RunOptions,
+    *,
+    probes: Probes | None = None,
+    on_progress: Progress | None = None,
+) -> list[Result]:
+    """Run every check and return one result each, in the order of `checks`."""
+    probes = probes or Probes()
+    total = len(checks)
+    results: dict[str, Result] = {}
+    limit = asyncio.Semaphore(max(1, options.concurrency))
+    lock = threading.Lock()  # the SYN engine reports from its worker thread
+
+    def done(result: Result) -> None:
+        with lock:
+            results[result.check.id] = result
+            if on_progress:
+                on_progress(len(results), total)
+
+    for check in checks:
+        if check.skip_reason:
+            done(skipped_link(check))
+
+    async def run_name(check: Check) -> None:
+        async with limit:
+            try:
+                done(classify_name(check, await probes.resolve(check.target.name)))
+            except Exception as exc:  # noqa: BLE001 - an unexpected failure is an error result, never a verdict
+                done(error_result(check, f"{type(exc).__name__}: {exc}"))
+
+    name_checks = [c for c in checks if c.kind is Kind.NAME]
+    await asyncio.gather(*(run_name(c) for c in name_checks))
+    resolved = {c.target.name.lower(): results[c.id] for c in name_checks}
+
+    to_probe: list[tuple[Check, str]] = []
+    for check in checks:
+        if check.kind is not Kind.TCP or check.skip_reason:
+            continue
+        if is_address(check.target.name):
+            to_probe.append((check, check.target.name))
+            continue
+        name_result = resolved.get(check.target.name.lower())
+        if name_result is None or name_result.state is not State.RESOLVED or not name_result.address:
+            done(unresolved_link(check, f"name:{check.target.name}"))
+        else:
+            to_probe.append((check, name_result.address))
+
+    def judge(check: Check, observation: Observation) -> Result:
+        return classify_tcp(check, observation, phase=options.phase, source_os=options.source_os, ports=options.ports)
+
+    method = effective_method(options.method, probes)
+    syn_jobs = [(c, a) for c, a in to_probe if method is Method.SYN and ":" not in a]
+    connect_jobs = [(c, a) for c, a in to_probe if not (method is Method.SYN and ":" not in a)]
+
+    async def run_connect(check: Check, address: str) -> None:
+        async with limit:
+            try:
+                observation = await probes.connect(address, check.port, timeout_s=options.timeout_s, retries=options.retries)
+                done(judge(check, observation))
+            except Exception as exc:  # noqa: BLE001
+                done(error_result(check, f"{type(exc).__name__}: {exc}"))
+
+    async def run_syn() -> None:
+        if not syn_jobs:
+            return
+        by_key: dict[tuple[str, int], list[Check]] = {}
+        for check, address in syn_jobs:
+            by_key.setdefault((address, check.port or 0), []).append(check)
+
+        def seen(key: tuple[str, int], observation: Observation) -> None:
+            for check in by_key[key]:
+                done(judge(check, observation))
+
+        try:
+            await asyncio.to_thread(
+                probes.syn_batch, list(by_key), timeout_s=options.timeout_s, retries=options.retries, on_observation=seen
+            )
+        except Exception as exc:  # noqa: BLE001
+            for check, _address in syn_jobs:
+                if check.id not in results:
+                    done(error_result(check, f"SYN probe failed: {type(exc).__name__}: {exc}"))
+        for check, _address in syn_jobs:
+            if check.id not in results:
+                done(error_result(check, "SYN probe returned no observation"))
+
+    await asyncio.gather(run_syn(), *(run_connect(c, a) for c, a in connect_jobs))
+    ordered = [results[c.id] for c in checks]
+    return settle_unknown_os(ordered, options.ports)

@@ -1,0 +1,196 @@
+"""Reading the deployment's topology from what the user gave: --agent specs, an agents file, a plan file.
+
+Pure text → data functions; every problem is an InputError whose message names the offending value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netcheck.matrix import PORTS
+from netcheck.model import AgentOS, Method, Phase, Role, Target, Topology
+
+
+class InputError(ValueError):
+    """Bad input from the user: the CLI reports it in one line and exits with 2."""
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+def validate_host(host: str, *, what: str = "host") -> str:
+    """Return `host` if it is an IP address or a well-formed host name, else raise InputError."""
+    candidate = host.strip()
+    if not candidate:
+        raise InputError(f"empty {what}")
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        pass
+    name = candidate[:-1] if candidate.endswith(".") else candidate
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
+    if all(label.isdigit() for label in labels):
+        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address")
+    return name
+
+
+def parse_os(value: str, *, context: str) -> AgentOS:
+    try:
+        return AgentOS(value.strip().lower())
+    except ValueError:
+        choices = "|".join(o.value for o in AgentOS)
+        raise InputError(f"unknown OS {value.strip()!r} in {context}: use {choices}") from None
+
+
+def parse_agent_spec(spec: str, *, context: str | None = None) -> Target:
+    """Parse `HOST`, `HOST:windows|linux`, `[IPv6]:os` or a bare IPv6 address into an agent target."""
+    where = context or f"agent {spec!r}"
+    text = spec.strip()
+    host, os_text = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise InputError(f"malformed host in {where}: missing ']'")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise InputError(f"malformed host in {where}: unexpected {rest!r} after ']'")
+            os_text = rest[1:]
+    elif text.count(":") == 1:
+        host, os_text = text.split(":")
+    agent_os = parse_os(os_text, context=where) if os_text is not None else None
+    return Target(validate_host(host, what=f"host in {where}"), Role.AGENT, agent_os)
+
+
+def parse_agents_file(text: str, *, filename: str) -> list[Target]:
+    """One agent a line: `host`, `host,os` or `host:os`; `#` starts a comment; blank lines are ignored."""
+    agents = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if "," in line:
+            host, _, os_text = line.partition(",")
+            line = f"{host.strip()}:{os_text.strip()}" if ":" not in host else f"[{host.strip()}]:{os_text.strip()}"
+        agents.append(parse_agent_spec(line, context=f"{filename} line {number}"))
+    return agents
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """What a plan file (TOML) says; every field optional so command-line options can fill the rest."""
+
+    vantage: Role | None = None
+    phase: Phase | None = None
+    method: Method | None = None
+    management_server: str | None = None
+    license_server: str | None = None
+    agents: tuple[Target, ...] = ()
+    ports: Mapping[str, int] = field(default_factory=dict)
+
+
+_PLAN_KEYS = {"from", "phase", "method", "management_server", "license_server", "agents", "ports"}
+
+
+def _enum_value(enum: Any, value: Any, *, key: str, filename: str) -> Any:
+    try:
+        return enum(str(value))
+    except ValueError:
+        choices = "|".join(member.value for member in enum)
+        raise InputError(f"{filename}: {key} = {value!r} is not one of {choices}") from None
+
+
+def parse_ports(table: Any, *, filename: str) -> dict[str, int]:
+    if not isinstance(table, dict):
+        raise InputError(f"{filename}: [ports] must be a table like install = 25001")
+    ports = {}
+    for key, value in table.items():
+        if key not in PORTS:
+            raise InputError(f"{filename}: unknown port name {key!r} in [ports]: use {', '.join(PORTS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise InputError(f"{filename}: port {value!r} for {key!r} is out of range 1-65535")
+        ports[key] = value
+    return ports
+
+
+def parse_plan(text: str, *, filename: str) -> PlanFile:
+    """Parse a plan file: `from`, `phase`, `method`, `management_server`, `license_server`, `agents`, `[ports]`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{filename}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - _PLAN_KEYS)
+    if unknown:
+        raise InputError(f"{filename}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(_PLAN_KEYS))}")
+    agents: list[Target] = []
+    raw_agents = data.get("agents", [])
+    if not isinstance(raw_agents, list):
+        raise InputError(f"{filename}: agents must be a list")
+    for index, item in enumerate(raw_agents, start=1):
+        where = f"{filename} agents[{index}]"
+        if isinstance(item, str):
+            agents.append(parse_agent_spec(item, context=where))
+        elif isinstance(item, dict) and isinstance(item.get("host"), str):
+            extra = sorted(set(item) - {"host", "os"})
+            if extra:
+                raise InputError(f"{where}: unknown key {extra[0]!r} (use host and os)")
+            agent_os = parse_os(str(item["os"]), context=where) if "os" in item else None
+            agents.append(Target(validate_host(item["host"], what=f"host in {where}"), Role.AGENT, agent_os))
+        else:
+            raise InputError(f'{where}: expected "host[:os]" or {{host = "...", os = "windows|linux"}}')
+    names = {}
+    for key in ("management_server", "license_server"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise InputError(f"{filename}: {key} must be a string")
+            names[key] = validate_host(data[key], what=f"{key} in {filename}")
+    return PlanFile(
+        vantage=_enum_value(Role, data["from"], key="from", filename=filename) if "from" in data else None,
+        phase=_enum_value(Phase, data["phase"], key="phase", filename=filename) if "phase" in data else None,
+        method=_enum_value(Method, data["method"], key="method", filename=filename) if "method" in data else None,
+        management_server=names.get("management_server"),
+        license_server=names.get("license_server"),
+        agents=tuple(agents),
+        ports=parse_ports(data.get("ports", {}), filename=filename),
+    )
+
+
+def merge_agents(groups: Iterable[Iterable[Target]]) -> tuple[Target, ...]:
+    """Concatenate agent lists, dropping repeats; the same host given two different OSes is an error."""
+    seen: dict[str, Target] = {}
+    for group in groups:
+        for agent in group:
+            key = agent.name.lower()
+            known = seen.get(key)
+            if known is not None and known.os and agent.os and known.os is not agent.os:
+                raise InputError(f"agent {agent.name!r} is given as both {known.os} and {agent.os}")
+            if known is None or (known.os is None and agent.os is not None):
+                seen[key] = agent
+    return tuple(seen.values())
+
+
+def build_topology(
+    *,
+    management_server: str | None,
+    license_server: str | None,
+    agents: Iterable[Iterable[Target]],
+    ports: Mapping[str, int] | None = None,
+) -> Topology:
+    """Assemble the topology; names are validated here so every entry point gets the same errors."""
+    return Topology(
+        management_server=Target(validate_host(management_server, what="management server"), Role.MANAGEMENT_SERVER)
+        if management_server
+        else None,
+        license_server=Target(validate_host(license_server, what="license server"), Role.LICENSE_SERVER)
+        if license_server
+        else None,
+        agents=merge_agents(agents),
+        ports=dict(ports or {}),
+    )

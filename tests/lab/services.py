@@ -1,0 +1,65 @@
+"""Real servers for the lab (OpenSSH's sshd, Samba's smbd, a plain TCP listener), each with its own config
+under the lab's temp dir, started inside a host's namespace."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.lab.netns import Host, LabError, sh
+
+
+def _need(binary: str, package: str) -> str:
+    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    if not path:
+        raise LabError(f"{binary} not found: apt-get install {package}")
+    return path
+
+
+def start_sshd(host: Host, workdir: Path, port: int = 22) -> None:
+    sshd = _need("sshd", "openssh-server")
+    home = workdir / f"sshd-{host.name}"
+    home.mkdir(parents=True)
+    key = home / "host_ed25519"
+    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
+    config = home / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress {host.address}\nHostKey {key}\nPidFile {home}/sshd.pid\n"
+        "UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n"
+        "StrictModes no\nLogLevel ERROR\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+    host.spawn([sshd, "-D", "-e", "-f", str(config)])
+    host.lab.wait_tcp(host, port)
+
+
+def start_smbd(host: Host, workdir: Path, port: int = 445) -> None:
+    smbd = _need("smbd", "samba")
+    home = workdir / f"smbd-{host.name}"
+    for sub in ("private", "lock", "state", "cache", "pid", "share", "ncalrpc"):
+        (home / sub).mkdir(parents=True)
+    config = home / "smb.conf"
+    config.write_text(
+        "[global]\n"
+        f"  interfaces = {host.address}/32\n  bind interfaces only = yes\n  smb ports = {port}\n"
+        f"  private dir = {home}/private\n  lock directory = {home}/lock\n  state directory = {home}/state\n"
+        f"  cache directory = {home}/cache\n  pid directory = {home}/pid\n  ncalrpc dir = {home}/ncalrpc\n"
+        f"  log file = {home}/log.%m\n  disable netbios = yes\n  server role = standalone server\n"
+        "  load printers = no\n  printing = bsd\n  printcap name = /dev/null\n  disable spoolss = yes\n"
+        f"[share]\n  path = {home}/share\n  read only = yes\n  guest ok = yes\n"
+    )
+    host.spawn([smbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", str(config)])
+    host.lab.wait_tcp(host, port, timeout_s=30)
+
+
+def start_listener(host: Host, port: int) -> None:
+    """A plain TCP listener standing in for the product's service after installation."""
+    code = (
+        "import socket,signal,sys\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+        "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        f"s.bind(('{host.address}',{port}));s.listen(256)\n"
+        "while True:\n    c,_=s.accept();c.close()\n"
+    )
+    host.spawn(["python3", "-c", code])
+    host.lab.wait_tcp(host, port)

@@ -1,0 +1,102 @@
+"""The standard lab site: a console behind a router, servers, and agents behind every kind of firewall.
+
+Each entry of EXPECTED says what netcheck must report, pre-install, for one (address, port) link probed
+from the console; `nmap` says whether nmap can see that host (it skips hosts that never answer ARP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.lab.netns import Host, Lab
+from tests.lab.services import start_listener, start_smbd, start_sshd
+
+ROUTER = "198.18.0.1"
+CONSOLE = "198.18.0.10"
+MS = "198.18.0.20"
+LS = "198.18.0.25"
+WIN_OK = "198.18.0.31"  # smbd on 445; nothing on 25001 (resets: pre-install pass)
+WIN_DROP = "198.18.0.32"  # nftables drop on 445 and 25001
+WIN_REJECT = "198.18.0.33"  # 445 rejected with ICMP admin-prohibited, 25001 rejected with a TCP reset
+WIN_NOSMB = "198.18.0.34"  # no SMB server: 445 resets
+LIN_OK = "198.18.0.41"  # sshd on 22
+LIN_DROP = "198.18.0.42"  # iptables DROP on 22
+NO_ROUTE = "198.19.0.41"  # the router answers ICMP host-unreachable
+ROUTER_PROHIBITS = "198.19.1.41"  # the router answers ICMP admin-prohibited
+NO_ARP = "198.18.0.99"  # nobody there: ARP never answers
+
+
+@dataclass(frozen=True)
+class Expect:
+    address: str
+    port: int
+    os: str
+    state: str
+    verdict: str
+    nmap: bool = True
+
+
+EXPECTED = (
+    Expect(WIN_OK, 445, "windows", "open", "pass"),
+    Expect(WIN_OK, 25001, "windows", "closed", "pass"),
+    Expect(WIN_DROP, 445, "windows", "filtered", "fail"),
+    Expect(WIN_DROP, 25001, "windows", "filtered", "fail"),
+    Expect(WIN_REJECT, 445, "windows", "filtered", "fail"),
+    Expect(WIN_REJECT, 25001, "windows", "closed", "pass"),
+    Expect(WIN_NOSMB, 445, "windows", "closed", "fail"),
+    Expect(WIN_NOSMB, 25001, "windows", "closed", "pass"),
+    Expect(LIN_OK, 22, "linux", "open", "pass"),
+    Expect(LIN_DROP, 22, "linux", "filtered", "fail"),
+    Expect(NO_ROUTE, 22, "linux", "unreachable", "fail"),
+    Expect(ROUTER_PROHIBITS, 22, "linux", "filtered", "fail"),
+    Expect(NO_ARP, 22, "linux", "unreachable", "fail", nmap=False),
+)
+
+AGENT_ARGS = tuple(
+    arg for address, os_name in dict((e.address, e.os) for e in EXPECTED).items() for arg in ("--agent", f"{address}:{os_name}")
+)
+
+
+@dataclass
+class Site:
+    lab: Lab
+    console: Host
+    hosts: dict[str, Host]
+
+
+def build_site(workdir: Path) -> Site:
+    lab = Lab(workdir)
+    try:
+        lab.build_switch()
+        router = lab.add_host("router", f"{ROUTER}/24")
+        router.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        router.run(["ip", "route", "add", "unreachable", "198.19.0.0/24"])
+        router.run(["ip", "route", "add", "prohibit", "198.19.1.0/24"])
+        console = lab.add_host("console", f"{CONSOLE}/24", gateway=ROUTER)
+        # The console resolves through its own hosts file; no name server answers (127.0.0.1 refuses at once).
+        console.etc_file("hosts", f"127.0.0.1 localhost\n{MS} ms.lab.test\n{LS} ls.lab.test\n")
+        console.etc_file("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        ms = lab.add_host("ms", f"{MS}/24", gateway=ROUTER)
+        start_listener(ms, 9876)
+        lab.add_host("ls", f"{LS}/24", gateway=ROUTER)
+        win_ok = lab.add_host("win-ok", f"{WIN_OK}/24")
+        start_smbd(win_ok, workdir)
+        win_drop = lab.add_host("win-drop", f"{WIN_DROP}/24")
+        win_drop.nft(
+            "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport { 445, 25001 } drop\n }\n}\n"
+        )
+        win_reject = lab.add_host("win-reject", f"{WIN_REJECT}/24")
+        win_reject.nft(
+            "table inet lab {\n chain input {\n  type filter hook input priority 0;\n"
+            "  tcp dport 445 reject with icmpx type admin-prohibited\n  tcp dport 25001 reject with tcp reset\n }\n}\n"
+        )
+        lab.add_host("win-nosmb", f"{WIN_NOSMB}/24")
+        lin_ok = lab.add_host("lin-ok", f"{LIN_OK}/24")
+        start_sshd(lin_ok, workdir)
+        lin_drop = lab.add_host("lin-drop", f"{LIN_DROP}/24")
+        lin_drop.run(["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"])
+    except BaseException:
+        lab.close()
+        raise
+    return Site(lab, console, lab.hosts)

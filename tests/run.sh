@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs and runs it: Debian packages for the namespace lab (iproute2,
+# nftables, iptables, OpenSSH, Samba, nmap), netcheck with its test extra, then ruff, mypy and pytest.
+# Run as root on Debian: the lab builds network namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  iproute2 nftables iptables openssh-server openssh-client samba nmap procps
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+ruff check .
+ruff format --check .
+mypy
+python3 -m pytest

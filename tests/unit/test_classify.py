@@ -1,0 +1,159 @@
+"""The verdict table of DESIGN.md, row by row, and the unknown-OS settlement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from netcheck.classify import classify_name, classify_tcp, describe_evidence, error_result, settle_unknown_os
+from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Role, State, Target, Verdict
+
+SMB = Check(
+    "tcp:console->w:445", Kind.TCP, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 445, "files", must_be_served=True
+)
+INSTALL = Check("tcp:console->w:25001", Kind.TCP, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 25001, "params")
+SSH = Check("tcp:console->l:22", Kind.TCP, Role.CONSOLE, Target("l", Role.AGENT, AgentOS.LINUX), 22, "ssh", must_be_served=True)
+REGISTER = Check("tcp:agent->ms:9876", Kind.TCP, Role.AGENT, Target("ms", Role.MANAGEMENT_SERVER), 9876, "register")
+
+SILENCE = {"method": "syn", "reply": "none", "attempts": 2}
+EVIDENCE: dict[State, dict[str, Any]] = {
+    State.OPEN: {"method": "syn", "reply": "syn-ack", "ttl": 64, "rtt_ms": 0.2, "attempts": 1},
+    State.CLOSED: {"method": "syn", "reply": "rst", "ttl": 64, "attempts": 1},
+    State.FILTERED: SILENCE,
+    State.UNREACHABLE: {
+        "method": "syn",
+        "reply": "icmp",
+        "icmp_type": 3,
+        "icmp_code": 1,
+        "icmp_from": "198.18.0.1",
+        "attempts": 1,
+    },
+    State.BLOCKED_LOCALLY: {"method": "syn", "reply": "error", "error": "EPERM", "attempts": 2},
+}
+
+
+def judge(check: Check, state: State, phase: Phase = Phase.PRE_INSTALL) -> Verdict:
+    return classify_tcp(check, Observation(state, "198.18.0.31", EVIDENCE[state]), phase=phase).verdict
+
+
+@pytest.mark.parametrize(
+    ("check", "state", "verdict"),
+    [
+        # product ports: a reset before installation is a pass
+        (INSTALL, State.OPEN, Verdict.PASS),
+        (INSTALL, State.CLOSED, Verdict.PASS),
+        (INSTALL, State.FILTERED, Verdict.FAIL),
+        (INSTALL, State.UNREACHABLE, Verdict.FAIL),
+        (INSTALL, State.BLOCKED_LOCALLY, Verdict.FAIL),
+        (REGISTER, State.CLOSED, Verdict.PASS),
+        (REGISTER, State.FILTERED, Verdict.FAIL),
+        # ports that must already be served
+        (SMB, State.OPEN, Verdict.PASS),
+        (SMB, State.CLOSED, Verdict.FAIL),
+        (SMB, State.FILTERED, Verdict.FAIL),
+        (SSH, State.CLOSED, Verdict.FAIL),
+        (SSH, State.UNREACHABLE, Verdict.FAIL),
+    ],
+)
+def test_pre_install_verdicts(check: Check, state: State, verdict: Verdict) -> None:
+    assert judge(check, state) is verdict
+
+
+@pytest.mark.parametrize("state", [State.CLOSED, State.FILTERED, State.UNREACHABLE, State.BLOCKED_LOCALLY])
+@pytest.mark.parametrize("check", [INSTALL, REGISTER, SMB])
+def test_post_install_needs_every_port_open(check: Check, state: State) -> None:
+    assert judge(check, state, Phase.POST_INSTALL) is Verdict.FAIL
+    assert judge(check, State.OPEN, Phase.POST_INSTALL) is Verdict.PASS
+
+
+def test_details_and_remediations_carry_the_evidence() -> None:
+    closed = classify_tcp(INSTALL, Observation(State.CLOSED, "198.18.0.31", EVIDENCE[State.CLOSED]), phase=Phase.PRE_INSTALL)
+    assert closed.detail == "reachable; nothing listens yet (expected before installation) (RST, ttl 64)"
+    smb = classify_tcp(SMB, Observation(State.CLOSED, "198.18.0.31", EVIDENCE[State.CLOSED]), phase=Phase.PRE_INSTALL)
+    assert "LanmanServer" in smb.remediation and "File and Printer Sharing" in smb.remediation
+    ssh = classify_tcp(SSH, Observation(State.CLOSED, "198.18.0.41", EVIDENCE[State.CLOSED]), phase=Phase.PRE_INSTALL)
+    assert "sshd" in ssh.remediation
+    prohibited = {
+        "method": "connect",
+        "reply": "error",
+        "error": "EHOSTUNREACH",
+        "icmp_type": 3,
+        "icmp_code": 13,
+        "icmp_from": "198.18.0.1",
+    }
+    filtered = classify_tcp(
+        INSTALL, Observation(State.FILTERED, "198.18.0.31", prohibited), phase=Phase.PRE_INSTALL, source_os="Linux 6"
+    )
+    assert filtered.detail == "filtered (EHOSTUNREACH: ICMP 3/13 admin-prohibited from 198.18.0.1)"
+    assert "The reject came from 198.18.0.1" in filtered.remediation
+    assert "32768-61000" in filtered.remediation
+    assert "outbound rules included" in filtered.remediation
+    arp = classify_tcp(
+        SSH,
+        Observation(State.UNREACHABLE, "198.18.0.99", {"method": "syn", "reply": "none", "arp": "no answer"}),
+        phase=Phase.PRE_INSTALL,
+    )
+    assert arp.detail == "unreachable (no ARP answer from the next hop)" and "does not answer ARP" in arp.remediation
+
+
+@pytest.mark.parametrize(
+    ("evidence", "text"),
+    [
+        ({"reply": "syn-ack", "ttl": 128, "rtt_ms": 1.5}, "SYN-ACK, ttl 128, 1.5 ms"),
+        ({"reply": "connected", "rtt_ms": 0.4}, "connected, 0.4 ms"),
+        ({"reply": "none", "attempts": 1}, "no answer after 1 attempt"),
+        ({"reply": "none", "error": "timeout", "attempts": 3}, "no answer after 3 attempts"),
+        ({"reply": "error", "error": "ECONNREFUSED"}, "connection refused: RST"),
+        (
+            {"reply": "icmp", "icmp_type": 3, "icmp_code": 1, "icmp_from": "r", "ttl": 63},
+            "ICMP 3/1 host-unreachable from r, ttl 63",
+        ),
+    ],
+)
+def test_describe_evidence(evidence: dict[str, Any], text: str) -> None:
+    assert describe_evidence(evidence) == text
+
+
+def test_error_state_is_an_error_verdict_not_a_guess() -> None:
+    result = classify_tcp(INSTALL, Observation(State.ERROR, "198.18.0.31", {}, error="EINVAL"), phase=Phase.PRE_INSTALL)
+    assert result.verdict is Verdict.ERROR and "EINVAL" in result.detail
+    assert error_result(INSTALL, "boom").verdict is Verdict.ERROR
+
+
+def test_name_verdicts() -> None:
+    check = Check("name:ms", Kind.NAME, Role.AGENT, Target("ms", Role.MANAGEMENT_SERVER))
+    ok = classify_name(check, Observation(State.RESOLVED, "198.18.0.20", {"addresses": ["198.18.0.20"]}))
+    assert ok.verdict is Verdict.PASS and "198.18.0.20" in ok.detail
+    bad = classify_name(check, Observation(State.UNRESOLVED, None, {"error": "Name or service not known"}))
+    assert bad.verdict is Verdict.FAIL and "hosts file" in bad.remediation
+
+
+def _agent_results(name: str, states: dict[int, State]) -> list:  # type: ignore[type-arg]
+    target = Target(name, Role.AGENT, None)
+    out = []
+    for port, state in states.items():
+        check = Check(f"tcp:console->{name}:{port}", Kind.TCP, Role.CONSOLE, target, port, "", must_be_served=port in (22, 445))
+        out.append(classify_tcp(check, Observation(state, name, EVIDENCE[state]), phase=Phase.PRE_INSTALL))
+    return out
+
+
+def test_unknown_os_settles_on_the_service_that_answers() -> None:
+    windows = _agent_results("w", {445: State.OPEN, 25001: State.CLOSED, 22: State.CLOSED})
+    linux = _agent_results("l", {445: State.CLOSED, 25001: State.CLOSED, 22: State.OPEN})
+    neither = _agent_results("n", {445: State.CLOSED, 25001: State.CLOSED, 22: State.FILTERED})
+    settled = {r.check.id: r for r in settle_unknown_os(windows + linux + neither)}
+    verdicts = {key: r.verdict for key, r in settled.items()}
+    assert verdicts == {
+        "tcp:console->w:445": Verdict.PASS,
+        "tcp:console->w:25001": Verdict.PASS,
+        "tcp:console->w:22": Verdict.SKIP,
+        "tcp:console->l:445": Verdict.SKIP,
+        "tcp:console->l:25001": Verdict.SKIP,
+        "tcp:console->l:22": Verdict.PASS,
+        "tcp:console->n:445": Verdict.FAIL,
+        "tcp:console->n:25001": Verdict.PASS,
+        "tcp:console->n:22": Verdict.FAIL,
+    }
+    assert "looks like a windows agent" in settled["tcp:console->w:22"].detail
+    assert "--agent n:windows or :linux" in settled["tcp:console->n:22"].remediation

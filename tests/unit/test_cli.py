@@ -1,0 +1,113 @@
+"""The CLI contract: exit codes, one-line messages for bad input, reports on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from netcheck import cli
+from tests.schema import validate_report
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(cli.app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "--agent", "198.18.0.31:macos"], "unknown OS 'macos' in agent '198.18.0.31:macos'"),
+        (["check", "--agent", "198.18.0.999"], "malformed host in agent '198.18.0.999'"),
+        (["check", "--management-server", "bad name"], "malformed management server 'bad name'"),
+        (["check", "--agents-file", "/nonexistent/agents.txt"], "agents file '/nonexistent/agents.txt' not found"),
+        (["check", "--plan", "/nonexistent/site.toml"], "plan file '/nonexistent/site.toml' not found"),
+        (["check"], "nothing to check from the console"),
+        (["check", "--from", "license-server", "--agent", "a1"], "license server initiates no connection"),
+        (["check", "--agent", "a1", "--output", "/nonexistent/dir/r.json"], "directory '/nonexistent/dir' does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_naming_the_value(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_plan_with_port_0_is_bad_input(tmp_path: Path) -> None:
+    plan = tmp_path / "site.toml"
+    plan.write_text('agents = ["198.18.0.31:windows"]\n[ports]\ninstall = 0\n')
+    result = invoke("check", "--plan", str(plan))
+    assert result.exit_code == 2
+    assert "port 0 for 'install' is out of range" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["check", "--agent", "a1", "--timeout", "0"], ["check", "--agent", "a1", "--format", "xml"], ["check", "--from", "printer"]],
+)
+def test_option_values_out_of_range_exit_2(args: list[str]) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_version_and_bare_help() -> None:
+    assert invoke("--version").output.strip() == f"netcheck {cli.__version__}"
+    bare = invoke()
+    assert bare.exit_code == 0 and "check" in bare.output
+
+
+def test_help_has_examples() -> None:
+    assert "netcheck check --agent 198.18.0.31:windows" in invoke("check", "--help").output
+
+
+@pytest.fixture
+def loopback_port() -> Any:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def test_loopback_run_writes_a_valid_json_report(tmp_path: Path, loopback_port: int) -> None:
+    plan = tmp_path / "site.toml"
+    plan.write_text(f'from = "agent"\nmanagement_server = "127.0.0.1"\n[ports]\nproduct = {loopback_port}\n')
+    out = tmp_path / "report.json"
+    result = invoke("check", "--plan", str(plan), "--method", "connect", "--format", "json", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "netcheck PASS: 1 pass" in result.output and str(out) in result.output
+    report = json.loads(out.read_text())
+    validate_report(report)
+    assert report["checks"][0]["id"] == "tcp:agent->127.0.0.1:" + str(loopback_port)
+    assert (report["checks"][0]["state"], report["checks"][0]["verdict"]) == ("open", "pass")
+    assert report["vantage"]["role"] == "agent"
+
+
+def test_post_install_closed_port_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    plan = tmp_path / "site.toml"
+    plan.write_text(f'from = "agent"\nmanagement_server = "127.0.0.1"\n[ports]\nproduct = {free_port}\n')
+    pre = invoke("check", "--plan", str(plan), "--method", "connect")
+    post = invoke("check", "--plan", str(plan), "--method", "connect", "--phase", "post-install")
+    assert pre.exit_code == 0 and "nothing listens yet" in pre.output
+    assert post.exit_code == 1 and "FAIL" in post.output
+
+
+def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def explode(*_: Any, **__: Any) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cli, "run_checks", explode)
+    result = invoke("check", "--agent", "127.0.0.1:linux", "--method", "connect")
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError: kaboom" in result.output
+    assert "Traceback" not in result.output

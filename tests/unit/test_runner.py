@@ -1,0 +1,86 @@
+"""The runner with fake probes: ordering, unresolved names, errors as results, the concurrency bound."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from netcheck.model import AgentOS, Method, Observation, Role, State, Target, Topology, Verdict
+from netcheck.plan import plan_checks
+from netcheck.runner import Probes, RunOptions, run_checks
+
+
+async def resolve(name: str) -> Observation:
+    if name == "ms.example":
+        return Observation(State.RESOLVED, "198.18.0.20", {"path": "system", "addresses": ["198.18.0.20"]})
+    return Observation(State.UNRESOLVED, None, {"path": "system", "error": "Name or service not known"})
+
+
+def fake_probes(connect: Any) -> Probes:
+    return Probes(resolve=resolve, connect=connect, syn_available=lambda: False)
+
+
+def test_names_first_unresolved_links_skipped_errors_reported() -> None:
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        if port == 25001:
+            raise RuntimeError("socket exploded")
+        return Observation(State.CLOSED, address, {"method": "connect", "reply": "error", "error": "ECONNREFUSED", "attempts": 1})
+
+    topology = Topology(
+        management_server=Target("ms.example", Role.MANAGEMENT_SERVER),
+        license_server=Target("nowhere.example", Role.LICENSE_SERVER),
+    )
+    checks = plan_checks(topology, Role.AGENT)
+    results = asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=fake_probes(connect)))
+    by_id = {r.check.id: r for r in results}
+    assert [r.check.id for r in results] == [c.id for c in checks]
+    assert by_id["tcp:agent->ms.example:9876"].address == "198.18.0.20"
+    assert by_id["tcp:agent->ms.example:9876"].verdict is Verdict.PASS
+    assert by_id["name:nowhere.example"].verdict is Verdict.FAIL
+    assert by_id["tcp:agent->nowhere.example:9876"].state is State.UNRESOLVED
+    assert by_id["tcp:agent->nowhere.example:9876"].verdict is Verdict.SKIP
+
+    windows = plan_checks(Topology(agents=(Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS),)), Role.CONSOLE)
+    results = asyncio.run(run_checks(windows, RunOptions(method=Method.CONNECT), probes=fake_probes(connect)))
+    broken = results[1]
+    assert broken.check.port == 25001
+    assert (broken.state, broken.verdict) == (State.ERROR, Verdict.ERROR)
+    assert "RuntimeError: socket exploded" in broken.detail
+
+
+def test_connect_probes_never_exceed_the_concurrency() -> None:
+    in_flight = peak = 0
+
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 1})
+
+    agents = tuple(Target(f"198.18.1.{i}", Role.AGENT, AgentOS.LINUX) for i in range(1, 101))
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    progress: list[int] = []
+    results = asyncio.run(
+        run_checks(
+            checks,
+            RunOptions(method=Method.CONNECT, concurrency=7),
+            probes=fake_probes(connect),
+            on_progress=lambda d, t: progress.append(d),
+        )
+    )
+    assert len(results) == 100 and all(r.verdict is Verdict.PASS for r in results)
+    assert peak == 7
+    assert progress == list(range(1, 101))
+
+
+def test_syn_engine_failure_becomes_error_results() -> None:
+    def syn_batch(*_: Any, **__: Any) -> dict[tuple[str, int], Observation]:
+        raise PermissionError("raw sockets gone")
+
+    checks = plan_checks(Topology(agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
+    probes = Probes(resolve=resolve, syn_batch=syn_batch, syn_available=lambda: True)
+    results = asyncio.run(run_checks(checks, RunOptions(method=Method.AUTO), probes=probes))
+    assert [(r.state, r.verdict) for r in results] == [(State.ERROR, Verdict.ERROR)]
+    assert "raw sockets gone" in results[0].detail
