@@ -125,16 +125,25 @@ def check(
         Role | None,
         typer.Option("--from", help="The role of this machine in the deployment. [default: console]", show_default=False),
     ] = None,
-    management_server: Annotated[str | None, typer.Option(help="Name or address of the management server.")] = None,
-    license_server: Annotated[str | None, typer.Option(help="Name or address of the license server.")] = None,
+    management_server: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Name or address of the management server.")
+    ] = None,
+    license_server: Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the license server.")] = None,
     agent: Annotated[
         list[str] | None,
-        typer.Option("--agent", help="An agent machine, HOST or HOST:windows|linux. Repeat for more.", show_default=False),
+        typer.Option(
+            "--agent",
+            metavar="HOST[:OS]",
+            help="An agent machine, HOST or HOST:windows|linux. Repeat for more.",
+            show_default=False,
+        ),
     ] = None,
     agents_file: Annotated[
-        Path | None, typer.Option(help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments.")
+        Path | None, typer.Option(metavar="FILE", help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments.")
     ] = None,
-    plan: Annotated[Path | None, typer.Option(help="A TOML plan file with the topology (see README).")] = None,
+    plan: Annotated[
+        Path | None, typer.Option(metavar="FILE.toml", help="A TOML plan file with the topology (see README).")
+    ] = None,
     phase: Annotated[
         Phase | None,
         typer.Option(help="pre-install: a reset on a product port passes. [default: pre-install]", show_default=False),
@@ -143,11 +152,11 @@ def check(
         Method | None,
         typer.Option(help="auto: raw SYN probes when privileged, connect() otherwise. [default: auto]", show_default=False),
     ] = None,
-    timeout: Annotated[float, typer.Option(min=0.05, max=60.0, help="Seconds to wait for an answer.")] = 2.0,
-    retries: Annotated[int, typer.Option(min=0, max=10, help="Extra tries for probes that got no answer.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Probes in flight at most.")] = 64,
+    timeout: Annotated[float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Seconds to wait for an answer.")] = 2.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=4096, metavar="N", help="Probes in flight at most.")] = 64,
     output_format: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.TABLE,
-    output: Annotated[Path | None, typer.Option(help="Write the report to this file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option(metavar="FILE", help="Write the report to this file instead of stdout.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show evidence in the table; tracebacks on internal errors.")
