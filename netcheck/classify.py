@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
+from netcheck.discovery import (
+    FILE_AND_PRINTER_SHARING,
+    NETWORK_DISCOVERY,
+    DiscoveryFacts,
+    group_state,
+    parse_connection_profiles,
+    parse_netsh_current_profile,
+    parse_netsh_rules,
+    ports_text,
+)
 from netcheck.matrix import PORTS, source_port_note
 from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Result, Role, State, Verdict
+from netcheck.names.observe import NameObservation
 from netcheck.probes.tcp import IcmpError
 
 _SERVICE_FIX = {
@@ -128,24 +139,109 @@ def classify_tcp(
     return result(Verdict.ERROR, f"probe failed: {observation.error or seen}")
 
 
-def classify_name(check: Check, observation: Observation) -> Result:
-    """A name check as the system resolver sees it (the product resolves the same way)."""
-    evidence = observation.evidence
+def _paths_summary(obs: NameObservation) -> str:
+    parts = []
+    for answer in obs.dns:
+        said = ", ".join(answer.addresses) or answer.rcode
+        ttl = f" ttl {answer.ttl}" if answer.ttl is not None else ""
+        parts.append(f"DNS {answer.server}: {said}{ttl}")
+    if not obs.dns:
+        parts.append("DNS: no name server configured")
+    if obs.hosts:
+        parts.append("hosts: " + ", ".join(f"{e.address} (line {e.line})" for e in obs.hosts))
+    else:
+        parts.append("hosts: -")
+    parts.append(f"system: {', '.join(obs.system) or obs.system_error or '-'}")
+    for label, found in (("NetBIOS", obs.netbios), ("LLMNR", obs.llmnr)):
+        if found is not None:
+            parts.append(f"{label}: {', '.join(found) or 'no answer'}")
+    return "; ".join(parts)
+
+
+def _hosts_line_fix(obs: NameObservation, address: str) -> str:
+    return f"add the line '{address} {obs.name}' to the hosts file ({obs.hosts_path or 'the hosts file'})"
+
+
+def classify_name(check: Check, obs: NameObservation) -> Result:
+    """The name check: pass when a path resolves and all agree; fail on a stale hosts entry or when nothing
+    (that the product uses: DNS, hosts file, system resolver) resolves; warn when only the hosts file does."""
+    name = obs.name
+    dns_addresses, hosts_addresses, system = set(obs.dns_addresses), set(obs.hosts_addresses), set(obs.system)
+    fallback = tuple(obs.netbios or ()) + tuple(obs.llmnr or ())
+    summary = _paths_summary(obs)
+    state = State.RESOLVED if obs.system else State.UNRESOLVED
+    address = obs.system[0] if obs.system else None
 
     def result(verdict: Verdict, detail: str, remediation: str = "") -> Result:
-        return Result(
-            check, observation.state, verdict, detail, remediation, observation.address, evidence, observation.elapsed_ms
-        )
+        return Result(check, state, verdict, f"{detail} [{summary}]", remediation, address, name_evidence(obs), obs.elapsed_ms)
 
-    if observation.state is State.RESOLVED:
-        addresses = ", ".join(evidence.get("addresses", []))
-        return result(Verdict.PASS, f"{check.target.name} resolves to {addresses} (system resolver)")
-    return result(
-        Verdict.FAIL,
-        f"{check.target.name} does not resolve: {evidence.get('error', 'no address')}",
-        f"Add {check.target.name} to DNS, or add a line '<address> {check.target.name}' to the hosts file "
-        "(/etc/hosts on Linux, %SystemRoot%\\system32\\drivers\\etc\\hosts on Windows) of every machine that uses it.",
-    )
+    if not (dns_addresses or hosts_addresses or system):
+        if fallback:
+            via = "NetBIOS" if obs.netbios else "LLMNR"
+            return result(
+                Verdict.FAIL,
+                f"{name} resolves only through {via} ({fallback[0]}), which the product does not use",
+                f"Add an A record {name} -> {fallback[0]} in DNS, or {_hosts_line_fix(obs, fallback[0])} of every machine "
+                "that connects to it.",
+            )
+        servers = ", ".join(obs.dns_config.nameservers) or "none configured"
+        return result(
+            Verdict.FAIL,
+            f"{name} does not resolve through DNS (servers: {servers}), the hosts file or the system resolver",
+            f"Add an A record for {name} in DNS, or {_hosts_line_fix(obs, f'<address of {name}>')} of every machine "
+            "that connects to it.",
+        )
+    if hosts_addresses and dns_addresses and not hosts_addresses & dns_addresses:
+        entry = obs.hosts[0]
+        right = obs.dns_addresses[0]
+        return result(
+            Verdict.FAIL,
+            f"stale hosts entry: line {entry.line} of {obs.hosts_path} maps {name} to {entry.address}, DNS says {right}",
+            f"Change line {entry.line} of {obs.hosts_path} to '{right} {name}', or delete it so that DNS is used.",
+        )
+    if not system:
+        known = (obs.dns_addresses or obs.hosts_addresses)[0]
+        path = "DNS" if dns_addresses else "the hosts file"
+        return result(
+            Verdict.FAIL,
+            f"the system resolver cannot resolve {name} ({obs.system_error or 'no address'}), though {path} gives {known}",
+            f"Point this machine at a name server that knows {name}, or {_hosts_line_fix(obs, known)}.",
+        )
+    warnings, fixes = [], []
+    if system and not system & (dns_addresses | hosts_addresses):
+        warnings.append(f"the system resolver says {', '.join(obs.system)}, which neither DNS nor the hosts file gives")
+        fixes.append("Check nsswitch/resolver caches (nscd, systemd-resolved; ipconfig /flushdns on Windows).")
+    if hosts_addresses and not dns_addresses:
+        line = obs.hosts[0]
+        warnings.append(f"{name} resolves only through the hosts file (line {line.line})")
+        fixes.append(
+            f"Add an A record {name} -> {line.address} in DNS, or keep the line '{line.address} {name}' in the hosts file "
+            "of every machine that connects to it (agents on another subnet need it most)."
+        )
+    said = {a.server: (", ".join(sorted(a.addresses)) or a.rcode) for a in obs.dns}
+    if len(set(said.values())) > 1:
+        warnings.append("the name servers disagree: " + "; ".join(f"{server} says {value}" for server, value in said.items()))
+        fixes.append("Fix or remove the name server that differs: agents configured with it will resolve differently.")
+    for ip, names in obs.ptr:
+        if names and not any(n.lower() == name.lower() or n.lower().split(".")[0] == name.lower().split(".")[0] for n in names):
+            warnings.append(f"reverse lookup of {ip} names {', '.join(names)}, not {name}")
+            fixes.append(f"Correct the PTR record of {ip}.")
+    for problem in obs.hosts_problems:
+        warnings.append(f"hosts file {problem.describe()}")
+        fixes.append(f"Fix line {problem.line} of {obs.hosts_path}.")
+    if warnings:
+        return result(Verdict.WARN, "; ".join(warnings), " ".join(dict.fromkeys(fixes)))
+    ptr = next((names for _ip, names in obs.ptr if names), ())
+    reverse = f", PTR {ptr[0]}" if ptr else ""
+    return result(Verdict.PASS, f"{name} resolves to {', '.join(obs.system)}; every path agrees{reverse}")
+
+
+def name_evidence(obs: NameObservation) -> dict[str, Any]:
+    """The observation as JSON-ready evidence."""
+    evidence = asdict(obs)
+    evidence.pop("name")
+    evidence["ptr"] = {ip: list(names) for ip, names in obs.ptr}
+    return evidence
 
 
 def unresolved_link(check: Check, name_check_id: str) -> Result:
@@ -201,3 +297,66 @@ def settle_unknown_os(results: Iterable[Result], ports: Mapping[str, int] | None
                         f"(--agent {name}:windows or :linux) so netcheck knows which one must.",
                     )
     return [replaced.get(r.check.id, r) for r in results]
+
+
+DISCOVERY_GROUPS = {"network-discovery": NETWORK_DISCOVERY, "file-and-printer-sharing": FILE_AND_PRINTER_SHARING}
+
+
+def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None) -> Result:
+    """Network Discovery / File and Printer Sharing / network profile on the installing machine."""
+    aspect = check.id.split(":", 1)[1]
+    group = DISCOVERY_GROUPS.get(aspect)
+    feature = group or "Network Discovery"
+    evidence: dict[str, Any] = {"non_dns": non_dns, "platform": facts.platform, "ports": ports_text(group)}
+
+    def result(state: State, verdict: Verdict, detail: str, remediation: str = "") -> Result:
+        return Result(check, state, verdict, detail, remediation, None, evidence)
+
+    if non_dns is None:
+        return result(State.NOT_APPLICABLE, Verdict.SKIP, f"names resolve through DNS: {feature} is not needed for installation")
+    if not facts.windows:
+        return result(
+            State.NOT_APPLICABLE,
+            Verdict.SKIP,
+            f"non-DNS environment ({non_dns}); {feature} is a Windows feature and this machine runs {facts.platform}: "
+            "give the agents by address or in the hosts file instead",
+        )
+    if facts.errors:
+        return result(State.ERROR, Verdict.ERROR, "could not read the Windows firewall: " + "; ".join(facts.errors))
+    profile = parse_netsh_current_profile(facts.profile_text)
+    if profile is None:
+        return result(State.ERROR, Verdict.ERROR, "could not tell the current firewall profile from netsh output")
+    evidence["profile"] = profile
+    if group is None:
+        connections = parse_connection_profiles(facts.connection_profiles_text)
+        evidence["connections"] = dict(connections)
+        public = [alias for alias, category in connections if category.lower() == "public"] or (
+            ["the current network"] if profile == "Public" and not connections else []
+        )
+        if public:
+            return result(
+                State.DISABLED,
+                Verdict.FAIL,
+                f"non-DNS environment ({non_dns}); {', '.join(public)} is a Public network, where Windows keeps "
+                "Network Discovery off",
+                " ".join(f"Set-NetConnectionProfile -InterfaceAlias '{alias}' -NetworkCategory Private" for alias in public)
+                if connections
+                else "Mark this network as Private (Settings > Network > Properties > Private).",
+            )
+        return result(State.ENABLED, Verdict.PASS, f"network profile {profile}: Network Discovery can be enabled")
+    enabled, disabled = group_state(parse_netsh_rules(facts.rules_text), group, profile)
+    evidence.update(enabled_rules=enabled, disabled_rules=disabled)
+    fix = f'netsh advfirewall firewall set rule group="{group}" new enable=Yes  (opens {ports_text(group)})'
+    if not enabled and not disabled:
+        return result(State.DISABLED, Verdict.FAIL, f"no inbound '{group}' firewall rules for the {profile} profile", fix)
+    if disabled:
+        return result(
+            State.DISABLED,
+            Verdict.FAIL,
+            f"non-DNS environment ({non_dns}); {len(disabled)} of {len(enabled) + len(disabled)} inbound '{group}' rules "
+            f"are disabled for the {profile} profile: {', '.join(disabled)}",
+            fix,
+        )
+    return result(
+        State.ENABLED, Verdict.PASS, f"all {len(enabled)} inbound '{group}' rules are enabled for the {profile} profile"
+    )

@@ -20,6 +20,7 @@ import typer
 from netcheck import __version__
 from netcheck.host.facts import os_description, vantage
 from netcheck.model import Method, Phase, Report, Role, Verdict
+from netcheck.names.dns import valid_server
 from netcheck.plan import NothingToCheck, plan_checks
 from netcheck.report.json import render_json
 from netcheck.report.table import render_table, summary_line
@@ -60,6 +61,16 @@ def _read_text(path: Path, what: str) -> str:
         raise InputError(f"{what} {str(path)!r} is a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+def _check_readable(path: Path, what: str) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise InputError(f"{what} {str(path)!r} not found") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _check_output_path(path: Path) -> None:
@@ -118,6 +129,7 @@ def main(
     "  netcheck check --from management-server --agents-file agents.txt --format json --output report.json\n\n"
     "  netcheck check --from agent --management-server ms.corp.example --license-server ls.corp.example\n\n"
     "  netcheck check --plan site.toml --phase post-install\n\n"
+    "  netcheck check --from agent --management-server ms --dns-server 198.18.0.53 --hosts-file agent-hosts.txt\n\n"
     "Exit codes: 0 all passed, 1 a check failed, 2 bad input, 3 netcheck itself failed.",
 )
 def check(
@@ -151,6 +163,18 @@ def check(
     method: Annotated[
         Method | None,
         typer.Option(help="auto: raw SYN probes when privileged, connect() otherwise. [default: auto]", show_default=False),
+    ] = None,
+    dns_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dns-server",
+            metavar="IP",
+            help="Ask this name server instead of the system's. Repeat for more.",
+            show_default=False,
+        ),
+    ] = None,
+    hosts_file: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="Read this hosts file instead of this machine's.", show_default=False)
     ] = None,
     timeout: Annotated[float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Seconds to wait for an answer.")] = 2.0,
     retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
@@ -187,6 +211,8 @@ def _check(
     plan: Path | None,
     phase: Phase | None,
     method: Method | None,
+    dns_server: list[str] | None,
+    hosts_file: Path | None,
     timeout: float,
     retries: int,
     concurrency: int,
@@ -210,6 +236,11 @@ def _check(
         checks = plan_checks(topology, role)
     except NothingToCheck as exc:
         raise InputError(str(exc)) from None
+    for server in dns_server or []:
+        if not valid_server(server):
+            raise InputError(f"--dns-server {server!r} is not an IP address")
+    if hosts_file is not None:
+        _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
     if output:
         _check_output_path(output)
     probes = Probes()
@@ -224,6 +255,8 @@ def _check(
         concurrency=concurrency,
         source_os=os_description(),
         ports=dict(topology.ports),
+        dns_servers=tuple(dns_server or ()),
+        hosts_path=hosts_file,
     )
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()

@@ -86,7 +86,26 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
         Check(id=f"name:{target.name}", kind=Kind.NAME, source=vantage, target=target, purpose="Name resolution")
         for target in named.values()
     ]
-    return name_checks + _dedupe(checks)
+    return name_checks + _dedupe(checks) + _discovery_checks(checks, vantage)
+
+
+THIS_MACHINE = "this machine"
+DISCOVERY_ASPECTS = (
+    ("network-discovery", "Network Discovery on the installing machine (non-DNS environments)"),
+    ("file-and-printer-sharing", "File and Printer Sharing on the installing machine (non-DNS environments)"),
+    ("network-profile", "Network profile that allows Network Discovery (non-DNS environments)"),
+)
+
+
+def _discovery_checks(checks: list[Check], vantage: Role) -> list[Check]:
+    """The installing machine (the one probing agents) needs these in a non-DNS environment."""
+    installs = any(c.target.role is Role.AGENT and not c.skip_reason for c in checks)
+    if not installs:
+        return []
+    target = Target(THIS_MACHINE, vantage)
+    return [
+        Check(f"discovery:{aspect}", Kind.DISCOVERY, vantage, target, purpose=purpose) for aspect, purpose in DISCOVERY_ASPECTS
+    ]
 
 
 def _dedupe(checks: list[Check]) -> list[Check]:

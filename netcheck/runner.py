@@ -10,16 +10,28 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from netcheck.classify import classify_name, classify_tcp, error_result, settle_unknown_os, skipped_link, unresolved_link
+from netcheck.classify import (
+    classify_discovery,
+    classify_name,
+    classify_tcp,
+    error_result,
+    settle_unknown_os,
+    skipped_link,
+    unresolved_link,
+)
+from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
 from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State
-from netcheck.names.system import resolve_system
+from netcheck.names.dns import DnsConfig, system_dns_config
+from netcheck.names.hosts import default_hosts_path
+from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
 from netcheck.plan import is_address
 from netcheck.probes import syn as syn_probe
 from netcheck.probes.tcp import connect_probe
 
 Progress = Callable[[int, int], None]
-Resolver = Callable[[str], Awaitable[Observation]]
+NameObserver = Callable[[str, DnsConfig, HostsSource, float], Awaitable[NameObservation]]
 ConnectProbe = Callable[..., Awaitable[Observation]]
 SynBatch = Callable[..., dict[tuple[str, int], Observation]]
 
@@ -33,16 +45,31 @@ class RunOptions:
     concurrency: int = 64
     source_os: str | None = None
     ports: Mapping[str, int] = field(default_factory=dict)
+    dns_servers: tuple[str, ...] = ()
+    """Name servers to ask instead of the system's (--dns-server)."""
+    hosts_path: Path | None = None
+    """A hosts file to read instead of this machine's (--hosts-file)."""
 
 
 @dataclass(frozen=True)
 class Probes:
     """The I/O edge, swappable in tests."""
 
-    resolve: Resolver = resolve_system
+    observe_name: NameObserver = observe_name
+    dns_config: Callable[[], DnsConfig] = system_dns_config
+    load_hosts: Callable[[Path], HostsSource] = load_hosts
+    discovery: Callable[[], DiscoveryFacts] = observe_discovery
     connect: ConnectProbe = connect_probe
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
+
+
+def name_setup(options: RunOptions, probes: Probes) -> tuple[DnsConfig, HostsSource]:
+    """The DNS configuration and hosts file every name check of the run uses (read once)."""
+    config = probes.dns_config()
+    if options.dns_servers:
+        config = DnsConfig(options.dns_servers, config.search, config.ndots, "--dns-server")
+    return config, probes.load_hosts(options.hosts_path or default_hosts_path())
 
 
 def effective_method(method: Method, probes: Probes) -> Method:
@@ -76,16 +103,32 @@ async def run_checks(
         if check.skip_reason:
             done(skipped_link(check))
 
+    name_checks = [c for c in checks if c.kind is Kind.NAME]
+    discovery_checks = [c for c in checks if c.kind is Kind.DISCOVERY]
+    dns_config, hosts = await asyncio.to_thread(name_setup, options, probes) if name_checks or discovery_checks else (None, None)
+    observations: list[NameObservation] = []
+
     async def run_name(check: Check) -> None:
+        assert dns_config is not None and hosts is not None
         async with limit:
             try:
-                done(classify_name(check, await probes.resolve(check.target.name)))
+                observation = await probes.observe_name(check.target.name, dns_config, hosts, options.timeout_s)
+                observations.append(observation)
+                done(classify_name(check, observation))
             except Exception as exc:  # noqa: BLE001 - an unexpected failure is an error result, never a verdict
                 done(error_result(check, f"{type(exc).__name__}: {exc}"))
 
-    name_checks = [c for c in checks if c.kind is Kind.NAME]
     await asyncio.gather(*(run_name(c) for c in name_checks))
     resolved = {c.target.name.lower(): results[c.id] for c in name_checks}
+    if discovery_checks and dns_config is not None:
+        non_dns = non_dns_reason(dns_config.nameservers, observations)
+        try:
+            facts = await asyncio.to_thread(probes.discovery)
+            for check in discovery_checks:
+                done(classify_discovery(check, facts, non_dns))
+        except Exception as exc:  # noqa: BLE001
+            for check in discovery_checks:
+                done(error_result(check, f"{type(exc).__name__}: {exc}"))
 
     to_probe: list[tuple[Check, str]] = []
     for check in checks:

@@ -28,3 +28,16 @@ def os_description() -> str:
 
 def vantage(role: Role) -> Vantage:
     return Vantage(hostname=socket.gethostname(), role=role, os=os_description(), addresses=local_addresses())
+
+
+def ipv4_interfaces() -> tuple[tuple[str, str | None], ...]:
+    """(address, broadcast) of every non-loopback IPv4 interface that is up."""
+    stats = psutil.net_if_stats()
+    found = []
+    for interface, entries in psutil.net_if_addrs().items():
+        if interface in stats and not stats[interface].isup:
+            continue
+        for entry in entries:
+            if entry.family == socket.AF_INET and not entry.address.startswith("127."):
+                found.append((entry.address, entry.broadcast))
+    return tuple(found)

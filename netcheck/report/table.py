@@ -15,7 +15,7 @@ def link_label(result: Result) -> str:
     check = result.check
     if check.kind is Kind.TCP:
         return f"{check.source} -> {check.target.name}:{check.port}"
-    return f"{check.kind} {check.target.name}"
+    return check.id.replace(":", " ", 1)  # "name ms.corp.example", "discovery network-profile"
 
 
 def ordered(results: tuple[Result, ...]) -> list[Result]:

@@ -9,7 +9,22 @@ from typing import Any
 import pytest
 
 from tests.conftest import netcheck, netcheck_json
-from tests.lab.site import AGENT_ARGS, EXPECTED, LIN_OK, LS, MS, WIN_NOSMB, WIN_OK, Site
+from tests.lab.site import (
+    AGENT_ARGS,
+    DNS1,
+    DNS2,
+    EXPECTED,
+    LIN_OK,
+    LLMNR_NAME,
+    LS,
+    MS,
+    NETBIOS_NAME,
+    NO_ARP,
+    STALE_DNS,
+    WIN_NOSMB,
+    WIN_OK,
+    Site,
+)
 from tests.schema import validate_report
 
 pytestmark = pytest.mark.lab
@@ -110,7 +125,7 @@ def test_states_agree_with_nmap_syn_scan(site: Site, reports: dict[str, tuple[in
 def test_all_good_links_pass_with_exit_0(site: Site) -> None:
     proc = netcheck(site.console, "--agent", f"{WIN_OK}:windows", "--agent", f"{LIN_OK}:linux", "--license-server", LS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "netcheck PASS: 4 pass" in proc.stdout
+    assert "netcheck PASS: 4 pass, 3 skip" in proc.stdout  # the 3 skips: discovery checks, not needed where DNS works
 
 
 def test_management_server_present_moves_installation_off_the_console(site: Site) -> None:
@@ -170,3 +185,92 @@ def test_table_lists_failures_first_with_their_fix(site: Site) -> None:
     assert "What to fix:" in proc.stdout and "Allow TCP 445 from this console to 198.18.0.32" in proc.stdout.replace(
         "\n     ", " "
     )
+
+
+# ---- names: dnsmasq (two servers), hosts file, system resolver, PTR, NetBIOS (nmbd), LLMNR ----------------
+
+
+def names_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["target"]: c for c in report["checks"] if c["kind"] == "name"}
+
+
+def test_dns_and_ptr_agree_for_the_management_server(site: Site) -> None:
+    code, report = netcheck_json(site.console, "--from", "agent", "--management-server", "ms.lab.test")
+    validate_report(report)
+    ms = names_of(report)["ms.lab.test"]
+    assert (ms["state"], ms["verdict"], ms["address"]) == ("resolved", "pass", MS)
+    assert ms["evidence"]["dns"][0]["server"] == DNS1 and ms["evidence"]["dns"][0]["rcode"] == "NOERROR"
+    assert ms["evidence"]["dns"][0]["ttl"] == 300
+    assert ms["evidence"]["ptr"] == {MS: ["ms.lab.test"]}
+    assert code == 0
+
+
+def test_short_name_goes_through_the_search_list(site: Site) -> None:
+    _code, report = netcheck_json(site.console, "--from", "agent", "--management-server", "ms")
+    ms = names_of(report)["ms"]
+    assert ms["verdict"] == "pass" and ms["evidence"]["dns"][0]["qname"] == "ms.lab.test"
+
+
+def test_stale_hosts_entry_fails_with_the_line_to_write(site: Site) -> None:
+    code, report = netcheck_json(site.console, "--from", "agent", "--management-server", "stale.lab.test")
+    stale = names_of(report)["stale.lab.test"]
+    assert stale["verdict"] == "fail"
+    assert f"maps stale.lab.test to {NO_ARP}, DNS says {STALE_DNS}" in stale["detail"]
+    assert f"Change line 2 of /etc/hosts to '{STALE_DNS} stale.lab.test'" in stale["remediation"]
+    assert code == 1
+
+
+def test_hosts_only_name_warns(site: Site) -> None:
+    code, report = netcheck_json(site.console, "--from", "agent", "--license-server", "hostsonly.lab.test")
+    only = names_of(report)["hostsonly.lab.test"]
+    assert only["verdict"] == "warn" and "resolves only through the hosts file (line 3)" in only["detail"]
+    assert f"'{LIN_OK} hostsonly.lab.test'" in only["remediation"]
+    assert [d["rcode"] for d in only["evidence"]["dns"]] == ["NXDOMAIN"]
+    assert code == 0  # warnings do not fail the run
+
+
+def test_name_servers_that_disagree_are_each_reported(site: Site) -> None:
+    _code, report = netcheck_json(
+        site.console, "--from", "agent", "--management-server", "ms.lab.test", "--dns-server", DNS1, "--dns-server", DNS2
+    )
+    ms = names_of(report)["ms.lab.test"]
+    assert ms["verdict"] == "warn"
+    assert f"{DNS1} says {MS}; {DNS2} says 198.18.0.21" in ms["detail"]
+
+
+def test_non_dns_console_finds_names_only_through_netbios_and_llmnr(site: Site) -> None:
+    code, report = netcheck_json(site.nodns, "--agent", f"{NETBIOS_NAME}:windows", "--license-server", LLMNR_NAME)
+    validate_report(report)
+    names = names_of(report)
+    ms, ls = names[NETBIOS_NAME], names[LLMNR_NAME]
+    assert (ms["state"], ms["verdict"]) == ("unresolved", "fail")
+    assert ms["evidence"]["netbios"] == [MS] and ms["evidence"]["dns"] == []
+    assert f"add the line '{MS} {NETBIOS_NAME}' to the hosts file" in ms["remediation"]
+    assert (ls["verdict"], ls["evidence"]["llmnr"]) == ("fail", [LS])
+    assert "resolves only through LLMNR" in ls["detail"]
+    links = [c for c in report["checks"] if c["kind"] == "tcp"]
+    assert {(c["state"], c["verdict"]) for c in links} == {("unresolved", "skip")}
+    discovery = [c for c in report["checks"] if c["kind"] == "discovery"]
+    assert len(discovery) == 3
+    for check in discovery:
+        assert check["verdict"] == "skip"
+        assert "non-DNS environment (no name server is configured)" in check["detail"]
+        assert "Windows feature" in check["detail"]
+    assert report["summary"]["fail"] == 2 and code == 1
+
+
+def test_dns_server_option_shows_what_the_system_resolver_misses(site: Site) -> None:
+    _code, report = netcheck_json(site.nodns, "--from", "agent", "--management-server", "ms.lab.test", "--dns-server", DNS1)
+    ms = names_of(report)["ms.lab.test"]
+    assert ms["verdict"] == "fail"
+    assert "the system resolver cannot resolve ms.lab.test" in ms["detail"] and f"DNS gives {MS}" in ms["detail"]
+
+
+def test_hosts_file_option_reads_another_machines_hosts_file(site: Site, tmp_path: Any) -> None:
+    hosts = tmp_path / "agent-hosts"
+    hosts.write_bytes(f"# copied from an agent\r\n{NO_ARP}\tms.lab.test\r\n".encode("utf-16"))
+    _code, report = netcheck_json(
+        site.console, "--from", "agent", "--management-server", "ms.lab.test", "--hosts-file", str(hosts)
+    )
+    ms = names_of(report)["ms.lab.test"]
+    assert ms["verdict"] == "fail" and f"line 2 of {hosts} maps ms.lab.test to {NO_ARP}, DNS says {MS}" in ms["detail"]

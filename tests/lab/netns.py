@@ -122,7 +122,7 @@ class Lab:
         sh(["ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", self.switch])
         self._in(self.switch, ["ip", "link", "set", port, "master", "br0"])
         self._in(self.switch, ["ip", "link", "set", port, "up"])
-        self._in(ns, ["ip", "addr", "add", cidr, "dev", "eth0"])
+        self._in(ns, ["ip", "addr", "add", cidr, "brd", "+", "dev", "eth0"])
         for more in extra:
             self._in(ns, ["ip", "addr", "add", more, "dev", "eth0"])
         self._in(ns, ["ip", "link", "set", "eth0", "up"])
@@ -133,24 +133,39 @@ class Lab:
         return host
 
     def spawn(self, host: Host, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", host.ns, *argv],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            **kwargs,  # type: ignore[call-overload]
-        )
+        """Start a server in the host's namespace; its output goes to a log file in the lab's workdir."""
+        log = self.workdir / f"{host.name}-{Path(argv[0]).name}-{len(self.procs)}.log"
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", host.ns, *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **kwargs,  # type: ignore[call-overload]
+            )
         self.procs.append(proc)
         return proc
 
-    def wait_tcp(self, host: Host, port: int, *, timeout_s: float = 20.0) -> None:
+    def wait_tcp(self, host: Host, port: int, *, timeout_s: float = 20.0, address: str | None = None) -> None:
         """Wait until something accepts TCP on host:port, seen from inside the host's namespace."""
         deadline = time.monotonic() + timeout_s
-        probe = f"import socket,sys\ns=socket.socket();s.settimeout(1)\nsys.exit(s.connect_ex(('{host.address}',{port})))\n"
+        target = address or host.address
+        probe = f"import socket,sys\ns=socket.socket();s.settimeout(1)\nsys.exit(s.connect_ex(('{target}',{port})))\n"
         while time.monotonic() < deadline:
             if host.run(["python3", "-c", probe], check=False).returncode == 0:
                 return
             time.sleep(0.2)
         raise LabError(f"nothing listens on {host.name} {host.address}:{port} after {timeout_s}s")
+
+    def wait_udp_bound(self, host: Host, port: int, *, timeout_s: float = 20.0) -> None:
+        """Wait until some process in the host's namespace has bound UDP `port`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if f":{port} " in host.run(["ss", "-Hlun"], check=False).stdout:
+                return
+            time.sleep(0.2)
+        raise LabError(f"nothing bound UDP {port} on {host.name} after {timeout_s}s")
 
     def close(self) -> None:
         for proc in self.procs:

@@ -4,6 +4,7 @@ under the lab's temp dir, started inside a host's namespace."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from tests.lab.netns import Host, LabError, sh
@@ -63,3 +64,54 @@ def start_listener(host: Host, port: int) -> None:
     )
     host.spawn(["python3", "-c", code])
     host.lab.wait_tcp(host, port)
+
+
+def start_dnsmasq(host: Host, address: str, workdir: Path, records: dict[str, str]) -> None:
+    """An authoritative name server for lab.test on `address`: A and PTR records for each name."""
+    dnsmasq = _need("dnsmasq", "dnsmasq-base")
+    argv = [
+        dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
+        f"--listen-address={address}", "--local=/lab.test/", "--user=root", f"--pid-file={workdir}/dnsmasq-{address}.pid",
+        "--log-facility=-", "--port=53",
+    ]  # fmt: skip
+    argv += [f"--host-record={name},{ip},300" for name, ip in records.items()]
+    host.spawn(argv)
+    host.lab.wait_tcp(host, 53, address=address)
+
+
+def start_nmbd(host: Host, workdir: Path, netbios_name: str) -> None:
+    """Samba's NetBIOS name server answering broadcast name queries for `netbios_name`."""
+    nmbd = _need("nmbd", "samba")
+    home = workdir / f"nmbd-{host.name}"
+    for sub in ("private", "lock", "state", "cache", "pid"):
+        (home / sub).mkdir(parents=True)
+    config = home / "smb.conf"
+    config.write_text(
+        "[global]\n"
+        f"  netbios name = {netbios_name}\n  workgroup = LAB\n  interfaces = {host.address}/24\n"
+        "  bind interfaces only = yes\n  server role = standalone server\n  local master = no\n"
+        f"  private dir = {home}/private\n  lock directory = {home}/lock\n  state directory = {home}/state\n"
+        f"  cache directory = {home}/cache\n  pid directory = {home}/pid\n  log file = {home}/log.%m\n"
+    )
+    host.spawn([nmbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", str(config)])
+    host.lab.wait_udp_bound(host, 137)
+    # nmbd answers only once it has registered its name (a few seconds of broadcasts): ask until it does.
+    ask = (
+        "import socket,sys,time\nfrom netcheck.names.netbios import build_query, parse_response\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(0.5)\n"
+        "end=time.monotonic()+30\n"
+        "while time.monotonic()<end:\n"
+        f"    s.sendto(build_query('{netbios_name.upper()}',0x4d2c),('{host.address}',137))\n"
+        "    try:\n        data=s.recvfrom(1024)[0]\n    except TimeoutError:\n        continue\n"
+        "    if parse_response(data,0x4d2c):\n        print(data.hex());sys.exit(0)\n"
+        "sys.exit(1)\n"
+    )
+    if host.run([sys.executable, "-c", ask], check=False).returncode != 0:
+        raise LabError(f"nmbd on {host.name} never answered a name query for {netbios_name}")
+
+
+def start_llmnr(host: Host, name: str) -> None:
+    """The lab's LLMNR responder (tests/lab/llmnr_responder.py) answering for `name`."""
+    script = Path(__file__).with_name("llmnr_responder.py")
+    host.spawn([sys.executable, str(script), name, host.address])
+    host.lab.wait_udp_bound(host, 5355)

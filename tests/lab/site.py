@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.lab.netns import Host, Lab
-from tests.lab.services import start_listener, start_smbd, start_sshd
+from tests.lab.services import start_dnsmasq, start_listener, start_llmnr, start_nmbd, start_smbd, start_sshd
 
 ROUTER = "198.18.0.1"
 CONSOLE = "198.18.0.10"
@@ -25,6 +25,21 @@ LIN_DROP = "198.18.0.42"  # iptables DROP on 22
 NO_ROUTE = "198.19.0.41"  # the router answers ICMP host-unreachable
 ROUTER_PROHIBITS = "198.19.1.41"  # the router answers ICMP admin-prohibited
 NO_ARP = "198.18.0.99"  # nobody there: ARP never answers
+NODNS_CONSOLE = "198.18.0.11"  # a console whose resolv.conf names no server: a non-DNS environment
+DNS1 = "198.18.0.53"  # dnsmasq, authoritative for lab.test, A and PTR records
+DNS2 = "198.18.0.54"  # a second dnsmasq that disagrees about ms.lab.test
+STALE_DNS = "198.18.0.26"  # stale.lab.test in DNS; the console's hosts file still says NO_ARP
+DNS1_RECORDS = {
+    "ms.lab.test": MS,
+    "ls.lab.test": LS,
+    "stale.lab.test": STALE_DNS,
+    "win-ok.lab.test": WIN_OK,
+    "lin-ok.lab.test": LIN_OK,
+}
+DNS2_RECORDS = {"ms.lab.test": "198.18.0.21", "ls.lab.test": LS}
+CONSOLE_HOSTS = f"127.0.0.1 localhost\n{NO_ARP}\tstale.lab.test\n{LIN_OK} hostsonly.lab.test  # only here\n"
+NETBIOS_NAME = "ms"  # nmbd on the management server answers NetBIOS queries for MS
+LLMNR_NAME = "ls"  # the LLMNR responder on the license server answers for ls
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,10 @@ class Site:
     console: Host
     hosts: dict[str, Host]
 
+    @property
+    def nodns(self) -> Host:
+        return self.hosts["nodns"]
+
 
 def build_site(workdir: Path) -> Site:
     lab = Lab(workdir)
@@ -73,13 +92,20 @@ def build_site(workdir: Path) -> Site:
         router.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
         router.run(["ip", "route", "add", "unreachable", "198.19.0.0/24"])
         router.run(["ip", "route", "add", "prohibit", "198.19.1.0/24"])
+        dns = lab.add_host("dns", f"{DNS1}/24", extra=[f"{DNS2}/24"])
+        start_dnsmasq(dns, DNS1, workdir, DNS1_RECORDS)
+        start_dnsmasq(dns, DNS2, workdir, DNS2_RECORDS)
         console = lab.add_host("console", f"{CONSOLE}/24", gateway=ROUTER)
-        # The console resolves through its own hosts file; no name server answers (127.0.0.1 refuses at once).
-        console.etc_file("hosts", f"127.0.0.1 localhost\n{MS} ms.lab.test\n{LS} ls.lab.test\n")
-        console.etc_file("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        console.etc_file("hosts", CONSOLE_HOSTS)
+        console.etc_file("resolv.conf", f"nameserver {DNS1}\nsearch lab.test\noptions timeout:1 attempts:1\n")
+        nodns = lab.add_host("nodns", f"{NODNS_CONSOLE}/24", gateway=ROUTER)
+        nodns.etc_file("hosts", "127.0.0.1 localhost\n")
+        nodns.etc_file("resolv.conf", "# no name server: a non-DNS environment\n")
         ms = lab.add_host("ms", f"{MS}/24", gateway=ROUTER)
         start_listener(ms, 9876)
-        lab.add_host("ls", f"{LS}/24", gateway=ROUTER)
+        start_nmbd(ms, workdir, NETBIOS_NAME)
+        ls = lab.add_host("ls", f"{LS}/24", gateway=ROUTER)
+        start_llmnr(ls, LLMNR_NAME)
         win_ok = lab.add_host("win-ok", f"{WIN_OK}/24")
         start_smbd(win_ok, workdir)
         win_drop = lab.add_host("win-drop", f"{WIN_DROP}/24")

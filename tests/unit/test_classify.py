@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from netcheck.classify import classify_name, classify_tcp, describe_evidence, error_result, settle_unknown_os
+from netcheck.classify import classify_tcp, describe_evidence, error_result, settle_unknown_os
 from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Role, State, Target, Verdict
 
 SMB = Check(
@@ -119,14 +119,6 @@ def test_error_state_is_an_error_verdict_not_a_guess() -> None:
     result = classify_tcp(INSTALL, Observation(State.ERROR, "198.18.0.31", {}, error="EINVAL"), phase=Phase.PRE_INSTALL)
     assert result.verdict is Verdict.ERROR and "EINVAL" in result.detail
     assert error_result(INSTALL, "boom").verdict is Verdict.ERROR
-
-
-def test_name_verdicts() -> None:
-    check = Check("name:ms", Kind.NAME, Role.AGENT, Target("ms", Role.MANAGEMENT_SERVER))
-    ok = classify_name(check, Observation(State.RESOLVED, "198.18.0.20", {"addresses": ["198.18.0.20"]}))
-    assert ok.verdict is Verdict.PASS and "198.18.0.20" in ok.detail
-    bad = classify_name(check, Observation(State.UNRESOLVED, None, {"error": "Name or service not known"}))
-    assert bad.verdict is Verdict.FAIL and "hosts file" in bad.remediation
 
 
 def _agent_results(name: str, states: dict[int, State]) -> list:  # type: ignore[type-arg]

@@ -31,6 +31,8 @@ def invoke(*args: str) -> Any:
         (["check"], "nothing to check from the console"),
         (["check", "--from", "license-server", "--agent", "a1"], "license server initiates no connection"),
         (["check", "--agent", "a1", "--output", "/nonexistent/dir/r.json"], "directory '/nonexistent/dir' does not exist"),
+        (["check", "--agent", "a1", "--dns-server", "ns1.example"], "--dns-server 'ns1.example' is not an IP address"),
+        (["check", "--agent", "a1", "--hosts-file", "/nonexistent/hosts"], "hosts file '/nonexistent/hosts' not found"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_value(args: list[str], message: str) -> None:

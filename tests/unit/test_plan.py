@@ -15,6 +15,9 @@ MS = Target("ms.example", Role.MANAGEMENT_SERVER)
 LS = Target("198.18.0.25", Role.LICENSE_SERVER)
 
 
+DISCOVERY = ["discovery:network-discovery", "discovery:file-and-printer-sharing", "discovery:network-profile"]
+
+
 def ids(checks: list) -> list[str]:  # type: ignore[type-arg]
     return [c.id for c in checks if not c.skip_reason]
 
@@ -26,14 +29,15 @@ def test_console_installs_when_there_is_no_management_server() -> None:
         "tcp:console->198.18.0.31:25001",
         "tcp:console->198.18.0.41:22",
         "tcp:console->198.18.0.25:9876",
+        *DISCOVERY,
     ]
-    served = {c.port: c.must_be_served for c in checks}
+    served = {c.port: c.must_be_served for c in checks if c.port}
     assert served == {445: True, 25001: False, 22: True, 9876: False}
 
 
 def test_console_with_a_management_server_asks_it_to_install() -> None:
     checks = plan_checks(Topology(management_server=MS, agents=(WIN,)), Role.CONSOLE)
-    assert ids(checks) == ["name:ms.example", "tcp:console->ms.example:9876"]
+    assert ids(checks) == ["name:ms.example", "tcp:console->ms.example:9876"]  # the console installs nothing: no discovery
     skipped = [c for c in checks if c.skip_reason]
     assert [c.id for c in skipped] == ["tcp:console->198.18.0.31:445", "tcp:console->198.18.0.31:25001"]
     assert "--from management-server" in skipped[0].skip_reason
@@ -48,6 +52,7 @@ def test_management_server_installs_agents() -> None:
         "tcp:management-server->198.18.0.51:25001",
         "tcp:management-server->198.18.0.41:22",
         "tcp:management-server->198.18.0.51:22",
+        *DISCOVERY,
     ]
 
 
@@ -66,7 +71,7 @@ def test_one_host_as_both_servers_is_one_probe_with_both_purposes() -> None:
 
 def test_port_overrides_from_the_plan() -> None:
     checks = plan_checks(Topology(agents=(WIN,), ports={"install": 25002}), Role.CONSOLE)
-    assert [c.port for c in checks] == [445, 25002]
+    assert [c.port for c in checks if c.port] == [445, 25002]
 
 
 @pytest.mark.parametrize(

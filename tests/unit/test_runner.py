@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
+from netcheck.discovery import DiscoveryFacts
 from netcheck.model import AgentOS, Method, Observation, Role, State, Target, Topology, Verdict
+from netcheck.names.dns import DnsAnswer, DnsConfig
+from netcheck.names.observe import HostsSource, NameObservation
 from netcheck.plan import plan_checks
+from netcheck.probes.tcp import connect_probe
 from netcheck.runner import Probes, RunOptions, run_checks
 
+CONFIG = DnsConfig(("198.18.0.53",))
+HOSTS = HostsSource("/etc/hosts")
 
-async def resolve(name: str) -> Observation:
+
+async def observe(name: str, config: DnsConfig, hosts: HostsSource, timeout_s: float) -> NameObservation:
     if name == "ms.example":
-        return Observation(State.RESOLVED, "198.18.0.20", {"path": "system", "addresses": ["198.18.0.20"]})
-    return Observation(State.UNRESOLVED, None, {"path": "system", "error": "Name or service not known"})
+        answer = DnsAnswer("198.18.0.53", name, "NOERROR", ("198.18.0.20",), 300)
+        return NameObservation(name, config, (answer,), hosts.path, system=("198.18.0.20",))
+    return NameObservation(name, config, (DnsAnswer("198.18.0.53", name, "NXDOMAIN"),), hosts.path, system_error="not known")
 
 
-def fake_probes(connect: Any) -> Probes:
-    return Probes(resolve=resolve, connect=connect, syn_available=lambda: False)
+def fake_probes(connect: Any = None, **more: Any) -> Probes:
+    return Probes(
+        observe_name=observe,
+        dns_config=lambda: CONFIG,
+        load_hosts=lambda path: HostsSource(str(path)),
+        discovery=lambda: DiscoveryFacts("linux"),
+        connect=connect or connect_probe,
+        syn_available=lambda: False,
+        **more,
+    )
 
 
 def test_names_first_unresolved_links_skipped_errors_reported() -> None:
@@ -70,9 +87,10 @@ def test_connect_probes_never_exceed_the_concurrency() -> None:
             on_progress=lambda d, t: progress.append(d),
         )
     )
-    assert len(results) == 100 and all(r.verdict is Verdict.PASS for r in results)
+    tcp = [r for r in results if r.check.port]
+    assert len(tcp) == 100 and all(r.verdict is Verdict.PASS for r in tcp)
     assert peak == 7
-    assert progress == list(range(1, 101))
+    assert progress == list(range(1, len(results) + 1))
 
 
 def test_syn_engine_failure_becomes_error_results() -> None:
@@ -80,7 +98,44 @@ def test_syn_engine_failure_becomes_error_results() -> None:
         raise PermissionError("raw sockets gone")
 
     checks = plan_checks(Topology(agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
-    probes = Probes(resolve=resolve, syn_batch=syn_batch, syn_available=lambda: True)
+    probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True)
     results = asyncio.run(run_checks(checks, RunOptions(method=Method.AUTO), probes=probes))
-    assert [(r.state, r.verdict) for r in results] == [(State.ERROR, Verdict.ERROR)]
+    assert [(r.state, r.verdict) for r in results if r.check.port] == [(State.ERROR, Verdict.ERROR)]
     assert "raw sockets gone" in results[0].detail
+
+
+def test_discovery_is_judged_against_the_names_seen() -> None:
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 1})
+
+    agents = (Target("ms.example", Role.AGENT, AgentOS.WINDOWS), Target("gone.example", Role.AGENT, AgentOS.WINDOWS))
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    results = {
+        r.check.id: r for r in asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=fake_probes(connect)))
+    }
+    discovery = results["discovery:network-discovery"]
+    assert discovery.verdict is Verdict.SKIP and "names resolve through DNS" in discovery.detail
+
+    no_dns = replace(fake_probes(connect), dns_config=lambda: DnsConfig(()))
+    results = {r.check.id: r for r in asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=no_dns))}
+    discovery = results["discovery:file-and-printer-sharing"]
+    assert discovery.verdict is Verdict.SKIP and "non-DNS environment (no name server is configured)" in discovery.detail
+    assert "Windows feature" in discovery.detail
+
+
+def test_dns_server_option_replaces_the_system_servers() -> None:
+    seen: list[DnsConfig] = []
+
+    async def spy(name: str, config: DnsConfig, hosts: HostsSource, timeout_s: float) -> NameObservation:
+        seen.append(config)
+        return await observe(name, config, hosts, timeout_s)
+
+    checks = plan_checks(Topology(management_server=Target("ms.example", Role.MANAGEMENT_SERVER)), Role.AGENT)
+    asyncio.run(
+        run_checks(
+            checks,
+            RunOptions(method=Method.CONNECT, dns_servers=("198.18.0.54",)),
+            probes=replace(fake_probes(), observe_name=spy),
+        )
+    )
+    assert seen == [DnsConfig(("198.18.0.54",), (), 1, "--dns-server")]

@@ -1,0 +1,105 @@
+"""The hosts file: a parser for both platforms' dialects, and where to find it.
+
+Both /etc/hosts and %SystemRoot%\\system32\\drivers\\etc\\hosts are "address name [alias...]" lines with `#`
+comments, separated by spaces or tabs. Windows files are often UTF-16 or carry a BOM and CRLF line ends;
+Notepad users leave stray text. Bad lines are kept as problems with their line numbers, never fatal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
+
+
+@dataclass(frozen=True)
+class HostsEntry:
+    line: int
+    address: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HostsProblem:
+    line: int
+    text: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"line {self.line}: {self.reason}: {self.text!r}"
+
+
+@dataclass(frozen=True)
+class HostsFile:
+    entries: tuple[HostsEntry, ...]
+    problems: tuple[HostsProblem, ...]
+
+    def lookup(self, name: str) -> list[HostsEntry]:
+        """Entries naming `name` (case-insensitive, trailing dot ignored), in file order."""
+        wanted = name.rstrip(".").lower()
+        return [e for e in self.entries if wanted in (n.rstrip(".").lower() for n in e.names)]
+
+
+def default_hosts_path() -> Path:
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("SYSTEMROOT", r"C:\Windows")) / "System32" / "drivers" / "etc" / "hosts"
+    return Path("/etc/hosts")
+
+
+def decode_hosts(data: bytes) -> str:
+    """Bytes of a hosts file → text: UTF-16 (with BOM), UTF-8 (with or without BOM), else Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _address(token: str) -> str | None:
+    bare = token.split("%", 1)[0]  # fe80::1%eth0: a zone index is allowed on link-local addresses
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        return None
+
+
+def parse_hosts(text: str) -> HostsFile:
+    """Parse a hosts file; duplicates (one name, several addresses of one family) are reported as problems too."""
+    entries: list[HostsEntry] = []
+    problems: list[HostsProblem] = []
+    first_seen: dict[tuple[str, bool], HostsEntry] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        content = raw.split("#", 1)[0].strip()
+        if not content:
+            continue
+        tokens = content.split()
+        address = _address(tokens[0])
+        if address is None:
+            problems.append(HostsProblem(number, raw.strip(), f"{tokens[0]!r} is not an IP address"))
+            continue
+        names = tuple(t for t in tokens[1:] if _NAME.match(t))
+        for bad in (t for t in tokens[1:] if not _NAME.match(t)):
+            problems.append(HostsProblem(number, raw.strip(), f"{bad!r} is not a valid host name"))
+        if not tokens[1:]:
+            problems.append(HostsProblem(number, raw.strip(), "address without a host name"))
+            continue
+        if not names:
+            continue
+        entry = HostsEntry(number, address, names)
+        for name in names:
+            key = (name.rstrip(".").lower(), ":" in address)  # an IPv4 and an IPv6 address for one name is normal
+            earlier = first_seen.get(key)
+            if earlier is None:
+                first_seen[key] = entry
+            elif earlier.address != address:
+                problems.append(
+                    HostsProblem(number, raw.strip(), f"{name} is also on line {earlier.line} with {earlier.address}")
+                )
+        entries.append(entry)
+    return HostsFile(tuple(entries), tuple(problems))
