@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
+from datetime import datetime
 from typing import Any
 
 from netcheck.discovery import (
@@ -16,7 +17,7 @@ from netcheck.discovery import (
     parse_netsh_rules,
     ports_text,
 )
-from netcheck.matrix import PORTS, source_port_note
+from netcheck.matrix import PORTS, port_key_of, source_port_note
 from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Result, Role, State, Verdict
 from netcheck.names.observe import NameObservation
 from netcheck.probes.tcp import IcmpError
@@ -31,13 +32,6 @@ _SERVICE_FIX = {
         "there; if a firewall forges this reset, allow TCP {port} instead."
     ),
 }
-
-
-def _port_key(port: int | None, ports: Mapping[str, int]) -> str | None:
-    for key, spec in PORTS.items():
-        if ports.get(key, spec.default) == port:
-            return key
-    return None
 
 
 def describe_evidence(evidence: Mapping[str, Any]) -> str:
@@ -93,11 +87,16 @@ def classify_tcp(
     phase: Phase,
     source_os: str | None = None,
     ports: Mapping[str, int] | None = None,
+    expect_responder: bool = False,
 ) -> Result:
-    """Judge one TCP link (DESIGN.md 'States and verdicts')."""
+    """Judge one TCP link (DESIGN.md 'States and verdicts').
+
+    With `expect_responder` (a `netcheck listen` runs on the target), a reset on a product port is no longer
+    the best a probe can see: the responder would have answered, so the reset is flagged as possibly forged.
+    """
     state, evidence, address = observation.state, observation.evidence, observation.address
     seen = describe_evidence(evidence)
-    key = _port_key(check.port, ports or {})
+    key = port_key_of(check.port, ports)
 
     def result(verdict: Verdict, detail: str, remediation: str = "") -> Result:
         return Result(check, state, verdict, detail, remediation, address, evidence, observation.elapsed_ms)
@@ -116,6 +115,14 @@ def classify_tcp(
             fix = _SERVICE_FIX.get(key or "", "Start the service that should answer on TCP {port} of {target}.")
             return result(
                 Verdict.FAIL, f"closed ({seen}): service not running", fix.format(port=check.port, target=check.target.name)
+            )
+        if expect_responder:
+            return result(
+                Verdict.FAIL,
+                f"reset ({seen}) although a netcheck responder was expected: possibly a forged reset",
+                f"Check that 'netcheck listen' runs on {check.target.name} and holds port {check.port} (it says so when it "
+                f"starts). If it does, a firewall on the way forges this reset: allow TCP {check.port} from this "
+                f"{check.source}.",
             )
         return result(Verdict.PASS, f"reachable; nothing listens yet (expected before installation) ({seen})")
     if state is State.FILTERED:
@@ -360,3 +367,82 @@ def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None)
     return result(
         State.ENABLED, Verdict.PASS, f"all {len(enabled)} inbound '{group}' rules are enabled for the {profile} profile"
     )
+
+
+def classify_service(check: Check, evidence: Mapping[str, Any], *, expect_responder: bool, now: datetime) -> Result:
+    """What answered on an open port, judged against what the matrix expects there."""
+    protocol = evidence.get("protocol")
+    target, port = check.target.name, check.port
+
+    def result(verdict: Verdict, detail: str, remediation: str = "") -> Result:
+        state = State.ERROR if protocol == "error" else State.OPEN
+        return Result(check, state, verdict, detail, remediation, None, dict(evidence))
+
+    if protocol == "error":
+        return result(Verdict.ERROR, f"netcheck could not identify the service: {evidence.get('error')}")
+    if protocol == "netcheck-responder":
+        if evidence.get("verified") is True:
+            return result(Verdict.PASS, "netcheck responder answered: link verified end to end (shared token checked)")
+        if evidence.get("verified") is False:
+            return result(
+                Verdict.WARN,
+                "a netcheck responder answered, but not with the token given (--token)",
+                f"Start 'netcheck listen --token ...' on {target} with the same token, or drop --token here.",
+            )
+        return result(Verdict.PASS, "netcheck responder answered: link verified end to end (no token to authenticate it)")
+    if protocol == "ssh":
+        return result(Verdict.PASS, f"SSH {evidence.get('ssh_version')}: {evidence.get('product')}")
+    if protocol == "smb" or port_key_of(port) == "smb":
+        return _classify_smb(result, evidence, target)
+    if protocol == "tls":
+        subject, not_after = evidence.get("subject"), evidence.get("not_after")
+        expires = datetime.fromisoformat(not_after) if not_after else None
+        detail = f"{evidence.get('tls_version')} ({evidence.get('cipher')}); certificate {subject or 'unreadable'}"
+        if expires and expires < now:
+            return result(
+                Verdict.WARN, f"{detail}, expired {expires:%Y-%m-%d}", f"Renew the certificate of the service on {target}:{port}."
+            )
+        return result(Verdict.PASS, f"{detail}{f', expires {expires:%Y-%m-%d}' if expires else ''}")
+    if expect_responder:
+        return result(
+            Verdict.WARN,
+            f"port {port} is open but the netcheck responder did not answer: another program listens there",
+            f"Find what listens on {target}:{port} (it would keep the product from binding it), or run 'netcheck listen' there.",
+        )
+    if port_key_of(port) == "ssh":
+        return result(
+            Verdict.WARN,
+            f"port {port} answers, but not with an SSH identification string",
+            f"Make sure sshd, not another program, listens on {target}:{port}.",
+        )
+    return result(
+        Verdict.WARN,
+        f"something listens on {port} but speaks neither TLS nor the netcheck handshake (the product encrypts it by default)",
+        f"Find what listens on {target}:{port}.",
+    )
+
+
+def _classify_smb(result: Callable[..., Result], evidence: Mapping[str, Any], target: str) -> Result:
+    dialects, smb1 = list(evidence.get("dialects", [])), bool(evidence.get("smb1"))
+    if not dialects and not smb1:
+        return result(
+            Verdict.FAIL,
+            "port 445 answers, but no SMB dialect could be negotiated",
+            f"Make sure the Server service (LanmanServer) answers on {target}:445, not another program.",
+        )
+    if not dialects:
+        return result(
+            Verdict.FAIL,
+            "SMB1 only: no SMB2/3 dialect; current Windows does not speak SMB1 by default",
+            f"Enable SMB2/3 on {target} (Set-SmbServerConfiguration -EnableSMB2Protocol $true).",
+        )
+    signing = {True: "signing required", False: "signing not required", None: "signing unknown"}[evidence.get("signing_required")]
+    ciphers = evidence.get("ciphers") or []
+    if ciphers:
+        encryption = f"encryption capable ({', '.join(ciphers)})"
+    else:
+        encryption = "encryption capable" if evidence.get("encryption") else "no encryption"
+    detail = f"SMB {dialects[-1]} (dialects {', '.join(dialects)}); {signing}; {encryption}"
+    if smb1:
+        return result(Verdict.WARN, f"{detail}; SMB1 is enabled too", f"Disable SMB1 on {target}: it is insecure and not needed.")
+    return result(Verdict.PASS, detail)

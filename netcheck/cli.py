@@ -6,10 +6,12 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad inp
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
 import traceback
+from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +26,7 @@ from netcheck.names.dns import valid_server
 from netcheck.plan import NothingToCheck, plan_checks
 from netcheck.report.json import render_json
 from netcheck.report.table import render_table, summary_line
+from netcheck.responder import ListenOptions, PeerEvent, Responder, port_holders
 from netcheck.runner import Probes, RunOptions, effective_method, run_checks
 from netcheck.topology import InputError, PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan
 
@@ -176,6 +179,22 @@ def check(
     hosts_file: Annotated[
         Path | None, typer.Option(metavar="PATH", help="Read this hosts file instead of this machine's.", show_default=False)
     ] = None,
+    expect_responder: Annotated[
+        bool,
+        typer.Option(
+            "--expect-responder",
+            help="'netcheck listen' runs on the targets: a reset on 25001/9876 is then flagged as possibly forged.",
+        ),
+    ] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TOKEN",
+            envvar="NETCHECK_TOKEN",
+            help="The token given to 'netcheck listen', to authenticate responders (or set NETCHECK_TOKEN).",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Seconds to wait for an answer.")] = 2.0,
     retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, metavar="N", help="Probes in flight at most.")] = 64,
@@ -213,6 +232,8 @@ def _check(
     method: Method | None,
     dns_server: list[str] | None,
     hosts_file: Path | None,
+    expect_responder: bool,
+    token: str | None,
     timeout: float,
     retries: int,
     concurrency: int,
@@ -257,6 +278,8 @@ def _check(
         ports=dict(topology.ports),
         dns_servers=tuple(dns_server or ()),
         hosts_path=hosts_file,
+        expect_responder=expect_responder,
+        token=token.encode() if token else None,
     )
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
@@ -282,6 +305,86 @@ def _check(
     else:
         typer.echo(text, nl=False)
     raise typer.Exit(exit_code(report))
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  netcheck listen                      # on an agent, before installation: answer on 25001 and 9876\n\n"
+    "  NETCHECK_TOKEN=s3cret netcheck listen --duration 1800 --log peers.jsonl\n\n"
+    "  then, from the console: netcheck check --agent HOST:windows --expect-responder --token s3cret",
+)
+def listen(
+    port: Annotated[
+        list[int] | None,
+        typer.Option("--port", min=1, max=65535, metavar="PORT", help="A port to answer on. Repeat. [default: 25001, 9876]"),
+    ] = None,
+    duration: Annotated[float, typer.Option(min=1, max=86400, metavar="SECONDS", help="Stop by itself after this long.")] = 600,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TOKEN", envvar="NETCHECK_TOKEN", help="Prove to 'check --token' that both share it.", show_default=False
+        ),
+    ] = None,
+    bind: Annotated[str, typer.Option(metavar="ADDRESS", help="The address to listen on.")] = "0.0.0.0",  # noqa: S104
+    max_connections: Annotated[int, typer.Option(min=1, max=4096, metavar="N", help="Connections served at once at most.")] = 64,
+    log: Annotated[Path | None, typer.Option(metavar="FILE", help="Append each peer as a JSON line to FILE.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+) -> None:
+    """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
+    try:
+        _listen(port or [25001, 9876], duration, token, bind, max_connections, log, quiet)
+    except typer.Exit:
+        raise
+    except InputError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a message and exit 3, never a bare traceback
+        _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+
+def _listen(
+    ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
+) -> None:
+    if not valid_server(bind):
+        raise InputError(f"--bind {bind!r} is not an IP address")
+    if log:
+        _check_output_path(log)
+    holders = port_holders(ports)
+    for taken, holder in holders.items():
+        typer.echo(f"port {taken} is taken by {holder}: the product could not listen there either")
+    free = tuple(dict.fromkeys(p for p in ports if p not in holders))
+    if not free:
+        _fail("every port is taken: nothing to listen on", EXIT_FAIL)
+    sink = log.open("a", encoding="utf-8") if log else None
+
+    def on_ready(bound: list[int], failed: dict[int, str]) -> None:
+        for number, reason in failed.items():
+            typer.echo(f"cannot listen on {number}: {reason}")
+        if bound:
+            auth = "with a token" if token else "without a token"
+            typer.echo(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
+
+    def on_event(event: PeerEvent) -> None:
+        ranges = ", ".join(event.source_ranges) or "outside the seed's source-port ranges"
+        if not quiet:
+            stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S")
+            typer.echo(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
+        if sink:
+            sink.write(json.dumps(asdict(event)) + "\n")
+            sink.flush()
+
+    responder = Responder(
+        ListenOptions(free, duration, token.encode() if token else None, bind, max_connections), on_event, on_ready
+    )
+    started = time.monotonic()
+    try:
+        asyncio.run(responder.run())
+    finally:
+        if sink:
+            sink.close()
+    if not responder.bound:
+        _fail("could not listen on any port", EXIT_FAIL)
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(responder.counts.items())) or "no connection"
+    typer.echo(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
 
 
 def exit_code(report: Report) -> int:

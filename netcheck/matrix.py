@@ -7,6 +7,7 @@ management console does (the seed's two diagrams).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -107,8 +108,21 @@ def source_port_note(os_name: str | None) -> str:
     return "; ".join(f"{lo}-{hi} ({key})" for key in keys for lo, hi in [SOURCE_PORT_RANGES[key]])
 
 
+def port_key_of(port: int | None, overrides: Mapping[str, int] | None = None) -> str | None:
+    """The matrix key ('smb', 'install', 'ssh', 'product') of a port number, honouring overrides."""
+    for key, spec in PORTS.items():
+        if (overrides or {}).get(key, spec.default) == port:
+            return key
+    return None
+
+
 def port_number(key: str, overrides: dict[str, int] | None = None) -> int:
     """The port for a matrix key, honouring the plan file's [ports] overrides."""
     if overrides and key in overrides:
         return overrides[key]
     return PORTS[key].default
+
+
+def source_port_ranges_of(port: int) -> list[str]:
+    """The seed's source-port ranges that contain `port` (empty: outside all of them)."""
+    return [name for name, (low, high) in SOURCE_PORT_RANGES.items() if low <= port <= high]

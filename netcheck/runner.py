@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from netcheck.classify import (
     classify_discovery,
     classify_name,
+    classify_service,
     classify_tcp,
     error_result,
     settle_unknown_os,
@@ -22,12 +25,14 @@ from netcheck.classify import (
     unresolved_link,
 )
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
-from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State
+from netcheck.matrix import port_key_of
+from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State, Verdict
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
 from netcheck.plan import is_address
 from netcheck.probes import syn as syn_probe
+from netcheck.probes.service import identify_service
 from netcheck.probes.tcp import connect_probe
 
 Progress = Callable[[int, int], None]
@@ -49,6 +54,12 @@ class RunOptions:
     """Name servers to ask instead of the system's (--dns-server)."""
     hosts_path: Path | None = None
     """A hosts file to read instead of this machine's (--hosts-file)."""
+    identify_services: bool = True
+    """On open ports, find out what answers (SSH banner, SMB negotiate, TLS, the netcheck responder)."""
+    expect_responder: bool = False
+    """A `netcheck listen` runs on the targets: a reset on a product port is then suspicious."""
+    token: bytes | None = None
+    """The shared secret of `netcheck listen --token`, to authenticate responders."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class Probes:
     dns_config: Callable[[], DnsConfig] = system_dns_config
     load_hosts: Callable[[Path], HostsSource] = load_hosts
     discovery: Callable[[], DiscoveryFacts] = observe_discovery
+    identify: Callable[[str, str, int, float, bytes | None], Awaitable[dict[str, Any]]] = identify_service
     connect: ConnectProbe = connect_probe
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
@@ -144,7 +156,14 @@ async def run_checks(
             to_probe.append((check, name_result.address))
 
     def judge(check: Check, observation: Observation) -> Result:
-        return classify_tcp(check, observation, phase=options.phase, source_os=options.source_os, ports=options.ports)
+        return classify_tcp(
+            check,
+            observation,
+            phase=options.phase,
+            source_os=options.source_os,
+            ports=options.ports,
+            expect_responder=options.expect_responder,
+        )
 
     method = effective_method(options.method, probes)
     syn_jobs = [(c, a) for c, a in to_probe if method is Method.SYN and ":" not in a]
@@ -182,5 +201,38 @@ async def run_checks(
                 done(error_result(check, "SYN probe returned no observation"))
 
     await asyncio.gather(run_syn(), *(run_connect(c, a) for c, a in connect_jobs))
-    ordered = [results[c.id] for c in checks]
-    return settle_unknown_os(ordered, options.ports)
+    settled = settle_unknown_os([results[c.id] for c in checks], options.ports)
+    if not options.identify_services:
+        return settled
+    return await identify_services(settled, options, probes, limit)
+
+
+_IDENTIFIED = {"ssh", "smb", "install", "product"}
+
+
+async def identify_services(results: list[Result], options: RunOptions, probes: Probes, limit: asyncio.Semaphore) -> list[Result]:
+    """For each open link, a `service` result right after it, and what answered in the link's evidence."""
+    now = datetime.now(UTC)
+
+    async def identify(link: Result) -> tuple[Result, Result | None]:
+        key = port_key_of(link.check.port, options.ports)
+        if link.state is not State.OPEN or link.verdict is Verdict.SKIP or key not in _IDENTIFIED or not link.address:
+            return link, None
+        async with limit:
+            try:
+                evidence = await probes.identify(key or "", link.address, link.check.port or 0, options.timeout_s, options.token)
+            except Exception as exc:  # noqa: BLE001 - an identification failure is an error result, never a verdict
+                evidence = {"protocol": "error", "error": f"{type(exc).__name__}: {exc}"}
+        if key == "install" and evidence.get("protocol") == "unknown" and not options.expect_responder:
+            return link, None  # nothing is expected to answer on 25001 before installation: nothing to say
+        check = replace(link.check, id=link.check.id.replace("tcp:", "service:", 1), kind=Kind.SERVICE)
+        service = classify_service(check, evidence, expect_responder=options.expect_responder, now=now)
+        service = replace(service, address=link.address)
+        field_name = "responder" if evidence.get("protocol") == "netcheck-responder" else "service"
+        detail = link.detail
+        if field_name == "responder":
+            detail = f"{detail}; netcheck responder answered (verified end to end)"
+        return replace(link, evidence={**link.evidence, field_name: evidence}, detail=detail), service
+
+    pairs = await asyncio.gather(*(identify(r) for r in results))
+    return [r for link, service in pairs for r in (link, service) if r is not None]

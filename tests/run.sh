@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-  iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap procps
+  iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 ruff check .
 ruff format --check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -14,13 +15,18 @@ from tests.lab.site import (
     DNS1,
     DNS2,
     EXPECTED,
+    FORGER,
     LIN_OK,
     LLMNR_NAME,
     LS,
     MS,
     NETBIOS_NAME,
     NO_ARP,
+    RESPONDER,
     STALE_DNS,
+    TLS_HOST,
+    TOKEN,
+    WIN_LEGACY,
     WIN_NOSMB,
     WIN_OK,
     Site,
@@ -125,7 +131,8 @@ def test_states_agree_with_nmap_syn_scan(site: Site, reports: dict[str, tuple[in
 def test_all_good_links_pass_with_exit_0(site: Site) -> None:
     proc = netcheck(site.console, "--agent", f"{WIN_OK}:windows", "--agent", f"{LIN_OK}:linux", "--license-server", LS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "netcheck PASS: 4 pass, 3 skip" in proc.stdout  # the 3 skips: discovery checks, not needed where DNS works
+    # 4 links + the SMB and SSH services behind them; the 3 skips: discovery checks, not needed where DNS works
+    assert "netcheck PASS: 6 pass, 3 skip" in proc.stdout
 
 
 def test_management_server_present_moves_installation_off_the_console(site: Site) -> None:
@@ -181,7 +188,7 @@ def test_table_lists_failures_first_with_their_fix(site: Site) -> None:
     )
     assert proc.returncode == 1
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert [r.split()[0] for r in rows] == ["FAIL", "FAIL", "PASS", "PASS"]
+    assert [r.split()[0] for r in rows] == ["FAIL", "FAIL", "PASS", "PASS", "PASS"]  # 2 links of each agent + the SMB service
     assert "What to fix:" in proc.stdout and "Allow TCP 445 from this console to 198.18.0.32" in proc.stdout.replace(
         "\n     ", " "
     )
@@ -274,3 +281,108 @@ def test_hosts_file_option_reads_another_machines_hosts_file(site: Site, tmp_pat
     )
     ms = names_of(report)["ms.lab.test"]
     assert ms["verdict"] == "fail" and f"line 2 of {hosts} maps ms.lab.test to {NO_ARP}, DNS says {MS}" in ms["detail"]
+
+
+# ---- services: sshd, two smbd configs (against nmap's scripts), TLS, the netcheck responder -------------------
+
+
+def services_of(report: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    return {(c["address"], c["port"]): c for c in report["checks"] if c["kind"] == "service"}
+
+
+def test_ssh_banner_is_identified(reports: dict[str, tuple[int, dict[str, Any]]]) -> None:
+    for _code, report in reports.values():
+        service = services_of(report)[(LIN_OK, 22)]
+        assert service["verdict"] == "pass" and service["detail"].startswith("SSH 2.0: OpenSSH ")
+        assert by_link(report)[(LIN_OK, 22)]["evidence"]["service"]["software"].startswith("OpenSSH_")
+
+
+NMAP_DIALECTS = {"202": "2.0.2", "210": "2.1", "300": "3.0", "302": "3.0.2", "311": "3.1.1"}
+
+
+def nmap_smb(site: Site, address: str) -> tuple[list[str], bool]:
+    """Dialects (smb-protocols) and whether signing is required (smb2-security-mode), as nmap sees them."""
+    proc = subprocess.run(
+        ["ip", "netns", "exec", site.console.ns, "nmap", "-Pn", "-n", "-p", "445", "--script", "smb-protocols,smb2-security-mode", "-oX", "-", address],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    root = ET.fromstring(proc.stdout)  # noqa: S314 - our own nmap's output
+    dialects = [
+        NMAP_DIALECTS[e.text.replace(":", "")]
+        for e in root.findall(".//script[@id='smb-protocols']//table[@key='dialects']/elem")
+    ]
+    modes = [e.text or "" for e in root.findall(".//script[@id='smb2-security-mode']//elem")]
+    assert dialects and modes, proc.stdout
+    return dialects, "required" in modes[0] and "not required" not in modes[0]
+
+
+@pytest.mark.parametrize(("address", "encryption"), [(WIN_OK, True), (WIN_LEGACY, False)])
+def test_smb_dialects_and_signing_match_nmap_scripts(
+    site: Site, reports: dict[str, tuple[int, dict[str, Any]]], address: str, encryption: bool
+) -> None:
+    dialects, signing_required = nmap_smb(site, address)
+    for _code, report in reports.values():
+        service = services_of(report)[(address, 445)]
+        assert service["evidence"]["dialects"] == dialects
+        assert service["evidence"]["signing_required"] is signing_required
+        assert service["evidence"]["encryption"] is encryption
+        assert service["evidence"]["smb1"] is False
+        assert service["verdict"] == "pass"
+    assert (dialects, signing_required) == (
+        (["2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"], True) if encryption else (["2.0.2", "2.1"], False)
+    )
+
+
+def test_tls_on_the_product_port_is_identified(site: Site) -> None:
+    _code, report = netcheck_json(site.console, "--from", "agent", "--license-server", TLS_HOST)
+    validate_report(report)
+    service = services_of(report)[(TLS_HOST, 9876)]
+    assert service["verdict"] == "pass"
+    assert service["evidence"]["subject"] == "CN=tls.lab.test, O=netcheck lab"
+    assert service["evidence"]["tls_version"].startswith("TLSv1.")
+    assert "certificate CN=tls.lab.test" in service["detail"]
+
+
+def test_responder_verifies_a_link_end_to_end_and_flags_a_forged_reset(site: Site) -> None:
+    code, report = netcheck_json(
+        site.console,
+        "--agent",
+        f"{RESPONDER}:windows",
+        "--agent",
+        f"{FORGER}:windows",
+        "--expect-responder",
+        "--token",
+        TOKEN,
+    )
+    validate_report(report)
+    links, services = by_link(report), services_of(report)
+    verified = links[(RESPONDER, 25001)]
+    assert (verified["state"], verified["verdict"]) == ("open", "pass")
+    assert verified["evidence"]["responder"] == {
+        "protocol": "netcheck-responder",
+        "answered": True,
+        "authenticated": True,
+        "verified": True,
+    }
+    assert "verified end to end" in verified["detail"]
+    assert services[(RESPONDER, 25001)]["verdict"] == "pass"
+    forged = links[(FORGER, 25001)]
+    assert (forged["state"], forged["verdict"]) == ("closed", "fail")
+    assert "possibly a forged reset" in forged["detail"] and "netcheck listen" in forged["remediation"]
+    assert code == 1
+
+
+def test_responder_with_another_token_is_not_verified(site: Site) -> None:
+    _code, report = netcheck_json(site.console, "--agent", f"{RESPONDER}:windows", "--token", "wrong")
+    service = services_of(report)[(RESPONDER, 25001)]
+    assert service["verdict"] == "warn" and service["evidence"]["verified"] is False
+
+
+def test_listen_reports_taken_ports_and_peers(site: Site) -> None:
+    """A second responder on the responder host finds 25001/9876 taken, by the first one, and says so."""
+    proc = subprocess.run(
+        ["ip", "netns", "exec", site.hosts["responder"].ns, sys.executable, "-m", "netcheck", "listen", "--duration", "1"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "port 25001 is taken by python" in proc.stdout and "every port is taken" in proc.stderr

@@ -34,7 +34,13 @@ def start_sshd(host: Host, workdir: Path, port: int = 22) -> None:
     host.lab.wait_tcp(host, port)
 
 
-def start_smbd(host: Host, workdir: Path, port: int = 445) -> None:
+SMB_STRICT = "  server signing = mandatory\n  server smb encrypt = required\n"
+"""Signing mandatory, SMB3 encryption required (the issue's first smbd)."""
+SMB_LEGACY = "  server signing = auto\n  server max protocol = SMB2_10\n"
+"""Signing optional, at most SMB 2.1 (the issue's second smbd)."""
+
+
+def start_smbd(host: Host, workdir: Path, port: int = 445, settings: str = "") -> None:
     smbd = _need("smbd", "samba")
     home = workdir / f"smbd-{host.name}"
     for sub in ("private", "lock", "state", "cache", "pid", "share", "ncalrpc"):
@@ -47,7 +53,7 @@ def start_smbd(host: Host, workdir: Path, port: int = 445) -> None:
         f"  cache directory = {home}/cache\n  pid directory = {home}/pid\n  ncalrpc dir = {home}/ncalrpc\n"
         f"  log file = {home}/log.%m\n  disable netbios = yes\n  server role = standalone server\n"
         "  load printers = no\n  printing = bsd\n  printcap name = /dev/null\n  disable spoolss = yes\n"
-        f"[share]\n  path = {home}/share\n  read only = yes\n  guest ok = yes\n"
+        f"{settings}[share]\n  path = {home}/share\n  read only = yes\n  guest ok = yes\n"
     )
     host.spawn([smbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", str(config)])
     host.lab.wait_tcp(host, port, timeout_s=30)
@@ -115,3 +121,28 @@ def start_llmnr(host: Host, name: str) -> None:
     script = Path(__file__).with_name("llmnr_responder.py")
     host.spawn([sys.executable, str(script), name, host.address])
     host.lab.wait_udp_bound(host, 5355)
+
+
+def start_tls_listener(host: Host, workdir: Path, port: int, common_name: str) -> None:
+    """A TLS server with a fresh self-signed certificate (CN=common_name), standing in for the product's 9876."""
+    key, cert = workdir / f"tls-{host.name}.key", workdir / f"tls-{host.name}.pem"
+    sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+        "-days", "30", "-subj", f"/CN={common_name}/O=netcheck lab"])  # fmt: skip
+    code = (
+        "import signal,socket,ssl,sys,threading\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+        f"ctx=ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER);ctx.load_cert_chain('{cert}','{key}')\n"
+        f"s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('{host.address}',{port}));s.listen(64)\n"
+        "def serve(c):\n"
+        "    try:\n        t=ctx.wrap_socket(c,server_side=True);t.settimeout(5);t.recv(1);t.close()\n"
+        "    except Exception:\n        c.close()\n"
+        "while True:\n    c,_=s.accept();c.settimeout(5);threading.Thread(target=serve,args=(c,),daemon=True).start()\n"
+    )
+    host.spawn([sys.executable, "-c", code])
+    host.lab.wait_tcp(host, port)
+
+
+def start_responder(host: Host, *args: str) -> None:
+    """`netcheck listen` itself, from this checkout, in the host's namespace."""
+    host.spawn([sys.executable, "-m", "netcheck", "listen", "--duration", "3600", *args])
+    host.lab.wait_tcp(host, 25001)

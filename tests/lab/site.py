@@ -6,11 +6,23 @@ from the console; `nmap` says whether nmap can see that host (it skips hosts tha
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.lab.netns import Host, Lab
-from tests.lab.services import start_dnsmasq, start_listener, start_llmnr, start_nmbd, start_smbd, start_sshd
+from tests.lab.services import (
+    SMB_LEGACY,
+    SMB_STRICT,
+    start_dnsmasq,
+    start_listener,
+    start_llmnr,
+    start_nmbd,
+    start_responder,
+    start_smbd,
+    start_sshd,
+    start_tls_listener,
+)
 
 ROUTER = "198.18.0.1"
 CONSOLE = "198.18.0.10"
@@ -20,6 +32,11 @@ WIN_OK = "198.18.0.31"  # smbd on 445; nothing on 25001 (resets: pre-install pas
 WIN_DROP = "198.18.0.32"  # nftables drop on 445 and 25001
 WIN_REJECT = "198.18.0.33"  # 445 rejected with ICMP admin-prohibited, 25001 rejected with a TCP reset
 WIN_NOSMB = "198.18.0.34"  # no SMB server: 445 resets
+WIN_LEGACY = "198.18.0.37"  # smbd with optional signing, at most SMB 2.1
+RESPONDER = "198.18.0.35"  # `netcheck listen --token` on 25001 and 9876
+FORGER = "198.18.0.36"  # `netcheck listen`, but its firewall answers 25001 with forged resets
+TLS_HOST = "198.18.0.22"  # a TLS server on 9876 with a self-signed certificate for tls.lab.test
+TOKEN = "lab-s3cret"  # noqa: S105 - a test token for the lab responder
 LIN_OK = "198.18.0.41"  # sshd on 22
 LIN_DROP = "198.18.0.42"  # iptables DROP on 22
 NO_ROUTE = "198.19.0.41"  # the router answers ICMP host-unreachable
@@ -61,6 +78,8 @@ EXPECTED = (
     Expect(WIN_REJECT, 25001, "windows", "closed", "pass"),
     Expect(WIN_NOSMB, 445, "windows", "closed", "fail"),
     Expect(WIN_NOSMB, 25001, "windows", "closed", "pass"),
+    Expect(WIN_LEGACY, 445, "windows", "open", "pass"),
+    Expect(WIN_LEGACY, 25001, "windows", "closed", "pass"),
     Expect(LIN_OK, 22, "linux", "open", "pass"),
     Expect(LIN_DROP, 22, "linux", "filtered", "fail"),
     Expect(NO_ROUTE, 22, "linux", "unreachable", "fail"),
@@ -107,7 +126,17 @@ def build_site(workdir: Path) -> Site:
         ls = lab.add_host("ls", f"{LS}/24", gateway=ROUTER)
         start_llmnr(ls, LLMNR_NAME)
         win_ok = lab.add_host("win-ok", f"{WIN_OK}/24")
-        start_smbd(win_ok, workdir)
+        start_smbd(win_ok, workdir, settings=SMB_STRICT)
+        win_legacy = lab.add_host("win-legacy", f"{WIN_LEGACY}/24")
+        start_smbd(win_legacy, workdir, settings=SMB_LEGACY)
+        start_tls_listener(lab.add_host("tls", f"{TLS_HOST}/24", gateway=ROUTER), workdir, 9876, "tls.lab.test")
+        start_responder(lab.add_host("responder", f"{RESPONDER}/24"), "--token", TOKEN)
+        forger = lab.add_host("forger", f"{FORGER}/24")
+        forger.nft(
+            "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 25001 reject with tcp reset\n }\n}\n"
+        )
+        forger.spawn([sys.executable, "-m", "netcheck", "listen", "--duration", "3600"])
+        lab.wait_tcp(forger, 9876)
         win_drop = lab.add_host("win-drop", f"{WIN_DROP}/24")
         win_drop.nft(
             "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport { 445, 25001 } drop\n }\n}\n"

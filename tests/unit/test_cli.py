@@ -82,13 +82,16 @@ def test_loopback_run_writes_a_valid_json_report(tmp_path: Path, loopback_port: 
     plan = tmp_path / "site.toml"
     plan.write_text(f'from = "agent"\nmanagement_server = "127.0.0.1"\n[ports]\nproduct = {loopback_port}\n')
     out = tmp_path / "report.json"
-    result = invoke("check", "--plan", str(plan), "--method", "connect", "--format", "json", "--output", str(out))
+    args = ["--plan", str(plan), "--method", "connect", "--timeout", "0.5", "--format", "json", "--output", str(out)]
+    result = invoke("check", *args)
     assert result.exit_code == 0, result.output
-    assert "netcheck PASS: 1 pass" in result.output and str(out) in result.output
+    assert "netcheck PASS: 1 warn, 1 pass" in result.output and str(out) in result.output
     report = json.loads(out.read_text())
     validate_report(report)
     assert report["checks"][0]["id"] == "tcp:agent->127.0.0.1:" + str(loopback_port)
     assert (report["checks"][0]["state"], report["checks"][0]["verdict"]) == ("open", "pass")
+    service = report["checks"][1]  # a listener that says nothing: neither TLS nor the netcheck handshake
+    assert (service["kind"], service["verdict"], service["evidence"]["protocol"]) == ("service", "warn", "unknown")
     assert report["vantage"]["role"] == "agent"
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from netcheck.discovery import DiscoveryFacts
-from netcheck.model import AgentOS, Method, Observation, Role, State, Target, Topology, Verdict
+from netcheck.model import AgentOS, Kind, Method, Observation, Role, State, Target, Topology, Verdict
 from netcheck.names.dns import DnsAnswer, DnsConfig
 from netcheck.names.observe import HostsSource, NameObservation
 from netcheck.plan import plan_checks
@@ -25,12 +25,17 @@ async def observe(name: str, config: DnsConfig, hosts: HostsSource, timeout_s: f
     return NameObservation(name, config, (DnsAnswer("198.18.0.53", name, "NXDOMAIN"),), hosts.path, system_error="not known")
 
 
+async def identify(key: str, address: str, port: int, timeout_s: float, token: bytes | None) -> dict[str, Any]:
+    return {"protocol": "ssh", "ssh_version": "2.0", "software": "OpenSSH_9.2p1", "product": "OpenSSH 9.2p1"}
+
+
 def fake_probes(connect: Any = None, **more: Any) -> Probes:
     return Probes(
         observe_name=observe,
         dns_config=lambda: CONFIG,
         load_hosts=lambda path: HostsSource(str(path)),
         discovery=lambda: DiscoveryFacts("linux"),
+        identify=identify,
         connect=connect or connect_probe,
         syn_available=lambda: False,
         **more,
@@ -87,10 +92,10 @@ def test_connect_probes_never_exceed_the_concurrency() -> None:
             on_progress=lambda d, t: progress.append(d),
         )
     )
-    tcp = [r for r in results if r.check.port]
+    tcp = [r for r in results if r.check.kind is Kind.TCP]
     assert len(tcp) == 100 and all(r.verdict is Verdict.PASS for r in tcp)
     assert peak == 7
-    assert progress == list(range(1, len(results) + 1))
+    assert progress == list(range(1, len(checks) + 1))  # one tick per planned check
 
 
 def test_syn_engine_failure_becomes_error_results() -> None:

@@ -1,0 +1,211 @@
+"""Service identity codecs on captured bytes, the responder handshake, the service verdicts, and the
+responder itself on loopback (garbage, a flood, a real handshake afterwards)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from netcheck import handshake
+from netcheck.classify import classify_service
+from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
+from netcheck.probes import smb
+from netcheck.probes.handshake import responder_handshake
+from netcheck.probes.ssh import parse_banner
+from netcheck.probes.tls import parse_certificate
+from netcheck.responder import ListenOptions, PeerEvent, Responder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def hex_fixture(name: str) -> bytes:
+    return bytes.fromhex((FIXTURES / name).read_text().strip())
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", ("2.0", "OpenSSH_9.2p1", "Debian-2+deb12u3", "OpenSSH 9.2p1")),
+        (b"Welcome\r\nplease wait\r\nSSH-2.0-dropbear_2022.83\r\n", ("2.0", "dropbear_2022.83", "", "dropbear 2022.83")),
+        (b"SSH-1.99-Cisco-1.25\n", ("1.99", "Cisco-1.25", "", "Cisco-1.25")),
+    ],
+)
+def test_ssh_banners(data: bytes, expected: tuple[str, str, str, str]) -> None:
+    banner = parse_banner(data)
+    assert banner is not None
+    assert (banner.protocol, banner.software, banner.comments, banner.product) == expected
+
+
+@pytest.mark.parametrize("data", [b"", b"HTTP/1.1 400 Bad Request\r\n", b"220 mail ESMTP\r\n", b"SSH-\r\n"])
+def test_not_ssh(data: bytes) -> None:
+    assert parse_banner(data) is None
+
+
+def test_smb_negotiate_responses_captured_from_smbd() -> None:
+    strict = smb.parse_negotiate(hex_fixture("smb_strict_negotiate_311.hex"))
+    assert strict is not None and strict.dialect == 0x0311 and strict.status == 0
+    assert strict.security_mode & smb.SIGNING_REQUIRED and strict.ciphers == (2,)
+    strict30 = smb.parse_negotiate(hex_fixture("smb_strict_negotiate_300.hex"))
+    assert strict30 is not None and strict30.capabilities & smb.CAP_ENCRYPTION
+    legacy = smb.parse_negotiate(hex_fixture("smb_legacy_negotiate_210.hex"))
+    assert legacy is not None and legacy.dialect == 0x0210 and not legacy.security_mode & smb.SIGNING_REQUIRED
+    refused = smb.parse_negotiate(hex_fixture("smb_legacy_negotiate_311_refused.hex"))
+    assert refused is not None and refused.status == 0xC00000BB  # STATUS_NOT_SUPPORTED
+    assert smb.parse_negotiate(b"HTTP/1.0 200 OK\r\n") is None
+    assert not smb.smb1_accepted(hex_fixture("smb1_negotiate_refused.hex"))
+
+
+def test_smb1_accepted_response() -> None:
+    header = b"\xffSMB\x72" + b"\x00" * 4 + b"\x98" + b"\x00" * 22
+    assert smb.smb1_accepted(header + b"\x11" + struct.pack("<H", 0) + b"\x00" * 40)
+    assert not smb.smb1_accepted(header + b"\x01" + struct.pack("<H", 0xFFFF))
+
+
+def test_summarize_smb() -> None:
+    strict = smb.parse_negotiate(hex_fixture("smb_strict_negotiate_311.hex"))
+    legacy = smb.parse_negotiate(hex_fixture("smb_legacy_negotiate_210.hex"))
+    refused = smb.parse_negotiate(hex_fixture("smb_legacy_negotiate_311_refused.hex"))
+    assert smb.summarize([strict], smb1=False) == smb.SmbIdentity(True, ("3.1.1",), False, True, True, ("AES-128-GCM",))
+    assert smb.summarize([legacy, refused, None], smb1=True) == smb.SmbIdentity(True, ("2.1",), True, False, False, ())
+    assert smb.summarize([None, None], smb1=False).is_smb is False
+
+
+@given(st.binary(max_size=200))
+def test_smb_codecs_never_raise(data: bytes) -> None:
+    smb.parse_negotiate(b"\xfeSMB" + data)
+    smb.smb1_accepted(data)
+
+
+def test_certificate() -> None:
+    cert = parse_certificate((FIXTURES / "tls_cert_ms_lab_test.der").read_bytes())
+    assert cert is not None
+    assert cert.subject == "CN=ms.lab.test, O=netcheck lab"
+    assert cert.not_after is not None and cert.not_after.year >= 2026
+    assert parse_certificate(b"\x30\x03garbage") is None
+
+
+NONCE = bytes(range(16))
+
+
+def test_handshake_round_trips() -> None:
+    request = handshake.encode_request(NONCE)
+    assert len(request) == handshake.REQUEST_BYTES and handshake.parse_request(request) == NONCE
+    plain = handshake.encode_response(NONCE, 25001, None)
+    assert handshake.parse_response(plain, NONCE, 25001, None) == handshake.ResponderAnswer(False, None)
+    assert handshake.parse_response(plain, NONCE, 25001, b"t") == handshake.ResponderAnswer(False, False)
+    signed = handshake.encode_response(NONCE, 25001, b"s3cret")
+    assert handshake.parse_response(signed, NONCE, 25001, b"s3cret") == handshake.ResponderAnswer(True, True)
+    assert handshake.parse_response(signed, NONCE, 25001, b"other") == handshake.ResponderAnswer(True, False)
+    assert handshake.parse_response(signed, NONCE, 9876, b"s3cret") == handshake.ResponderAnswer(True, False)
+    assert handshake.parse_response(signed, NONCE, 25001, None) == handshake.ResponderAnswer(True, None)
+    assert handshake.parse_response(signed, bytes(16), 25001, b"s3cret") is None  # someone else's nonce
+    assert b"s3cret" not in signed and len(plain) == handshake.REQUEST_BYTES  # reveals nothing but the magic
+
+
+@given(st.binary(max_size=80))
+def test_handshake_parsers_never_raise(data: bytes) -> None:
+    assert handshake.parse_request(data) is None or len(data) == handshake.REQUEST_BYTES
+    assert handshake.parse_response(data, NONCE, 1, b"t") is None or data.startswith(handshake.MAGIC)
+
+
+CHECK = Check("service:console->w:445", Kind.SERVICE, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 445, "files", True)
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("port", "evidence", "expect", "verdict", "text"),
+    [
+        (22, {"protocol": "ssh", "ssh_version": "2.0", "product": "OpenSSH 9.2p1"}, False, Verdict.PASS, "SSH 2.0: OpenSSH 9.2p1"),
+        (22, {"protocol": "unknown"}, False, Verdict.WARN, "not with an SSH identification string"),
+        (445, {"protocol": "smb", "dialects": ["2.0.2", "3.1.1"], "smb1": False, "signing_required": True, "ciphers": ["AES-128-GCM"]},
+         False, Verdict.PASS, "SMB 3.1.1 (dialects 2.0.2, 3.1.1); signing required; encryption capable (AES-128-GCM)"),
+        (445, {"protocol": "smb", "dialects": ["2.1"], "smb1": True, "signing_required": False, "encryption": False},
+         False, Verdict.WARN, "SMB 2.1 (dialects 2.1); signing not required; no encryption; SMB1 is enabled too"),
+        (445, {"protocol": "smb", "dialects": [], "smb1": True}, False, Verdict.FAIL, "SMB1 only"),
+        (445, {"protocol": "unknown", "dialects": [], "smb1": False}, False, Verdict.FAIL, "no SMB dialect"),
+        (9876, {"protocol": "tls", "tls_version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384", "subject": "CN=ms",
+                "not_after": "2027-01-01T00:00:00+00:00"}, False, Verdict.PASS, "TLSv1.3 (TLS_AES_256_GCM_SHA384); certificate CN=ms, expires 2027-01-01"),
+        (9876, {"protocol": "tls", "tls_version": "TLSv1.2", "cipher": "x", "subject": "CN=ms", "not_after": "2026-01-01T00:00:00+00:00"},
+         False, Verdict.WARN, "expired 2026-01-01"),
+        (9876, {"protocol": "unknown"}, False, Verdict.WARN, "neither TLS nor the netcheck handshake"),
+        (25001, {"protocol": "unknown"}, True, Verdict.WARN, "the netcheck responder did not answer"),
+        (25001, {"protocol": "netcheck-responder", "verified": True}, True, Verdict.PASS, "verified end to end (shared token checked)"),
+        (25001, {"protocol": "netcheck-responder", "verified": None}, False, Verdict.PASS, "no token to authenticate it"),
+        (25001, {"protocol": "netcheck-responder", "verified": False}, True, Verdict.WARN, "not with the token given"),
+        (25001, {"protocol": "error", "error": "boom"}, False, Verdict.ERROR, "could not identify the service: boom"),
+    ],
+)  # fmt: skip
+def test_service_verdicts(port: int, evidence: dict[str, Any], expect: bool, verdict: Verdict, text: str) -> None:
+    result = classify_service(
+        Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, port), evidence, expect_responder=expect, now=NOW
+    )
+    assert result.verdict is verdict
+    assert text in result.detail
+    if verdict in (Verdict.FAIL, Verdict.WARN):
+        assert result.remediation
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _flood_then_handshake(port: int, events: list[PeerEvent]) -> tuple[Any, Any, Any, int]:
+    options = ListenOptions((port,), duration_s=60, token=b"s3cret", bind="127.0.0.1", max_connections=32, idle_timeout_s=0.5)
+    responder = Responder(options, events.append)
+    server = asyncio.ensure_future(responder.run())
+    for _ in range(50):
+        if responder.bound:
+            break
+        await asyncio.sleep(0.05)
+    assert responder.bound == [port]
+
+    async def garbage() -> bool:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False  # a full backlog refuses: what a bounded listener may do
+        try:
+            writer.write(os.urandom(random.randint(0, 4096)))
+            await writer.drain()
+        except OSError:
+            pass  # the responder may hang up first
+        writer.close()
+        return True
+
+    connected = sum(await asyncio.gather(*(garbage() for _ in range(500))))
+    await asyncio.sleep(0.7)  # let idle peers time out
+    good = await responder_handshake("127.0.0.1", port, 2, b"s3cret")
+    wrong = await responder_handshake("127.0.0.1", port, 2, b"other")
+    anonymous = await responder_handshake("127.0.0.1", port, 2, None)
+    responder.stop()
+    await server
+    return good, wrong, anonymous, connected
+
+
+def test_responder_survives_a_flood_and_still_answers() -> None:
+    events: list[PeerEvent] = []
+    good, wrong, anonymous, connected = asyncio.run(_flood_then_handshake(free_port(), events))
+    assert good == handshake.ResponderAnswer(True, True)
+    assert wrong == handshake.ResponderAnswer(True, False)
+    assert anonymous == handshake.ResponderAnswer(True, None)
+    outcomes = [e.outcome for e in events]
+    assert outcomes.count("handshake") == 3
+    # Peers beyond the accept backlog are dropped by the kernel (their client still believes it connected),
+    # so the responder sees at most `connected` of them, and at least a backlog's worth.
+    assert 32 <= len(outcomes) - 3 <= connected
+    assert {"garbage", "closed", "idle", "busy"} >= set(outcomes) - {"handshake"}
+    assert all(e.peer == "127.0.0.1" and e.peer_port > 0 for e in events)
+    linux_range = [e for e in events if 32768 <= e.peer_port <= 60999]
+    assert all("Linux and the virtual appliance" in e.source_ranges for e in linux_range)
