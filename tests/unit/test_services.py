@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import socket
 import struct
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,3 +213,30 @@ def test_responder_survives_a_flood_and_still_answers() -> None:
     assert all(e.peer == "127.0.0.1" and e.peer_port > 0 for e in events)
     linux_range = [e for e in events if 32768 <= e.peer_port <= 60999]
     assert all("Linux and the virtual appliance" in e.source_ranges for e in linux_range)
+
+
+def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netcheck", "listen", "--port", str(port), "--bind", "127.0.0.1", "--duration", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        answer = None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = asyncio.run(responder_handshake("127.0.0.1", port, 1, None))
+            except OSError:
+                time.sleep(0.1)
+        assert answer == handshake.ResponderAnswer(False, None)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert f"listening on 127.0.0.1 port {port}" in out
+    assert "127.0.0.1:" in out and f"-> {port} handshake" in out
+    assert "responder stopped after" in out and "1 handshake" in out
+    assert list(tmp_path.iterdir()) == []  # nothing written to disk without --log
