@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,12 +21,19 @@ from typing import Annotated, NoReturn
 import typer
 
 from netcheck import __version__
+from netcheck.firewall import RuleFormat, firewall_rules, render_rules
 from netcheck.host.facts import os_description, vantage
-from netcheck.model import Method, Phase, Report, Role, Verdict
+from netcheck.model import Method, Phase, Report, Role, Topology, Verdict
 from netcheck.names.dns import valid_server
 from netcheck.plan import NothingToCheck, plan_checks
-from netcheck.report.json import render_json
-from netcheck.report.table import render_table, summary_line
+from netcheck.report.base import summary_line
+from netcheck.report.html import render_html
+from netcheck.report.json import ReportError, parse_report, render_json
+from netcheck.report.junit import render_junit
+from netcheck.report.markdown import render_markdown
+from netcheck.report.merge import merge_reports
+from netcheck.report.redact import redact
+from netcheck.report.table import render_table
 from netcheck.responder import ListenOptions, PeerEvent, Responder, port_holders
 from netcheck.runner import Probes, RunOptions, effective_method, run_checks
 from netcheck.topology import InputError, PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan
@@ -36,9 +44,33 @@ EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
+    MARKDOWN = "markdown"
+    JUNIT = "junit"
+    HTML = "html"
 
 
-RENDERERS = {Format.TABLE: render_table, Format.JSON: render_json}
+RENDERERS: dict[Format, Callable[[Report], str]] = {
+    Format.JSON: render_json,
+    Format.MARKDOWN: render_markdown,
+    Format.JUNIT: render_junit,
+    Format.HTML: render_html,
+}
+
+ManagementServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the management server.")]
+LicenseServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the license server.")]
+AgentOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--agent", metavar="HOST[:OS]", help="An agent machine, HOST or HOST:windows|linux. Repeat for more.", show_default=False
+    ),
+]
+AgentsFileOption = Annotated[
+    Path | None, typer.Option(metavar="FILE", help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments.")
+]
+PlanOption = Annotated[Path | None, typer.Option(metavar="FILE.toml", help="A TOML plan file with the topology (see README).")]
+FormatOption = Annotated[Format, typer.Option("--format", help="Report format.")]
+OutputOption = Annotated[Path | None, typer.Option(metavar="FILE", help="Write the report to this file instead of stdout.")]
+RedactOption = Annotated[bool, typer.Option("--redact", help="Replace host names and addresses with stable pseudonyms.")]
 
 app = typer.Typer(
     add_completion=False,
@@ -64,6 +96,27 @@ def _read_text(path: Path, what: str) -> str:
         raise InputError(f"{what} {str(path)!r} is a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+def _topology(
+    management_server: str | None,
+    license_server: str | None,
+    agent: list[str] | None,
+    agents_file: Path | None,
+    plan: Path | None,
+) -> tuple[Topology, PlanFile]:
+    """The topology from --plan, --agents-file and the options (options win over the plan file)."""
+    plan_file = parse_plan(_read_text(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
+    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agent or []]]
+    if agents_file:
+        agent_groups.append(parse_agents_file(_read_text(agents_file, "agents file"), filename=str(agents_file)))
+    topology = build_topology(
+        management_server=management_server or plan_file.management_server,
+        license_server=license_server or plan_file.license_server,
+        agents=agent_groups,
+        ports=plan_file.ports,
+    )
+    return topology, plan_file
 
 
 def _check_readable(path: Path, what: str) -> None:
@@ -140,25 +193,11 @@ def check(
         Role | None,
         typer.Option("--from", help="The role of this machine in the deployment. [default: console]", show_default=False),
     ] = None,
-    management_server: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Name or address of the management server.")
-    ] = None,
-    license_server: Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the license server.")] = None,
-    agent: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--agent",
-            metavar="HOST[:OS]",
-            help="An agent machine, HOST or HOST:windows|linux. Repeat for more.",
-            show_default=False,
-        ),
-    ] = None,
-    agents_file: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments.")
-    ] = None,
-    plan: Annotated[
-        Path | None, typer.Option(metavar="FILE.toml", help="A TOML plan file with the topology (see README).")
-    ] = None,
+    management_server: ManagementServerOption = None,
+    license_server: LicenseServerOption = None,
+    agent: AgentOption = None,
+    agents_file: AgentsFileOption = None,
+    plan: PlanOption = None,
     phase: Annotated[
         Phase | None,
         typer.Option(help="pre-install: a reset on a product port passes. [default: pre-install]", show_default=False),
@@ -198,8 +237,9 @@ def check(
     timeout: Annotated[float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Seconds to wait for an answer.")] = 2.0,
     retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, metavar="N", help="Probes in flight at most.")] = 64,
-    output_format: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.TABLE,
-    output: Annotated[Path | None, typer.Option(metavar="FILE", help="Write the report to this file instead of stdout.")] = None,
+    output_format: FormatOption = Format.TABLE,
+    output: OutputOption = None,
+    redact_report: RedactOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show evidence in the table; tracebacks on internal errors.")
@@ -239,19 +279,11 @@ def _check(
     concurrency: int,
     output_format: Format,
     output: Path | None,
+    redact_report: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
-    plan_file = parse_plan(_read_text(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
-    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agent or []]]
-    if agents_file:
-        agent_groups.append(parse_agents_file(_read_text(agents_file, "agents file"), filename=str(agents_file)))
-    topology = build_topology(
-        management_server=management_server or plan_file.management_server,
-        license_server=license_server or plan_file.license_server,
-        agents=agent_groups,
-        ports=plan_file.ports,
-    )
+    topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
     role = vantage_role or plan_file.vantage or Role.CONSOLE
     try:
         checks = plan_checks(topology, role)
@@ -297,14 +329,99 @@ def _check(
         method=str(chosen),
         results=tuple(results),
     )
-    text = render_table(report, verbose=verbose) if output_format is Format.TABLE else RENDERERS[output_format](report)
+    _emit(report, output_format, output, quiet=quiet, verbose=verbose, redacted=redact_report)
+    raise typer.Exit(exit_code(report))
+
+
+def _emit(report: Report, output_format: Format, output: Path | None, *, quiet: bool, verbose: bool, redacted: bool) -> None:
+    """Render (redacted if asked) and write to --output, atomically, or to stdout."""
+    shown = redact(report) if redacted else report
+    text = render_table(shown, verbose=verbose) if output_format is Format.TABLE else RENDERERS[output_format](shown)
     if output:
         _write_atomically(output, text)
         if not quiet:
-            typer.echo(f"{summary_line(report)}; report written to {output}")
+            typer.echo(f"{summary_line(shown)}; report written to {output}")
     else:
         typer.echo(text, nl=False)
-    raise typer.Exit(exit_code(report))
+
+
+def _load_report(path: Path) -> Report:
+    try:
+        return parse_report(_read_text(path, "report"))
+    except ReportError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+@app.command(
+    epilog="Examples:\n\n  netcheck report console.json --format markdown --output ticket.md\n\n"
+    "  netcheck report console.json --format html --redact --output report.html",
+)
+def report(
+    file: Annotated[Path, typer.Argument(metavar="FILE.json", help="A report saved with --format json.")],
+    output_format: FormatOption = Format.TABLE,
+    output: OutputOption = None,
+    redact_report: RedactOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence in the table.")] = False,
+) -> None:
+    """Render a saved JSON report in another format. Exit 0 when rendered, 2 when the file is not a report."""
+    _guard(lambda: _render_saved([file], output_format, output, redact_report, verbose))
+
+
+@app.command(
+    epilog="Example:\n\n  netcheck merge console.json agent-win1.json agent-lin1.json --format html --output site.html",
+)
+def merge(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE.json...", help="Reports from different machines.")],
+    output_format: FormatOption = Format.TABLE,
+    output: OutputOption = None,
+    redact_report: RedactOption = False,
+) -> None:
+    """Combine reports taken from several vantage points into one report with a link matrix."""
+    _guard(lambda: _render_saved(files, output_format, output, redact_report, False))
+
+
+def _render_saved(files: list[Path], output_format: Format, output: Path | None, redacted: bool, verbose: bool) -> None:
+    if output:
+        _check_output_path(output)
+    reports = [_load_report(path) for path in files]
+    try:
+        combined = reports[0] if len(reports) == 1 else merge_reports(reports, tool_version=__version__)
+    except ReportError as exc:
+        raise InputError(str(exc)) from None
+    _emit(combined, output_format, output, quiet=False, verbose=verbose, redacted=redacted)
+
+
+@app.command(
+    epilog="Examples:\n\n  netcheck ports --format csv\n\n"
+    "  netcheck ports --management-server 198.18.0.20 --agents-file agents.txt --format netsh",
+)
+def ports(
+    rule_format: Annotated[RuleFormat, typer.Option("--format", help="Rule syntax.")] = RuleFormat.CSV,
+    management_server: ManagementServerOption = None,
+    license_server: LicenseServerOption = None,
+    agent: AgentOption = None,
+    agents_file: AgentsFileOption = None,
+    plan: PlanOption = None,
+) -> None:
+    """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
+
+    def run() -> None:
+        topology, _plan = _topology(management_server, license_server, agent, agents_file, plan)
+        typer.echo(render_rules(firewall_rules(topology), rule_format), nl=False)
+
+    _guard(run)
+
+
+def _guard(action: Callable[[], None]) -> None:
+    """Run a command body: bad input exits 2 with one line, anything unexpected exits 3, never a traceback."""
+    try:
+        action()
+    except typer.Exit:
+        raise
+    except InputError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
 
 
 @app.command(

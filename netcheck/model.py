@@ -126,6 +126,8 @@ class Result:
     address: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
     elapsed_ms: float = 0.0
+    source_host: str = ""
+    """The machine that ran the check, when it is not the report's vantage (merged reports)."""
 
     @property
     def protocol(self) -> str | None:
@@ -153,6 +155,8 @@ class Report:
     phase: Phase
     method: str
     results: tuple[Result, ...]
+    merged_from: tuple[Vantage, ...] = ()
+    """The vantage points of the reports a merged report was made from."""
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for r in self.results if r.verdict is verdict)

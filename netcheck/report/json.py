@@ -6,18 +6,26 @@ import json
 from importlib import resources
 from typing import Any
 
-from netcheck.model import Report, Result, Verdict
+from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
 
 SCHEMA_VERSION = 1
 
 
+class ReportError(ValueError):
+    """A file that is not a netcheck JSON report (or not one this version can read)."""
+
+
 def result_to_dict(result: Result) -> dict[str, Any]:
     check = result.check
+    extra = {"source_host": result.source_host} if result.source_host else {}
     return {
         "id": check.id,
         "kind": str(check.kind),
         "source": str(check.source),
+        **extra,
         "target": check.target.name,
+        "target_role": str(check.target.role),
+        "target_os": str(check.target.os) if check.target.os else None,
         "address": result.address,
         "port": check.port,
         "protocol": result.protocol,
@@ -31,18 +39,19 @@ def result_to_dict(result: Result) -> dict[str, Any]:
     }
 
 
+def vantage_to_dict(vantage: Vantage) -> dict[str, Any]:
+    return {"hostname": vantage.hostname, "role": str(vantage.role), "os": vantage.os, "addresses": list(vantage.addresses)}
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
+    merged = {"merged_from": [vantage_to_dict(v) for v in report.merged_from]} if report.merged_from else {}
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "netcheck", "version": report.tool_version},
         "started_at": report.started_at,
         "duration_s": report.duration_s,
-        "vantage": {
-            "hostname": report.vantage.hostname,
-            "role": str(report.vantage.role),
-            "os": report.vantage.os,
-            "addresses": list(report.vantage.addresses),
-        },
+        "vantage": vantage_to_dict(report.vantage),
+        **merged,
         "phase": str(report.phase),
         "method": report.method,
         "summary": {
@@ -61,3 +70,58 @@ def load_schema() -> dict[str, Any]:
     """The JSON schema every report validates against."""
     text = resources.files("netcheck.report").joinpath("schema.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _vantage_from(data: dict[str, Any]) -> Vantage:
+    return Vantage(str(data["hostname"]), Role(data["role"]), str(data["os"]), tuple(str(a) for a in data["addresses"]))
+
+
+def _result_from(item: dict[str, Any]) -> Result:
+    target = Target(
+        str(item["target"]),
+        Role(item.get("target_role") or "agent"),
+        AgentOS(item["target_os"]) if item.get("target_os") else None,
+    )
+    check = Check(str(item["id"]), Kind(item["kind"]), Role(item["source"]), target, item["port"], str(item["purpose"]))
+    return Result(
+        check,
+        State(item["state"]),
+        Verdict(item["verdict"]),
+        str(item["detail"]),
+        str(item["remediation"]),
+        item["address"],
+        dict(item["evidence"]),
+        float(item["elapsed_ms"]),
+        str(item.get("source_host", "")),
+    )
+
+
+def report_from_dict(data: Any) -> Report:
+    """The inverse of report_to_dict; ReportError names what is missing or wrong."""
+    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "netcheck":
+        raise ReportError("not a netcheck report (no tool.name = netcheck)")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ReportError(
+            f"schema_version {data.get('schema_version')!r} is not supported (this netcheck reads {SCHEMA_VERSION})"
+        )
+    try:
+        return Report(
+            tool_version=str(data["tool"]["version"]),
+            started_at=str(data["started_at"]),
+            duration_s=float(data["duration_s"]),
+            vantage=_vantage_from(data["vantage"]),
+            phase=Phase(data.get("phase", "pre-install")),
+            method=str(data.get("method", "connect")),
+            results=tuple(_result_from(item) for item in data["checks"]),
+            merged_from=tuple(_vantage_from(v) for v in data.get("merged_from", [])),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReportError(f"malformed report: {type(exc).__name__}: {exc}") from None
+
+
+def parse_report(text: str) -> Report:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"not JSON: {exc}") from None
+    return report_from_dict(data)

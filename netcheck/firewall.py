@@ -1,0 +1,157 @@
+"""`netcheck ports`: the firewall rules the topology needs, derived from the connection matrix (pure).
+
+Every rule is inbound on the destination: who may connect (source), to which TCP port, from which source
+ports (the seed's ranges for the source's OS; their union when it is not known), and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from netcheck.matrix import LINKS, SOURCE_PORT_RANGES, Link, Presence, port_number
+from netcheck.model import AgentOS, Role, Target, Topology
+
+
+class RuleFormat(StrEnum):
+    CSV = "csv"
+    NETSH = "netsh"
+    IPTABLES = "iptables"
+    NFTABLES = "nftables"
+
+
+@dataclass(frozen=True)
+class Rule:
+    source: str | None
+    """A host name or address; None when the topology does not name it (any host of that role)."""
+    source_role: Role
+    destination: str | None
+    destination_role: Role
+    port: int
+    source_ports: tuple[tuple[int, int], ...]
+    purpose: str
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Overlapping or touching ranges joined (nftables refuses overlapping intervals in one set)."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return tuple(merged)
+
+
+def source_ranges(os_name: AgentOS | None) -> tuple[tuple[int, int], ...]:
+    if os_name is AgentOS.LINUX:
+        keys = ["Linux and the virtual appliance"]
+    elif os_name is AgentOS.WINDOWS:
+        keys = ["Windows Vista and later", "Windows before Vista"]
+    else:
+        keys = list(SOURCE_PORT_RANGES)
+    return merge_ranges(SOURCE_PORT_RANGES[key] for key in keys)
+
+
+def _applies(link: Link, has_ms: bool) -> bool:
+    return not (link.presence is Presence.MS_PRESENT and not has_ms) and not (link.presence is Presence.MS_ABSENT and has_ms)
+
+
+def _by_role(topology: Topology, role: Role) -> tuple[Target, ...]:
+    if role is Role.AGENT:
+        return topology.agents
+    named = {Role.MANAGEMENT_SERVER: topology.management_server, Role.LICENSE_SERVER: topology.license_server}.get(role)
+    return (named,) if named else ()
+
+
+def firewall_rules(topology: Topology) -> list[Rule]:
+    """One rule per (link, source, destination) the topology names; unnamed sources stay None (any host of the role).
+
+    An empty topology gives the generic rules of a deployment with a management server and a license server.
+    """
+    generic = not (topology.agents or topology.management_server or topology.license_server)
+    has_ms = generic or topology.management_server is not None
+    rules = []
+    for link in LINKS:
+        if not _applies(link, has_ms):
+            continue
+        if not generic and not _by_role(topology, link.dest):
+            continue  # the topology has no such destination (no license server, say): no rule for it
+        port = port_number(link.port_key, dict(topology.ports))
+        sources: tuple[Target | None, ...] = _by_role(topology, link.source) or (None,)
+        destinations: tuple[Target | None, ...] = _by_role(topology, link.dest) or (None,)
+        for destination in destinations:
+            if link.agent_os and destination is not None and destination.os not in (None, link.agent_os):
+                continue
+            for source in sources:
+                rules.append(
+                    Rule(
+                        source.name if source else None,
+                        link.source,
+                        destination.name if destination else None,
+                        link.dest,
+                        port,
+                        source_ranges(source.os if source else None),
+                        link.purpose,
+                    )
+                )
+    return rules
+
+
+def _who(name: str | None, role: Role) -> str:
+    return name or f"any {role}"
+
+
+def _comment(rule: Rule) -> str:
+    return f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})".replace('"', "'")
+
+
+def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
+    if fmt is RuleFormat.CSV:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["direction", "source", "destination", "protocol", "port", "source_ports", "purpose"])
+        for r in rules:
+            ports = " ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
+            writer.writerow(
+                [
+                    "inbound",
+                    _who(r.source, r.source_role),
+                    _who(r.destination, r.destination_role),
+                    "tcp",
+                    r.port,
+                    ports,
+                    r.purpose,
+                ]
+            )
+        return out.getvalue()
+    lines = []
+    for r in rules:
+        on = f"# on {_who(r.destination, r.destination_role)}"
+        if fmt is RuleFormat.NETSH:
+            remote = f" remoteip={r.source}" if r.source else ""
+            ports = ",".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
+            lines += [
+                on,
+                f'netsh advfirewall firewall add rule name="{_comment(r)}" dir=in action=allow protocol=TCP '
+                f"localport={r.port}{remote} remoteport={ports}",
+            ]
+        elif fmt is RuleFormat.IPTABLES:
+            source = f" -s {r.source}" if r.source else ""
+            ports = ",".join(f"{lo}:{hi}" for lo, hi in r.source_ports)
+            lines += [
+                on,
+                f"iptables -A INPUT -p tcp{source} --dport {r.port} -m multiport --sports {ports} "
+                f'-m comment --comment "{_comment(r)}" -j ACCEPT',
+            ]
+        else:
+            source = f"ip saddr {r.source} " if r.source else ""
+            ports = ", ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
+            lines += [
+                on,
+                f'add rule inet filter input {source}tcp sport {{ {ports} }} tcp dport {r.port} accept comment "{_comment(r)}"',
+            ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,58 @@
+"""What every renderer shares: ordering, labels, the summary line, and the link matrix of merged reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from netcheck.model import Kind, Report, Result, Verdict
+
+ORDER = {Verdict.FAIL: 0, Verdict.ERROR: 1, Verdict.WARN: 2, Verdict.PASS: 3, Verdict.SKIP: 4}
+
+
+def link_label(result: Result) -> str:
+    check = result.check
+    source = f"{check.source}@{result.source_host}" if result.source_host else str(check.source)
+    if check.kind in (Kind.TCP, Kind.SERVICE):
+        prefix = "" if check.kind is Kind.TCP else "service "
+        return f"{prefix}{source} -> {check.target.name}:{check.port}"
+    return check.id.replace(":", " ", 1)  # "name ms.corp.example", "discovery network-profile"
+
+
+def ordered(results: Iterable[Result]) -> list[Result]:
+    """Failing first; the sort is stable, so the plan's order holds within each verdict."""
+    return sorted(results, key=lambda r: ORDER[r.verdict])
+
+
+def needs_attention(report: Report) -> list[Result]:
+    return [r for r in ordered(report.results) if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.WARN)]
+
+
+def summary_line(report: Report) -> str:
+    counts = ", ".join(f"{report.count(v)} {v}" for v in ORDER if report.count(v))
+    return f"netcheck {report.verdict.upper()}: {counts} ({len(report.results)} checks in {report.duration_s:.1f} s)"
+
+
+def heading(report: Report) -> str:
+    v = report.vantage
+    where = f"{len(report.merged_from)} vantage points" if report.merged_from else f"{v.hostname} as {v.role} ({v.os})"
+    return f"netcheck {report.tool_version} from {where}; phase {report.phase}, method {report.method}"
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    return min(verdicts, key=lambda v: ORDER[v], default=Verdict.SKIP)
+
+
+def link_matrix(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], Verdict]]:
+    """(rows: source hosts, columns: target:port, cells: worst verdict) over the TCP links."""
+    cells: dict[tuple[str, str], list[Verdict]] = {}
+    rows: dict[str, None] = {}
+    columns: dict[str, None] = {}
+    for result in report.results:
+        if result.check.kind is not Kind.TCP:
+            continue
+        row = f"{result.source_host or report.vantage.hostname} ({result.check.source})"
+        column = f"{result.check.target.name}:{result.check.port}"
+        rows.setdefault(row, None)
+        columns.setdefault(column, None)
+        cells.setdefault((row, column), []).append(result.verdict)
+    return list(rows), list(columns), {key: worst(values) for key, values in cells.items()}

@@ -1,0 +1,51 @@
+"""JUnit XML: one testcase per check, for CI pipelines (fail → <failure>, error → <error>, skip → <skipped>)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from netcheck.model import Report, Verdict
+from netcheck.report.base import link_label
+
+
+def render_junit(report: Report) -> str:
+    suites = ET.Element("testsuites", name="netcheck")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"netcheck {report.vantage.role} {report.vantage.hostname}",
+        tests=str(len(report.results)),
+        failures=str(report.count(Verdict.FAIL)),
+        errors=str(report.count(Verdict.ERROR)),
+        skipped=str(report.count(Verdict.SKIP)),
+        time=f"{report.duration_s:.3f}",
+        timestamp=report.started_at,
+    )
+    for result in report.results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"netcheck.{result.check.kind}",
+            name=link_label(result),
+            time=f"{result.elapsed_ms / 1000:.3f}",
+        )
+        body = "\n".join(
+            part
+            for part in (
+                result.detail,
+                f"Fix: {result.remediation}" if result.remediation else "",
+                f"Evidence: {json.dumps(dict(result.evidence), sort_keys=True)}",
+            )
+            if part
+        )
+        if result.verdict is Verdict.FAIL:
+            ET.SubElement(case, "failure", message=result.detail, type=str(result.state)).text = body
+        elif result.verdict is Verdict.ERROR:
+            ET.SubElement(case, "error", message=result.detail, type=str(result.state)).text = body
+        elif result.verdict is Verdict.SKIP:
+            ET.SubElement(case, "skipped", message=result.detail)
+        else:
+            ET.SubElement(case, "system-out").text = f"{result.verdict.upper()}: {body}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
