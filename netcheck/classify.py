@@ -39,7 +39,7 @@ def describe_evidence(evidence: Mapping[str, Any]) -> str:
     reply = evidence.get("reply")
     attempts = evidence.get("attempts", 1)
     ttl = f", ttl {evidence['ttl']}" if "ttl" in evidence else ""
-    rtt = f", {evidence['rtt_ms']} ms" if "rtt_ms" in evidence else ""
+    rtt = f", {evidence['rtt_ms']}ms" if "rtt_ms" in evidence else ""
     if reply == "syn-ack":
         return f"SYN-ACK{ttl}{rtt}"
     if reply == "rst":

@@ -22,10 +22,10 @@ import typer
 
 from netcheck import __version__
 from netcheck.firewall import RuleFormat, firewall_rules, render_rules
-from netcheck.host.facts import os_description, vantage
-from netcheck.model import Method, Phase, Report, Role, Topology, Verdict
+from netcheck.host.facts import os_description, port_holders, vantage
+from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
 from netcheck.names.dns import valid_server
-from netcheck.plan import NothingToCheck, plan_checks
+from netcheck.plan import NothingToCheck, plan_checks, plan_local
 from netcheck.report.base import summary_line
 from netcheck.report.html import render_html
 from netcheck.report.json import ReportError, parse_report, render_json
@@ -34,7 +34,7 @@ from netcheck.report.markdown import render_markdown
 from netcheck.report.merge import merge_reports
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
-from netcheck.responder import ListenOptions, PeerEvent, Responder, port_holders
+from netcheck.responder import ListenOptions, PeerEvent, Responder
 from netcheck.runner import Probes, RunOptions, effective_method, run_checks
 from netcheck.topology import InputError, PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan
 
@@ -175,8 +175,7 @@ def main(
         typer.echo(f"netcheck {__version__}")
         raise typer.Exit(EXIT_PASS)
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(EXIT_PASS)
+        _guard(_check_this_machine)
 
 
 @app.command(
@@ -313,6 +312,13 @@ def _check(
         expect_responder=expect_responder,
         token=token.encode() if token else None,
     )
+    report = _run(checks, role, options, probes, quiet=quiet)
+    _emit(report, output_format, output, quiet=quiet, verbose=verbose, redacted=redact_report)
+    raise typer.Exit(exit_code(report))
+
+
+def _run(checks: list[Check], role: Role, options: RunOptions, probes: Probes, *, quiet: bool) -> Report:
+    """Run the checks (with progress on a terminal) into one Report."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
@@ -320,16 +326,24 @@ def _check(
         results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=progress))
     finally:
         progress.close()
-    report = Report(
+    return Report(
         tool_version=__version__,
         started_at=started_at,
         duration_s=round(time.perf_counter() - clock, 3),
         vantage=vantage(role),
         phase=options.phase,
-        method=str(chosen),
+        method=str(options.method),
         results=tuple(results),
     )
-    _emit(report, output_format, output, quiet=quiet, verbose=verbose, redacted=redact_report)
+
+
+def _check_this_machine() -> None:
+    """Bare `netcheck`: host readiness and the product's ports on loopback, as a table."""
+    probes = Probes()
+    options = RunOptions(method=effective_method(Method.AUTO, probes), source_os=os_description(), timeout_s=1.0)
+    report = _run(plan_local(Role.CONSOLE), Role.CONSOLE, options, probes, quiet=False)
+    _emit(report, Format.TABLE, None, quiet=False, verbose=False, redacted=False)
+    typer.echo("Check a deployment's links with 'netcheck check --help'; answer probes with 'netcheck listen'.")
     raise typer.Exit(exit_code(report))
 
 

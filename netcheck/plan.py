@@ -86,7 +86,7 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
         Check(id=f"name:{target.name}", kind=Kind.NAME, source=vantage, target=target, purpose="Name resolution")
         for target in named.values()
     ]
-    return name_checks + _dedupe(checks) + _discovery_checks(checks, vantage)
+    return name_checks + _dedupe(checks) + _discovery_checks(checks, vantage) + host_checks(topology, vantage)
 
 
 THIS_MACHINE = "this machine"
@@ -134,3 +134,54 @@ def _why_nothing(topology: Topology, vantage: Role) -> str:
     if vantage is Role.CONSOLE:
         return "nothing to check from the console: give --agent/--agents-file, --management-server or --license-server"
     return f"nothing to check from the {vantage}: give --agent or --agents-file"
+
+
+HOST_ASPECTS = (
+    ("interfaces", "This machine's network interfaces"),
+    ("source-ports", "Source ports this machine uses (firewall rules must allow them)"),
+    ("firewall", "This machine's own firewall"),
+    ("privileges", "Raw SYN probes need root (packet evidence)"),
+)
+
+
+def host_checks(topology: Topology, vantage: Role) -> list[Check]:
+    """Readiness of the machine netcheck runs on: its interfaces, the product's ports, source ports, firewall."""
+    me = Target(THIS_MACHINE, vantage)
+    ports = [port_number(key, dict(topology.ports)) for key in ("product", "install")]
+    checks = [Check(f"host:{aspect}", Kind.HOST, vantage, me, purpose=purpose) for aspect, purpose in HOST_ASPECTS[:1]]
+    checks += [
+        Check(f"host:port-{port}", Kind.HOST, vantage, me, port=port, purpose=f"TCP {port} must be free for the product")
+        for port in ports
+    ]
+    checks += [Check(f"host:{aspect}", Kind.HOST, vantage, me, purpose=purpose) for aspect, purpose in HOST_ASPECTS[1:]]
+    if vantage is Role.AGENT and topology.management_server is not None:
+        checks.append(
+            Check(
+                "host:subnet",
+                Kind.HOST,
+                vantage,
+                topology.management_server,
+                purpose="Management server on another subnet: the hosts file entry the product's documentation recommends",
+            )
+        )
+    return checks
+
+
+LOOPBACK = "127.0.0.1"
+
+
+def plan_local(vantage: Role, ports: dict[str, int] | None = None) -> list[Check]:
+    """What bare `netcheck` runs: host readiness, and the product's ports probed on loopback."""
+    me = Target(LOOPBACK, Role.AGENT)
+    links = [
+        Check(
+            check_id("tcp", vantage, LOOPBACK, port_number(key, ports)),
+            Kind.TCP,
+            vantage,
+            me,
+            port_number(key, ports),
+            purpose=f"Loopback: can this machine reach its own TCP {port_number(key, ports)}?",
+        )
+        for key in ("install", "product")
+    ]
+    return links + host_checks(Topology(ports=ports or {}), vantage)

@@ -15,10 +15,8 @@ import functools
 import signal
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import psutil
 
 from netcheck.handshake import REQUEST_BYTES, encode_response, parse_request
 from netcheck.matrix import source_port_ranges_of
@@ -44,24 +42,6 @@ class PeerEvent:
     outcome: str  # "handshake" | "garbage" | "idle" (sent nothing in time) | "closed" | "busy"
     source_ranges: tuple[str, ...]
     at: float = field(default_factory=time.time)
-
-
-def port_holders(ports: Sequence[int]) -> dict[int, str]:
-    """Which of `ports` some process already listens on (TCP), as 'name (pid N)'."""
-    wanted = set(ports)
-    holders: dict[int, str] = {}
-    try:
-        connections = psutil.net_connections(kind="tcp")
-    except (psutil.AccessDenied, OSError):
-        return holders
-    for conn in connections:
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in wanted:
-            name = "unknown process"
-            if conn.pid:
-                with contextlib.suppress(psutil.Error):
-                    name = f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
-            holders.setdefault(conn.laddr.port, name)
-    return holders
 
 
 class Responder:

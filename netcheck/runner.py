@@ -25,6 +25,8 @@ from netcheck.classify import (
     unresolved_link,
 )
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
+from netcheck.host.checks import classify_host, classify_subnet
+from netcheck.host.facts import HostFacts, host_facts
 from netcheck.matrix import port_key_of
 from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State, Verdict
 from netcheck.names.dns import DnsConfig, system_dns_config
@@ -70,6 +72,7 @@ class Probes:
     dns_config: Callable[[], DnsConfig] = system_dns_config
     load_hosts: Callable[[Path], HostsSource] = load_hosts
     discovery: Callable[[], DiscoveryFacts] = observe_discovery
+    host_facts: Callable[[Sequence[int], bool], HostFacts] = host_facts
     identify: Callable[[str, str, int, float, bytes | None], Awaitable[dict[str, Any]]] = identify_service
     connect: ConnectProbe = connect_probe
     syn_batch: SynBatch = syn_probe.syn_probe_batch
@@ -132,6 +135,20 @@ async def run_checks(
 
     await asyncio.gather(*(run_name(c) for c in name_checks))
     resolved = {c.target.name.lower(): results[c.id] for c in name_checks}
+    host = [c for c in checks if c.kind is Kind.HOST]
+    if host:
+        try:
+            ports = [c.port for c in host if c.port]
+            snapshot = await asyncio.to_thread(probes.host_facts, ports, probes.syn_available())
+        except Exception as exc:  # noqa: BLE001
+            for check in host:
+                done(error_result(check, f"{type(exc).__name__}: {exc}"))
+        else:
+            for check in host:
+                try:
+                    done(judge_host(check, snapshot, resolved, options.phase))
+                except Exception as exc:  # noqa: BLE001
+                    done(error_result(check, f"{type(exc).__name__}: {exc}"))
     if discovery_checks and dns_config is not None:
         non_dns = non_dns_reason(dns_config.nameservers, observations)
         try:
@@ -205,6 +222,14 @@ async def run_checks(
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, probes, limit)
+
+
+def judge_host(check: Check, snapshot: HostFacts, resolved: Mapping[str, Result], phase: Phase) -> Result:
+    if check.id != "host:subnet":
+        return classify_host(check, snapshot, phase=phase)
+    name = resolved.get(check.target.name.lower())
+    address = check.target.name if is_address(check.target.name) else (name.address if name else None)
+    return classify_subnet(check, snapshot, address, bool(name and name.evidence.get("hosts")))
 
 
 _IDENTIFIED = {"ssh", "smb", "install", "product"}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs and runs it: Debian packages for the namespace lab (iproute2,
-# nftables, iptables, OpenSSH, Samba, nmap), netcheck with its test extra, then ruff, mypy and pytest.
+# nftables, iptables, OpenSSH, Samba, dnsmasq, nmap, openssl; chromium renders the HTML report), netcheck with its
+# test extra, then ruff, mypy and pytest.
 # Run as root on Debian: the lab builds network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-  iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps
+  iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 ruff check .
 ruff format --check .

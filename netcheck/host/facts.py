@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import platform
+import shutil
 import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -41,3 +49,81 @@ def ipv4_interfaces() -> tuple[tuple[str, str | None], ...]:
             if entry.family == socket.AF_INET and not entry.address.startswith("127."):
                 found.append((entry.address, entry.broadcast))
     return tuple(found)
+
+
+def port_holders(ports: Sequence[int]) -> dict[int, str]:
+    """Which of `ports` some process already listens on (TCP), as 'name (pid N)'."""
+    wanted = set(ports)
+    holders: dict[int, str] = {}
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return holders
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in wanted:
+            name = "unknown process"
+            if conn.pid:
+                with contextlib.suppress(psutil.Error):
+                    name = f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+            holders.setdefault(conn.laddr.port, name)
+    return holders
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    address: str
+    prefix: int
+    up: bool
+
+
+def interfaces() -> tuple[Interface, ...]:
+    """IPv4 addresses of this machine's interfaces, with their prefix length."""
+    stats = psutil.net_if_stats()
+    found = []
+    for name, entries in psutil.net_if_addrs().items():
+        for entry in entries:
+            if entry.family == socket.AF_INET and entry.netmask:
+                prefix = ipaddress.IPv4Network(f"0.0.0.0/{entry.netmask}").prefixlen
+                found.append(Interface(name, entry.address, prefix, bool(stats.get(name) and stats[name].isup)))
+    return tuple(found)
+
+
+def _run(argv: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """One snapshot of this machine, taken once per run; the host checks are judged on it."""
+
+    platform: str
+    os: str
+    privileged: bool
+    interfaces: tuple[Interface, ...]
+    holders: dict[int, str]
+    ephemeral_text: str | None
+    firewall_outputs: dict[str, str | None] = field(default_factory=dict)
+
+
+def host_facts(ports: Sequence[int], privileged: bool) -> HostFacts:
+    """Read what the host checks need: listeners, interfaces, the ephemeral range, local firewall state."""
+    if sys.platform.startswith("win"):
+        ephemeral = _run(["netsh", "int", "ipv4", "show", "dynamicport", "tcp"])
+        firewall = {"netsh": _run(["netsh", "advfirewall", "show", "allprofiles"])}
+    else:
+        try:
+            ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        except OSError:
+            ephemeral = None
+        firewall = {
+            "nftables": _run(["nft", "list", "ruleset"]) if shutil.which("nft") else None,
+            "iptables": _run(["iptables", "-S"]) if shutil.which("iptables") else None,
+            "firewalld": _run(["firewall-cmd", "--state"]) if shutil.which("firewall-cmd") else None,
+            "ufw": _run(["ufw", "status"]) if shutil.which("ufw") else None,
+        }
+    return HostFacts(sys.platform, os_description(), privileged, interfaces(), port_holders(ports), ephemeral, firewall)

@@ -13,13 +13,11 @@ def _cell(text: object) -> str:
 
 def render_markdown(report: Report) -> str:
     v = report.vantage
-    lines = [
-        "# netcheck report",
-        "",
-        f"- **Vantage:** {v.hostname} as {v.role} ({v.os}); addresses {', '.join(v.addresses) or 'none'}",
-    ]
-    for other in report.merged_from:
-        lines.append(f"- **Merged from:** {other.hostname} as {other.role} ({other.os})")
+    lines = ["# netcheck report", ""]
+    for other in report.merged_from or (v,):
+        lines.append(
+            f"- **Vantage:** {other.hostname} as {other.role} ({other.os}); addresses {', '.join(other.addresses) or 'none'}"
+        )
     lines += [
         f"- **netcheck:** {report.tool_version}; phase {report.phase}; method {report.method}",
         f"- **Started:** {report.started_at}; took {report.duration_s:.1f} s",

@@ -39,7 +39,7 @@ def _walk(value: Any, found: list[tuple[str, str]], key: str = "") -> None:
             except ValueError:
                 continue
             found.append(("ip6", match))
-        if key in _NAME_KEYS and value and value != THIS_MACHINE:
+        if key in _NAME_KEYS and value and value != THIS_MACHINE and " " not in value:
             found.append(("host", value))
         for match in _DOTTED_NAME.findall(value):
             found.append(("host", match))
@@ -75,7 +75,9 @@ def redact_dict(data: dict[str, Any]) -> dict[str, Any]:
     if not mapping:
         return data
     alternatives = "|".join(re.escape(token) for token in sorted(mapping, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![A-Za-z0-9_.:-])(?:{alternatives})(?![A-Za-z0-9_:-]|\.\d)")
+    # A token counts only as a whole name: not inside a longer name, number or address ("ms" in "items",
+    # "198.18.0.5" in "198.18.0.53"); a trailing dot that ends a sentence is fine.
+    pattern = re.compile(rf"(?<![A-Za-z0-9_.-])(?:{alternatives})(?![A-Za-z0-9_]|-(?!>)|\.[A-Za-z0-9])")
 
     def scrub(value: Any) -> Any:
         if isinstance(value, dict):

@@ -100,8 +100,8 @@ def test_details_and_remediations_carry_the_evidence() -> None:
 @pytest.mark.parametrize(
     ("evidence", "text"),
     [
-        ({"reply": "syn-ack", "ttl": 128, "rtt_ms": 1.5}, "SYN-ACK, ttl 128, 1.5 ms"),
-        ({"reply": "connected", "rtt_ms": 0.4}, "connected, 0.4 ms"),
+        ({"reply": "syn-ack", "ttl": 128, "rtt_ms": 1.5}, "SYN-ACK, ttl 128, 1.5ms"),
+        ({"reply": "connected", "rtt_ms": 0.4}, "connected, 0.4ms"),
         ({"reply": "none", "attempts": 1}, "no answer after 1 attempt"),
         ({"reply": "none", "error": "timeout", "attempts": 3}, "no answer after 3 attempts"),
         ({"reply": "error", "error": "ECONNREFUSED"}, "connection refused: RST"),

@@ -60,10 +60,11 @@ def test_option_values_out_of_range_exit_2(args: list[str]) -> None:
     assert "Traceback" not in result.output
 
 
-def test_version_and_bare_help() -> None:
+def test_version_and_help() -> None:
     assert invoke("--version").output.strip() == f"netcheck {cli.__version__}"
-    bare = invoke()
-    assert bare.exit_code == 0 and "check" in bare.output
+    help_text = invoke("--help").output
+    for command in ("check", "listen", "report", "merge", "ports"):
+        assert command in help_text
 
 
 def test_help_has_examples() -> None:
@@ -79,19 +80,23 @@ def loopback_port() -> Any:
 
 
 def test_loopback_run_writes_a_valid_json_report(tmp_path: Path, loopback_port: int) -> None:
+    """The plan moves the product port onto this test's own listener: the link is open, and the host check
+    says the port is taken by this very process (python), so the product could not listen there."""
     plan = tmp_path / "site.toml"
     plan.write_text(f'from = "agent"\nmanagement_server = "127.0.0.1"\n[ports]\nproduct = {loopback_port}\n')
     out = tmp_path / "report.json"
     args = ["--plan", str(plan), "--method", "connect", "--timeout", "0.5", "--format", "json", "--output", str(out)]
     result = invoke("check", *args)
-    assert result.exit_code == 0, result.output
-    assert "netcheck PASS: 1 warn, 1 pass" in result.output and str(out) in result.output
+    assert result.exit_code == 1, result.output
+    assert "netcheck FAIL: 1 fail" in result.output and str(out) in result.output
     report = json.loads(out.read_text())
     validate_report(report)
     assert report["checks"][0]["id"] == "tcp:agent->127.0.0.1:" + str(loopback_port)
     assert (report["checks"][0]["state"], report["checks"][0]["verdict"]) == ("open", "pass")
     service = report["checks"][1]  # a listener that says nothing: neither TLS nor the netcheck handshake
     assert (service["kind"], service["verdict"], service["evidence"]["protocol"]) == ("service", "warn", "unknown")
+    taken = next(c for c in report["checks"] if c["id"] == f"host:port-{loopback_port}")
+    assert taken["verdict"] == "fail" and "python" in taken["evidence"]["listening"]
     assert report["vantage"]["role"] == "agent"
 
 

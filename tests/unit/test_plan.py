@@ -6,7 +6,7 @@ import pytest
 
 from netcheck.matrix import LINKS, source_port_note
 from netcheck.model import AgentOS, Kind, Role, Target, Topology
-from netcheck.plan import NothingToCheck, plan_checks
+from netcheck.plan import NothingToCheck, plan_checks, plan_local
 
 WIN = Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)
 LIN = Target("198.18.0.41", Role.AGENT, AgentOS.LINUX)
@@ -19,7 +19,8 @@ DISCOVERY = ["discovery:network-discovery", "discovery:file-and-printer-sharing"
 
 
 def ids(checks: list) -> list[str]:  # type: ignore[type-arg]
-    return [c.id for c in checks if not c.skip_reason]
+    """The probed checks, host readiness aside (test_host_checks covers it)."""
+    return [c.id for c in checks if not c.skip_reason and c.kind is not Kind.HOST]
 
 
 def test_console_installs_when_there_is_no_management_server() -> None:
@@ -59,7 +60,7 @@ def test_management_server_installs_agents() -> None:
 def test_agent_registers_and_licenses() -> None:
     checks = plan_checks(Topology(management_server=MS, license_server=LS), Role.AGENT)
     assert ids(checks) == ["name:ms.example", "tcp:agent->ms.example:9876", "tcp:agent->198.18.0.25:9876"]
-    assert [c.kind for c in checks] == [Kind.NAME, Kind.TCP, Kind.TCP]
+    assert [c.kind for c in checks if c.kind is not Kind.HOST] == [Kind.NAME, Kind.TCP, Kind.TCP]
 
 
 def test_one_host_as_both_servers_is_one_probe_with_both_purposes() -> None:
@@ -71,7 +72,7 @@ def test_one_host_as_both_servers_is_one_probe_with_both_purposes() -> None:
 
 def test_port_overrides_from_the_plan() -> None:
     checks = plan_checks(Topology(agents=(WIN,), ports={"install": 25002}), Role.CONSOLE)
-    assert [c.port for c in checks if c.port] == [445, 25002]
+    assert [c.port for c in checks if c.kind is Kind.TCP] == [445, 25002]
 
 
 @pytest.mark.parametrize(
@@ -113,3 +114,25 @@ def test_matrix_covers_the_seed() -> None:
 )
 def test_source_port_note(os_name: str | None, expected: str) -> None:
     assert source_port_note(os_name) == expected
+
+
+def test_host_checks() -> None:
+    checks = plan_checks(Topology(management_server=MS, ports={"install": 25002}), Role.AGENT)
+    host = [c.id for c in checks if c.kind is Kind.HOST]
+    assert host == [
+        "host:interfaces",
+        "host:port-9876",
+        "host:port-25002",
+        "host:source-ports",
+        "host:firewall",
+        "host:privileges",
+        "host:subnet",
+    ]
+    console = plan_checks(Topology(agents=(WIN,)), Role.CONSOLE)
+    assert "host:subnet" not in [c.id for c in console]  # the subnet advice is the agent's
+
+
+def test_bare_netcheck_plan_probes_loopback_and_the_host() -> None:
+    checks = plan_local(Role.CONSOLE)
+    assert [c.id for c in checks[:2]] == ["tcp:console->127.0.0.1:25001", "tcp:console->127.0.0.1:9876"]
+    assert all(c.kind is Kind.HOST for c in checks[2:]) and len(checks) == 8

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from netcheck.discovery import DiscoveryFacts
+from netcheck.host.facts import HostFacts
 from netcheck.model import AgentOS, Kind, Method, Observation, Role, State, Target, Topology, Verdict
 from netcheck.names.dns import DnsAnswer, DnsConfig
 from netcheck.names.observe import HostsSource, NameObservation
@@ -36,6 +37,7 @@ def fake_probes(connect: Any = None, **more: Any) -> Probes:
         load_hosts=lambda path: HostsSource(str(path)),
         discovery=lambda: DiscoveryFacts("linux"),
         identify=identify,
+        host_facts=lambda ports, privileged: HostFacts("linux", "Linux 6", privileged, (), {}, "32768 60999"),
         connect=connect or connect_probe,
         syn_available=lambda: False,
         **more,
@@ -105,7 +107,7 @@ def test_syn_engine_failure_becomes_error_results() -> None:
     checks = plan_checks(Topology(agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
     probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True)
     results = asyncio.run(run_checks(checks, RunOptions(method=Method.AUTO), probes=probes))
-    assert [(r.state, r.verdict) for r in results if r.check.port] == [(State.ERROR, Verdict.ERROR)]
+    assert [(r.state, r.verdict) for r in results if r.check.kind is Kind.TCP] == [(State.ERROR, Verdict.ERROR)]
     assert "raw sockets gone" in results[0].detail
 
 

@@ -1,0 +1,51 @@
+"""The rules `netcheck ports` prints load into real nftables and iptables, in a lab namespace."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.lab.netns import Lab
+
+pytestmark = pytest.mark.lab
+TOPOLOGY = [
+    "--management-server",
+    "198.18.0.20",
+    "--license-server",
+    "198.18.0.25",
+    "--agent",
+    "198.18.0.31:windows",
+    "--agent",
+    "198.18.0.41:linux",
+]
+
+
+def ports(fmt: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "netcheck", "ports", "--format", fmt, *TOPOLOGY], capture_output=True, text=True, check=True
+    ).stdout
+    return [line for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def test_nftables_rules_load(small_lab: Lab) -> None:
+    host = small_lab.add_host("fw", "198.18.0.20/24")
+    rules = ports("nftables")
+    assert len(rules) == 9
+    host.nft(
+        "add table inet filter\nadd chain inet filter input { type filter hook input priority 0; }\n" + "\n".join(rules) + "\n"
+    )
+    listing = host.run(["nft", "list", "chain", "inet", "filter", "input"]).stdout
+    assert listing.count(" accept comment ") == 9
+    assert "ip saddr 198.18.0.41 tcp sport 32768-61000 tcp dport 9876 accept" in listing
+
+
+def test_iptables_rules_load(small_lab: Lab) -> None:
+    host = small_lab.add_host("fw", "198.18.0.20/24")
+    rules = ports("iptables")
+    for rule in rules:
+        host.run(["sh", "-c", rule])
+    listing = host.run(["iptables", "-S", "INPUT"]).stdout
+    assert listing.count("-j ACCEPT") == len(rules) == 9
+    assert "--dport 445 -m multiport --sports 1025:5000,32768:65535" in listing
