@@ -75,13 +75,17 @@ def iptables_rule_count(text: str) -> int:
     return rules + policies
 
 
+def _rules(count: int) -> str:
+    return f"{count} rule{'' if count == 1 else 's'}"
+
+
 def firewall_summary(outputs: Mapping[str, str | None]) -> list[str]:
     """Which local firewalls are active, each with a short description (empty: none)."""
     active = []
     if outputs.get("nftables") and (count := nft_rule_count(outputs["nftables"] or "")):
-        active.append(f"nftables ({count} rules)")
+        active.append(f"nftables ({_rules(count)})")
     if outputs.get("iptables") and (count := iptables_rule_count(outputs["iptables"] or "")):
-        active.append(f"iptables ({count} rules)")
+        active.append(f"iptables ({_rules(count)})")
     if (outputs.get("firewalld") or "").strip() == "running":
         active.append("firewalld")
     if (outputs.get("ufw") or "").lower().startswith("status: active"):

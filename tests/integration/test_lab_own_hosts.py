@@ -21,7 +21,9 @@ def test_local_firewall_is_blocked_locally_in_syn_mode(small_lab: Lab) -> None:
     console.nft("table inet lab {\n chain output {\n  type filter hook output priority 0;\n  tcp dport 25001 drop\n }\n}\n")
     code, report = netcheck_json(console, "--method", "syn", "--agent", "198.18.0.31:windows", "--timeout", "0.5")
     validate_report(report)
-    link = {c["port"]: c for c in report["checks"]}
+    link = {c["port"]: c for c in report["checks"] if c["kind"] == "tcp"}
+    firewall = next(c for c in report["checks"] if c["id"] == "host:firewall")
+    assert firewall["verdict"] == "warn" and "nftables (1 rule)" in firewall["detail"]
     assert (link[25001]["state"], link[25001]["verdict"]) == ("blocked-locally", "fail")
     assert "outbound" in link[25001]["remediation"]
     assert (link[445]["state"], link[445]["verdict"]) == ("closed", "fail")
