@@ -11,7 +11,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,7 +28,7 @@ from netcheck.names.dns import valid_server
 from netcheck.plan import NothingToCheck, plan_checks, plan_local
 from netcheck.report.base import summary_line
 from netcheck.report.html import render_html
-from netcheck.report.json import ReportError, parse_report, render_json
+from netcheck.report.json import ReportError, iter_json, parse_report, render_json
 from netcheck.report.junit import render_junit
 from netcheck.report.markdown import render_markdown
 from netcheck.report.merge import merge_reports
@@ -119,6 +119,18 @@ def _topology(
     return topology, plan_file
 
 
+def _allow_open_files(wanted: int) -> None:
+    """Raise this process's open-file limit so `wanted` sockets fit (the soft limit is often 1024)."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    except (ImportError, ValueError, OSError):
+        pass  # the runner's bound still holds; connects beyond the limit become error results
+
+
 def _check_readable(path: Path, what: str) -> None:
     try:
         with path.open("rb"):
@@ -140,25 +152,39 @@ def _check_output_path(path: Path) -> None:
         raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} is not writable")
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, chunks: Iterable[str]) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a report."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", encoding="utf-8") as sink:
+            for chunk in chunks:
+                sink.write(chunk)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class _Progress:
-    """A one-line counter on stderr, only on a terminal, only once a run has lasted a second."""
+    """A progress bar on stderr: only on a terminal, only once a run has lasted a second, redrawn at most
+    ten times a second (a run of 40,000 checks calls it 40,000 times)."""
+
+    WIDTH = 30
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.started = time.monotonic()
+        self.drawn_at = 0.0
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
-        if self.enabled and (self.shown or time.monotonic() - self.started > 1.0):
-            self.shown = True
-            sys.stderr.write(f"\rnetcheck: {done}/{total} checks done")
-            sys.stderr.flush()
+        now = time.monotonic()
+        if not self.enabled or now - self.started < 1.0 or (now - self.drawn_at < 0.1 and done < total):
+            return
+        self.shown, self.drawn_at = True, now
+        filled = self.WIDTH * done // max(1, total)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        sys.stderr.write(f"\rnetcheck [{bar}] {done}/{total} checks, {now - self.started:.0f} s")
+        sys.stderr.flush()
 
     def close(self) -> None:
         if self.shown:
@@ -235,7 +261,11 @@ def check(
     ] = None,
     timeout: Annotated[float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Seconds to wait for an answer.")] = 2.0,
     retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, max=4096, metavar="N", help="Probes in flight at most.")] = 64,
+    concurrency: Annotated[int, typer.Option(min=1, max=16384, metavar="N", help="Connect probes in flight at most.")] = 256,
+    rate: Annotated[int, typer.Option(min=10, max=1_000_000, metavar="PPS", help="SYN probes sent per second at most.")] = 20000,
+    identify: Annotated[
+        bool, typer.Option("--identify/--no-identify", help="Find out what answers on open ports (SSH, SMB, TLS, responder).")
+    ] = True,
     output_format: FormatOption = Format.TABLE,
     output: OutputOption = None,
     redact_report: RedactOption = False,
@@ -276,6 +306,8 @@ def _check(
     timeout: float,
     retries: int,
     concurrency: int,
+    rate: int,
+    identify: bool,
     output_format: Format,
     output: Path | None,
     redact_report: bool,
@@ -311,7 +343,10 @@ def _check(
         hosts_path=hosts_file,
         expect_responder=expect_responder,
         token=token.encode() if token else None,
+        rate_pps=rate,
+        identify_services=identify,
     )
+    _allow_open_files(concurrency + 256)
     report = _run(checks, role, options, probes, quiet=quiet)
     _emit(report, output_format, output, quiet=quiet, verbose=verbose, redacted=redact_report)
     raise typer.Exit(exit_code(report))
@@ -350,13 +385,20 @@ def _check_this_machine() -> None:
 def _emit(report: Report, output_format: Format, output: Path | None, *, quiet: bool, verbose: bool, redacted: bool) -> None:
     """Render (redacted if asked) and write to --output, atomically, or to stdout."""
     shown = redact(report) if redacted else report
-    text = render_table(shown, verbose=verbose) if output_format is Format.TABLE else RENDERERS[output_format](shown)
+    if output_format is Format.JSON:
+        chunks: Iterable[str] = iter_json(shown)  # streamed: a large run's report is never one string
+    elif output_format is Format.TABLE:
+        chunks = [render_table(shown, verbose=verbose)]
+    else:
+        chunks = [RENDERERS[output_format](shown)]
     if output:
-        _write_atomically(output, text)
+        _write_atomically(output, chunks)
         if not quiet:
             typer.echo(f"{summary_line(shown)}; report written to {output}")
     else:
-        typer.echo(text, nl=False)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
 
 
 def _load_report(path: Path) -> Report:

@@ -68,7 +68,7 @@ class Verdict(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """A machine of the topology: the name as the user gave it, its role, and (agents) its OS if known."""
 
@@ -87,7 +87,7 @@ class Topology:
     ports: Mapping[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One thing to find out: a TCP link from this machine, or whether a name resolves."""
 
@@ -103,7 +103,7 @@ class Check:
     """Set when the link exists in the matrix but not from here; the check is reported, not probed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     """What a probe saw, before any judgement."""
 
@@ -114,7 +114,7 @@ class Observation:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """A check's outcome: what was seen (state, evidence) and what it means (verdict, remediation)."""
 
@@ -134,7 +134,7 @@ class Result:
         return "tcp" if self.check.kind is Kind.TCP else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vantage:
     """The machine netcheck ran on."""
 

@@ -49,7 +49,9 @@ class RunOptions:
     method: Method = Method.AUTO
     timeout_s: float = 2.0
     retries: int = 1
-    concurrency: int = 64
+    concurrency: int = 256
+    rate_pps: int = 20000
+    """SYN probes sent per second at most."""
     source_os: str | None = None
     ports: Mapping[str, int] = field(default_factory=dict)
     dns_servers: tuple[str, ...] = ()
@@ -207,7 +209,12 @@ async def run_checks(
 
         try:
             await asyncio.to_thread(
-                probes.syn_batch, list(by_key), timeout_s=options.timeout_s, retries=options.retries, on_observation=seen
+                probes.syn_batch,
+                list(by_key),
+                timeout_s=options.timeout_s,
+                retries=options.retries,
+                on_observation=seen,
+                rate_pps=options.rate_pps,
             )
         except Exception as exc:  # noqa: BLE001
             for check, _address in syn_jobs:

@@ -1,18 +1,28 @@
-"""Raw SYN probe (scapy): what the far end sent back to a bare SYN, with TTL and RTT.
+"""Raw SYN probes: what the far end sent back to a bare SYN, with TTL and RTT, for one or 40,000 targets.
 
 A SYN probe sees the packet itself: SYN-ACK (open), RST (closed), an ICMP error with its type, code and
 sender, or silence. It needs raw sockets (root or CAP_NET_RAW); `syn_available()` says whether we have them.
-Packets go out through the kernel's routing and ARP (scapy's L3RawSocket), so loopback and routed targets
-behave like any other program's traffic.
+
+The engine: scapy builds the SYN once; each target's copy is patched (addresses, ports, sequence cookie,
+checksum) and sent through one IP_HDRINCL raw socket at a bounded rate, so the kernel still routes and ARPs.
+One receiver thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and the
+sequence cookie; silent probes get `retries` more rounds; nothing else is re-sent. Memory is one small
+record per probe, no thread or socket per target.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import random
+import select
 import socket
+import struct
 import sys
+import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +32,14 @@ from netcheck.model import Observation, State
 from netcheck.probes.tcp import IcmpError, state_from_icmp
 
 SOURCE_PORTS = (40000, 60999)
-"""Where probe source ports are drawn from: inside Linux's ephemeral range, so the far side's
-firewall treats them like the product's own connections."""
+"""Where the probe source port is drawn from: inside Linux's ephemeral range, so the far side's
+firewall treats it like the product's own connections."""
 
-BATCH = 4096
+DEFAULT_RATE_PPS = 20000
+RECEIVE_BUFFER = 64 * 1024 * 1024  # answers to 40,000 probes arrive in bursts; the kernel must not drop them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SynReply:
     """The answer to one SYN, reduced to what decides its state."""
 
@@ -84,45 +95,150 @@ def syn_available() -> bool:
     return True
 
 
-def _scapy() -> Any:
-    for name in ("scapy.runtime", "scapy.loading", "scapy"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)  # send errors are re-checked by _blocked_locally
-    import scapy.all as scapy  # noqa: PLC0415 - imported late: slow, and only needed with raw sockets
+def _syn_template() -> bytes:
+    """A 40-byte IPv4+TCP SYN built by scapy; per-target fields are patched in by build_syn."""
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.layers.inet import IP, TCP  # noqa: PLC0415 - scapy is slow to import; only SYN probes need it
 
-    scapy.conf.verb = 0
-    scapy.conf.L3socket = scapy.L3RawSocket
-    return scapy
+    return bytes(IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024))
 
 
-def _to_reply(scapy: Any, sent: Any, received: Any) -> SynReply:
-    rtt_ms = round((float(received.time) - float(sent.sent_time)) * 1000, 3)
-    icmp = None
-    if received.haslayer(scapy.ICMP):
-        layer = received[scapy.ICMP]
-        icmp = IcmpError(4, int(layer.type), int(layer.code), received[scapy.IP].src)
-    flags = str(received[scapy.TCP].flags) if icmp is None and received.haslayer(scapy.TCP) else None
-    return SynReply(flags, icmp, int(received[scapy.IP].ttl), str(received[scapy.IP].src), rtt_ms)
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
 
 
-def _blocked_locally(packet: bytes, address: str) -> bool:
-    """Send the probe once more through a plain raw socket: EPERM means our own output firewall dropped it.
+def build_syn(template: bytes, source: bytes, destination: bytes, *, sport: int, dport: int, seq: int) -> bytes:
+    """The template with this probe's addresses, ports and sequence number, and a correct TCP checksum.
+    (The kernel fills the IP id and checksum of an IP_HDRINCL packet.)"""
+    ip = bytearray(template[:20])
+    ip[12:16], ip[16:20] = source, destination
+    tcp = bytearray(template[20:40])
+    struct.pack_into("!HHI", tcp, 0, sport, dport, seq)
+    struct.pack_into("!H", tcp, 16, 0)
+    pseudo = source + destination + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
+    struct.pack_into("!H", tcp, 16, _checksum(pseudo + bytes(tcp)))
+    return bytes(ip + tcp)
 
-    scapy only logs send errors, so a silent target is re-sent here to tell 'dropped on the way out'
-    from 'dropped somewhere else'.
-    """
+
+def cookie(secret: int, destination: bytes, dport: int) -> int:
+    """The probe's sequence number: an answer must acknowledge cookie + 1 to count as ours."""
+    return zlib.crc32(destination + dport.to_bytes(2, "big"), secret) & 0xFFFFFFFF
+
+
+_FLAG_NAMES = "FSRPAUEC"
+
+
+def tcp_flags(value: int) -> str:
+    """TCP flag bits as scapy writes them ('SA', 'RA', ...)."""
+    return "".join(name for bit, name in enumerate(_FLAG_NAMES) if value & (1 << bit))
+
+
+def parse_reply(packet: bytes, sport: int) -> tuple[tuple[str, int], int | None, SynReply] | None:
+    """An IPv4 packet read from a raw socket → ((probed address, probed port), acknowledged seq, reply),
+    or None when it is not an answer to one of our probes (our source port `sport`)."""
+    if len(packet) < 20 or packet[0] >> 4 != 4:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    ttl, proto = packet[8], packet[9]
+    sender = socket.inet_ntoa(packet[12:16])
+    if proto == socket.IPPROTO_TCP and len(packet) >= ihl + 14:
+        their_port, our_port, _seq, ack = struct.unpack_from("!HHII", packet, ihl)
+        if our_port != sport:
+            return None
+        flags = tcp_flags(packet[ihl + 13])
+        return (sender, their_port), (ack - 1) & 0xFFFFFFFF if "A" in flags else None, SynReply(flags, None, ttl, sender, 0.0)
+    if proto == socket.IPPROTO_ICMP and len(packet) >= ihl + 8 + 20 + 4:
+        icmp_type, icmp_code = packet[ihl], packet[ihl + 1]
+        inner = packet[ihl + 8 :]
+        inner_ihl = (inner[0] & 0x0F) * 4
+        if icmp_type not in (3, 11) or inner[9] != socket.IPPROTO_TCP or len(inner) < inner_ihl + 8:
+            return None
+        our_port, their_port, seq = struct.unpack_from("!HHI", inner, inner_ihl)
+        if our_port != sport:
+            return None
+        probed = socket.inet_ntoa(inner[16:20])
+        return (probed, their_port), seq, SynReply(None, IcmpError(4, icmp_type, icmp_code, sender), ttl, sender, 0.0)
+    return None
+
+
+def _source_for(destination: str) -> str:
+    """The address the kernel would send from to reach `destination` (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((destination, 9))
+        return str(probe.getsockname()[0])
+
+
+def _next_hop(address: str) -> str:
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
-            raw.sendto(packet, (address, 0))
-    except PermissionError:
-        return True
+        return next_hop(Path("/proc/net/route").read_text(), address)
     except OSError:
-        return False
-    return False
+        return address
 
 
-def _next_hop(scapy: Any, address: str) -> str:
-    _iface, _src, gateway = scapy.conf.route.route(address)
-    return address if gateway in ("0.0.0.0", None) else str(gateway)  # noqa: S104 - scapy's "no gateway"
+def next_hop(proc_net_route: str, address: str) -> str:
+    """The neighbour a packet to `address` goes to (the longest-prefix route's gateway, or the address itself)."""
+    routes = [line.split() for line in proc_net_route.splitlines()[1:]]
+    target = struct.unpack("<I", socket.inet_aton(address))[0]
+    best: tuple[int, str] | None = None
+    for fields in routes:
+        if len(fields) < 8:
+            continue
+        network, gateway, mask = (int(fields[i], 16) for i in (1, 2, 7))
+        if target & mask == network and (best is None or mask.bit_count() > best[0]):
+            best = (mask.bit_count(), socket.inet_ntoa(struct.pack("<I", gateway)) if gateway else address)
+    return best[1] if best else address
+
+
+@dataclass(slots=True)
+class _Probe:
+    packet: bytes
+    sent_at: float = 0.0
+    attempts: int = 0
+    reply: SynReply | None = None
+    blocked: bool = False
+
+
+class _Receiver(threading.Thread):
+    """Reads raw TCP and ICMP until stopped, and hands each answer to one of our probes to `record`."""
+
+    def __init__(self, sport: int, record: Callable[[tuple[str, int], int | None, SynReply, float], None]) -> None:
+        super().__init__(daemon=True)
+        self.sport, self.record = sport, record
+        self.stopping = threading.Event()
+        self.sockets = [
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, proto) for proto in (socket.IPPROTO_TCP, socket.IPPROTO_ICMP)
+        ]
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, 33, RECEIVE_BUFFER)  # SO_RCVBUFFORCE (root)
+            sock.setblocking(False)
+
+    def run(self) -> None:
+        poller = select.poll()
+        for sock in self.sockets:
+            poller.register(sock, select.POLLIN)
+        while not self.stopping.is_set():
+            for fd, _event in poller.poll(50):
+                sock = next(s for s in self.sockets if s.fileno() == fd)
+                while True:
+                    try:
+                        packet = sock.recv(256)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    parsed = parse_reply(packet, self.sport)
+                    if parsed:
+                        self.record(*parsed, time.monotonic())
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.join(timeout=2)
+        for sock in self.sockets:
+            sock.close()
 
 
 def syn_probe_batch(
@@ -131,63 +247,109 @@ def syn_probe_batch(
     timeout_s: float,
     retries: int,
     on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
+    rate_pps: int = DEFAULT_RATE_PPS,
 ) -> dict[tuple[str, int], Observation]:
     """SYN-probe IPv4 (address, port) pairs; silent ones are re-sent up to `retries` more rounds."""
-    scapy = _scapy()
     started = time.perf_counter()
-    ports = random.sample(range(SOURCE_PORTS[0], SOURCE_PORTS[1] + 1), min(len(targets), SOURCE_PORTS[1] - SOURCE_PORTS[0]))
+    sport = random.randint(*SOURCE_PORTS)
+    secret = random.getrandbits(32)
+    template = _syn_template()
+    sources: dict[str, bytes] = {}
+    probes: dict[tuple[str, int], _Probe] = {}
+    cookies: dict[tuple[str, int], int] = {}
+    for address, port in dict.fromkeys(targets):
+        destination = socket.inet_aton(address)
+        source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address)))
+        cookies[(address, port)] = cookie(secret, destination, port)
+        probes[(address, port)] = _Probe(
+            build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
+        )
+    lock = threading.Lock()
     results: dict[tuple[str, int], Observation] = {}
-    pending: dict[tuple[str, int], Any] = {}
-    for index, (address, port) in enumerate(targets):
-        sport = ports[index % len(ports)]
-        pending[(address, port)] = scapy.IP(dst=address) / scapy.TCP(
-            sport=sport, dport=port, flags="S", seq=random.getrandbits(32)
-        )
+    waiting = set(probes)  # probes with neither an answer nor a local refusal yet
 
-    def finish(
-        key: tuple[str, int], reply: SynReply | None, attempts: int, *, no_arp: bool = False, blocked: bool = False
-    ) -> None:
-        evidence = {
-            "method": "syn",
-            **reply_evidence(reply),
-            "source_port": int(pending[key][scapy.TCP].sport),
-            "attempts": attempts,
-        }
-        if no_arp:
+    def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
+        reply = probe.reply
+        evidence = {"method": "syn", **reply_evidence(reply), "source_port": sport, "attempts": probe.attempts}
+        # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
+        local_unreachable = reply is not None and reply.icmp is not None and reply.sender == socket.inet_ntoa(sources[key[0]])
+        if no_arp or local_unreachable:
             evidence["arp"] = "no answer"
-        if blocked:
+        state = state_from_syn_reply(reply, no_arp_answer=no_arp)
+        if probe.blocked:
             evidence.update(reply="error", error="EPERM", message="this machine's firewall refused to send the SYN")
-        observation = Observation(
-            State.BLOCKED_LOCALLY if blocked else state_from_syn_reply(reply, no_arp_answer=no_arp),
-            key[0],
-            evidence,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
+            state = State.BLOCKED_LOCALLY
+        observation = Observation(state, key[0], evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
         results[key] = observation
         if on_observation:
             on_observation(key, observation)
 
-    silent = list(pending)
-    for attempt in range(1, retries + 2):
-        still_silent = []
-        for offset in range(0, len(silent), BATCH):
-            chunk = silent[offset : offset + BATCH]
-            answered, unanswered = scapy.sr([pending[key] for key in chunk], timeout=timeout_s)
-            for sent, received in answered:
-                finish((sent[scapy.IP].dst, int(sent[scapy.TCP].dport)), _to_reply(scapy, sent, received), attempt)
-            still_silent += [(pkt[scapy.IP].dst, int(pkt[scapy.TCP].dport)) for pkt in unanswered]
-        silent = still_silent
-        if not silent:
-            break
-    if silent:
-        blocked = [key for key in silent if _blocked_locally(bytes(pending[key]), key[0])]
-        for key in blocked:
-            finish(key, None, retries + 1, blocked=True)
-        silent = [key for key in silent if key not in set(blocked)]
-        try:
-            stale = incomplete_neighbours(Path("/proc/net/arp").read_text())
-        except OSError:
-            stale = set()
-        for key in silent:
-            finish(key, None, retries + 1, no_arp=_next_hop(scapy, key[0]) in stale)
+    def record(key: tuple[str, int], acked: int | None, reply: SynReply, at: float) -> None:
+        with lock:
+            probe = probes.get(key)
+            if probe is None or probe.reply is not None or key in results:
+                return
+            if acked is not None and acked != cookies[key] and reply.icmp is None and "A" in (reply.tcp_flags or ""):
+                return  # acknowledges some other sequence: not an answer to this probe
+            probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round((at - probe.sent_at) * 1000, 3))
+            waiting.discard(key)
+            finish(key, probe)
+
+    receiver = _Receiver(sport, record)
+    receiver.start()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
+            sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+            pending = list(probes)
+            for _round in range(retries + 1):
+                last_sent = _send_round(sender, probes, pending, rate_pps, lock)
+                with lock:
+                    waiting.difference_update(k for k in pending if probes[k].blocked)
+                deadline = last_sent + timeout_s
+                while waiting and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                with lock:
+                    pending = [k for k in pending if k in waiting]
+                if not pending:
+                    break
+    finally:
+        receiver.close()
+    with lock:
+        stale = _incomplete_arp() if any(p.reply is None and not p.blocked for p in probes.values()) else set()
+        for key, probe in probes.items():
+            if key not in results:
+                finish(key, probe, no_arp=probe.reply is None and not probe.blocked and _next_hop(key[0]) in stale)
     return results
+
+
+def _send_round(
+    sender: socket.socket, probes: dict[tuple[str, int], _Probe], keys: list[tuple[str, int]], rate_pps: int, lock: threading.Lock
+) -> float:
+    """Send one SYN per key at no more than `rate_pps`; EPERM marks a probe blocked by this machine's firewall."""
+    interval = 1.0 / max(1, rate_pps)
+    start = time.monotonic()
+    for index, key in enumerate(keys):
+        due = start + index * interval
+        if (wait := due - time.monotonic()) > 0.001:
+            time.sleep(wait)
+        probe = probes[key]
+        with lock:
+            probe.attempts += 1
+            probe.sent_at = time.monotonic()
+        try:
+            sender.sendto(probe.packet, (key[0], 0))
+        except PermissionError:
+            probe.blocked = True
+        except OSError as exc:
+            if exc.errno == errno.ENOBUFS:  # the NIC queue is full: give it a moment, then this probe again
+                time.sleep(0.005)
+                with contextlib.suppress(OSError):
+                    sender.sendto(probe.packet, (key[0], 0))
+    return time.monotonic()
+
+
+def _incomplete_arp() -> set[str]:
+    try:
+        return incomplete_neighbours(Path("/proc/net/arp").read_text())
+    except OSError:
+        return set()

@@ -47,7 +47,7 @@ ICMP4_CODE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IcmpError:
     """An ICMP error the kernel tied to our socket (or saw for our SYN)."""
 

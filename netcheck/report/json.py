@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import textwrap
+from collections.abc import Iterator
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -39,6 +42,13 @@ def result_to_dict(result: Result) -> dict[str, Any]:
     }
 
 
+def summary_to_dict(report: Report) -> dict[str, Any]:
+    counts: dict[str, Any] = {
+        str(v): report.count(v) for v in (Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.SKIP, Verdict.ERROR)
+    }
+    return {**counts, "verdict": "pass" if report.verdict is Verdict.PASS else "fail"}
+
+
 def vantage_to_dict(vantage: Vantage) -> dict[str, Any]:
     return {"hostname": vantage.hostname, "role": str(vantage.role), "os": vantage.os, "addresses": list(vantage.addresses)}
 
@@ -54,16 +64,30 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         **merged,
         "phase": str(report.phase),
         "method": report.method,
-        "summary": {
-            **{str(v): report.count(v) for v in (Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.SKIP, Verdict.ERROR)},
-            "verdict": "pass" if report.verdict is Verdict.PASS else "fail",
-        },
+        "summary": summary_to_dict(report),
         "checks": [result_to_dict(r) for r in report.results],
     }
 
 
+def iter_json(report: Report) -> Iterator[str]:
+    """The JSON report in chunks, one check at a time: the same text as json.dumps(..., indent=2), without
+    ever holding the whole document (a run of 40,000 checks would otherwise need hundreds of MB)."""
+    header = report_to_dict(replace(report, results=()))
+    header["summary"] = summary_to_dict(report)
+    del header["checks"]
+    head = json.dumps(header, indent=2)
+    if not report.results:
+        yield head[:-2] + ',\n  "checks": []\n}\n'
+        return
+    yield head[:-2] + ',\n  "checks": [\n'
+    for index, result in enumerate(report.results):
+        separator = ",\n" if index else ""
+        yield separator + textwrap.indent(json.dumps(result_to_dict(result), indent=2), "    ")
+    yield "\n  ]\n}\n"
+
+
 def render_json(report: Report) -> str:
-    return json.dumps(report_to_dict(report), indent=2) + "\n"
+    return "".join(iter_json(report))
 
 
 def load_schema() -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""The SYN engine's packet codec: what it sends is a valid SYN, and what it reads is matched to its probe."""
+
+from __future__ import annotations
+
+import socket
+
+from scapy.layers.inet import ICMP, IP, TCP, IPerror, TCPerror
+
+from netcheck.probes.syn import _syn_template, build_syn, cookie, next_hop, parse_reply, tcp_flags
+
+SRC, DST = socket.inet_aton("198.18.0.10"), socket.inet_aton("198.18.0.31")
+
+
+def test_built_syn_is_valid_and_carries_the_cookie() -> None:
+    seq = cookie(1234, DST, 445)
+    packet = IP(build_syn(_syn_template(), SRC, DST, sport=45000, dport=445, seq=seq))
+    tcp = packet[TCP]
+    assert (packet.src, packet.dst, tcp.sport, tcp.dport, tcp.seq, str(tcp.flags)) == (
+        "198.18.0.10",
+        "198.18.0.31",
+        45000,
+        445,
+        seq,
+        "S",
+    )
+    claimed = tcp.chksum
+    del tcp.chksum
+    assert IP(bytes(packet))[TCP].chksum == claimed  # scapy recomputes the same checksum
+    assert cookie(1234, DST, 445) != cookie(1234, DST, 25001) != cookie(99, DST, 25001)
+
+
+def test_parse_answers() -> None:
+    seq = cookie(7, DST, 445)
+    synack = bytes(IP(src="198.18.0.31", dst="198.18.0.10", ttl=63) / TCP(sport=445, dport=45000, flags="SA", ack=seq + 1))
+    assert parse_reply(synack, 45000)[:2] == (("198.18.0.31", 445), seq)  # type: ignore[index]
+    reply = parse_reply(synack, 45000)[2]  # type: ignore[index]
+    assert (reply.tcp_flags, reply.ttl, reply.sender) == ("SA", 63, "198.18.0.31")
+    rst = bytes(IP(src="198.18.0.31", dst="198.18.0.10") / TCP(sport=25001, dport=45000, flags="RA", ack=5))
+    assert parse_reply(rst, 45000)[2].tcp_flags == "RA"  # type: ignore[index]
+    assert parse_reply(synack, 45001) is None  # not our source port: someone else's traffic
+    probe = IP(src="198.18.0.10", dst="198.19.1.41") / TCP(sport=45000, dport=22, seq=99, flags="S")
+    icmp = bytes(IP(src="198.18.0.1", dst="198.18.0.10") / ICMP(type=3, code=13) / IPerror(bytes(probe)[:28]))
+    key, acked, answer = parse_reply(icmp, 45000)  # type: ignore[misc]
+    assert (key, acked) == (("198.19.1.41", 22), 99)
+    assert answer.icmp is not None and (answer.icmp.type, answer.icmp.code, answer.icmp.sender) == (3, 13, "198.18.0.1")
+    assert parse_reply(b"\x45garbage", 45000) is None
+    assert parse_reply(bytes(IP() / ICMP(type=8)), 45000) is None
+    assert IPerror and TCPerror  # scapy's error layers build the quoted packet above
+
+
+def test_tcp_flags() -> None:
+    assert tcp_flags(0x12) == "SA" and tcp_flags(0x14) == "RA" and tcp_flags(0x04) == "R"
+
+
+ROUTES = (
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    "eth0\t00000000\t010012C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"  # default via 198.18.0.1
+    "eth0\t000012C6\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"  # 198.18.0.0/24 on link
+)
+
+
+def test_next_hop() -> None:
+    assert next_hop(ROUTES, "198.18.0.99") == "198.18.0.99"
+    assert next_hop(ROUTES, "198.19.0.41") == "198.18.0.1"
