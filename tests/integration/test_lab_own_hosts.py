@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
+import sys
 import threading
 import time
 
@@ -58,3 +61,38 @@ def test_connect_mode_never_has_more_sockets_in_flight_than_concurrency(small_la
     assert "100 fail" in proc.stdout
     assert max(seen) <= 16
     assert max(seen) >= 8, f"the sampler never saw the probes in flight: {max(seen)}"
+
+
+def _stderr_of(console_ns: str, args: list[str], *, tty: bool) -> str:
+    """Run netcheck in the console namespace with stderr on a pseudo-terminal (or a pipe); return stderr."""
+    argv = ["ip", "netns", "exec", console_ns, sys.executable, "-m", "netcheck", "check", *args]
+    if not tty:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stderr
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:
+                break  # the pty closes when netcheck exits
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal_and_never_with_quiet(small_lab: Lab) -> None:
+    console = small_lab.add_host("console", "198.18.0.10/24")
+    sink = small_lab.add_host("sink", "198.18.0.50/24")
+    sink.nft("table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 22 drop\n }\n}\n")
+    args = ["--method", "connect", "--timeout", "1", "--retries", "1", "--agent", "198.18.0.50:linux"]  # about 2 s
+    on_terminal = _stderr_of(console.ns, args, tty=True)
+    assert "netcheck [" in on_terminal and "checks," in on_terminal
+    assert "netcheck [" not in _stderr_of(console.ns, args, tty=False)
+    assert "netcheck [" not in _stderr_of(console.ns, [*args, "--quiet"], tty=True)
