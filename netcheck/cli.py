@@ -28,7 +28,7 @@ from netcheck.names.dns import valid_server
 from netcheck.plan import NothingToCheck, plan_checks, plan_local
 from netcheck.report.base import summary_line
 from netcheck.report.html import render_html
-from netcheck.report.json import ReportError, iter_json, parse_report, render_json
+from netcheck.report.json import ReportError, iter_json, parse_report
 from netcheck.report.junit import render_junit
 from netcheck.report.markdown import render_markdown
 from netcheck.report.merge import merge_reports
@@ -49,8 +49,7 @@ class Format(StrEnum):
     HTML = "html"
 
 
-RENDERERS: dict[Format, Callable[[Report], str]] = {
-    Format.JSON: render_json,
+RENDERERS: dict[Format, Callable[[Report], str]] = {  # table and JSON are rendered by _emit itself
     Format.MARKDOWN: render_markdown,
     Format.JUNIT: render_junit,
     Format.HTML: render_html,

@@ -107,7 +107,7 @@ def classify_host(check: Check, facts: HostFacts, *, phase: Phase) -> Result:
     """One host check (its id says which) judged on the snapshot."""
     aspect = check.id.split(":", 1)[1]
     if aspect == "interfaces":
-        up = [i for i in facts.interfaces if i.up and not i.address.startswith("127.")]
+        up = [i for i in facts.interfaces if i.usable]
         listing = [f"{i.name} {i.address}/{i.prefix}" for i in up]
         if not up:
             return _result(

@@ -38,19 +38,6 @@ def vantage(role: Role) -> Vantage:
     return Vantage(hostname=socket.gethostname(), role=role, os=os_description(), addresses=local_addresses())
 
 
-def ipv4_interfaces() -> tuple[tuple[str, str | None], ...]:
-    """(address, broadcast) of every non-loopback IPv4 interface that is up."""
-    stats = psutil.net_if_stats()
-    found = []
-    for interface, entries in psutil.net_if_addrs().items():
-        if interface in stats and not stats[interface].isup:
-            continue
-        for entry in entries:
-            if entry.family == socket.AF_INET and not entry.address.startswith("127."):
-                found.append((entry.address, entry.broadcast))
-    return tuple(found)
-
-
 def port_holders(ports: Sequence[int]) -> dict[int, str]:
     """Which of `ports` some process already listens on (TCP), as 'name (pid N)'."""
     wanted = set(ports)
@@ -75,17 +62,24 @@ class Interface:
     address: str
     prefix: int
     up: bool
+    broadcast: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Up and not loopback: an interface the deployment's traffic can use."""
+        return self.up and not self.address.startswith("127.")
 
 
 def interfaces() -> tuple[Interface, ...]:
-    """IPv4 addresses of this machine's interfaces, with their prefix length."""
+    """IPv4 addresses of this machine's interfaces, with prefix length, state and broadcast address."""
     stats = psutil.net_if_stats()
     found = []
     for name, entries in psutil.net_if_addrs().items():
         for entry in entries:
             if entry.family == socket.AF_INET and entry.netmask:
                 prefix = ipaddress.IPv4Network(f"0.0.0.0/{entry.netmask}").prefixlen
-                found.append(Interface(name, entry.address, prefix, bool(stats.get(name) and stats[name].isup)))
+                up = bool(stats.get(name) and stats[name].isup)
+                found.append(Interface(name, entry.address, prefix, up, entry.broadcast))
     return tuple(found)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import time
 from collections.abc import Sequence
 from typing import Any
+
+from netcheck.names.udp import first_answer
 
 LLMNR_GROUP = "224.0.0.252"
 LLMNR_PORT = 5355
@@ -68,17 +69,7 @@ def _query_blocking(name: str, interfaces: Sequence[str], timeout_s: float) -> t
                 sock.sendto(query, (LLMNR_GROUP, LLMNR_PORT))
             except OSError:
                 continue
-        deadline = time.monotonic() + timeout_s
-        while (remaining := deadline - time.monotonic()) > 0:
-            sock.settimeout(remaining)
-            try:
-                data, _peer = sock.recvfrom(2048)
-            except TimeoutError:
-                break
-            addresses = parse_response(data, transaction_id, name)
-            if addresses:
-                return addresses
-    return ()
+        return first_answer(sock, lambda data: parse_response(data, transaction_id, name), timeout_s)
 
 
 async def query_llmnr(name: str, interfaces: Sequence[str], timeout_s: float) -> tuple[str, ...] | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import time
 from collections.abc import Sequence
 from typing import Any
+
+from netcheck.names.udp import first_answer
 
 NBNS_PORT = 137
 
@@ -65,17 +66,7 @@ def _query_blocking(name: str, broadcasts: Sequence[str], timeout_s: float) -> t
                 sock.sendto(query, (address, NBNS_PORT))
             except OSError:
                 continue
-        deadline = time.monotonic() + timeout_s
-        while (remaining := deadline - time.monotonic()) > 0:
-            sock.settimeout(remaining)
-            try:
-                data, _peer = sock.recvfrom(1024)
-            except TimeoutError:
-                break
-            addresses = parse_response(data, transaction_id)
-            if addresses:
-                return addresses
-    return ()
+        return first_answer(sock, lambda data: parse_response(data, transaction_id), timeout_s)
 
 
 async def query_netbios(name: str, broadcasts: Sequence[str], timeout_s: float) -> tuple[str, ...] | None:

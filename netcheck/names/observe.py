@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netcheck.host.facts import ipv4_interfaces
+from netcheck.host.facts import interfaces as local_interfaces
 from netcheck.names.dns import DnsAnswer, DnsConfig, query_ptr, query_server
 from netcheck.names.hosts import HostsEntry, HostsFile, HostsProblem, decode_hosts, parse_hosts
 from netcheck.names.llmnr import query_llmnr
@@ -72,10 +72,10 @@ async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, tim
     dns_addresses = [a for answer in answers for a in answer.addresses]
     netbios = llmnr = None
     if not dns_addresses:
-        interfaces = ipv4_interfaces()
+        usable = [i for i in local_interfaces() if i.usable]
         netbios, llmnr = await asyncio.gather(
-            query_netbios(name, [b for _a, b in interfaces if b], timeout_s),
-            query_llmnr(name, [a for a, _b in interfaces], timeout_s),
+            query_netbios(name, [i.broadcast for i in usable if i.broadcast], timeout_s),
+            query_llmnr(name, [i.address for i in usable], timeout_s),
         )
     ptr: list[tuple[str, tuple[str, ...]]] = []
     responsive = next((answer.server for answer in answers if answer.answered), None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from netcheck.model import Kind, Report, Result, Verdict
 
@@ -42,17 +42,28 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return min(verdicts, key=lambda v: ORDER[v], default=Verdict.SKIP)
 
 
-def link_matrix(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], Verdict]]:
-    """(rows: source hosts, columns: target:port, cells: worst verdict) over the TCP links."""
-    cells: dict[tuple[str, str], list[Verdict]] = {}
+def group_links(
+    report: Report, row_of: Callable[[Result], str], column_of: Callable[[Result], str]
+) -> tuple[list[str], list[str], dict[tuple[str, str], list[Result]]]:
+    """The TCP links grouped by (row, column) labels, rows and columns in order of first appearance."""
+    cells: dict[tuple[str, str], list[Result]] = {}
     rows: dict[str, None] = {}
     columns: dict[str, None] = {}
     for result in report.results:
         if result.check.kind is not Kind.TCP:
             continue
-        row = f"{result.source_host or report.vantage.hostname} ({result.check.source})"
-        column = f"{result.check.target.name}:{result.check.port}"
+        row, column = row_of(result), column_of(result)
         rows.setdefault(row, None)
         columns.setdefault(column, None)
-        cells.setdefault((row, column), []).append(result.verdict)
-    return list(rows), list(columns), {key: worst(values) for key, values in cells.items()}
+        cells.setdefault((row, column), []).append(result)
+    return list(rows), list(columns), cells
+
+
+def link_matrix(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], Verdict]]:
+    """(rows: source hosts, columns: target:port, cells: worst verdict) over the TCP links."""
+    rows, columns, cells = group_links(
+        report,
+        lambda r: f"{r.source_host or report.vantage.hostname} ({r.check.source})",
+        lambda r: f"{r.check.target.name}:{r.check.port}",
+    )
+    return rows, columns, {key: worst(r.verdict for r in results) for key, results in cells.items()}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
-from netcheck.model import Kind, Report, Result, Verdict
-from netcheck.report.base import heading, link_label, needs_attention, ordered, summary_line, worst
+from netcheck.model import Report, Verdict
+from netcheck.report.base import group_links, heading, link_label, needs_attention, ordered, summary_line, worst
 
 COLOURS = {
     Verdict.PASS: "#2e7d32",
@@ -33,24 +33,13 @@ def badge(verdict: Verdict) -> str:
     return f'<span class="badge" style="background:{COLOURS[verdict]}">{escape(verdict.upper())}</span>'
 
 
-def _edges(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], list[Result]]]:
-    sources: dict[str, None] = {}
-    targets: dict[str, None] = {}
-    edges: dict[tuple[str, str], list[Result]] = {}
-    for result in report.results:
-        if result.check.kind is not Kind.TCP:
-            continue
-        source = f"{result.check.source}: {result.source_host or report.vantage.hostname}"
-        target = f"{result.check.target.role}: {result.check.target.name}"
-        sources.setdefault(source, None)
-        targets.setdefault(target, None)
-        edges.setdefault((source, target), []).append(result)
-    return list(sources), list(targets), edges
-
-
 def diagram(report: Report) -> str:
     """An SVG of who connects to whom: one box per machine, one line per pair, coloured by its worst verdict."""
-    sources, targets, edges = _edges(report)
+    sources, targets, edges = group_links(
+        report,
+        lambda r: f"{r.check.source}: {r.source_host or report.vantage.hostname}",
+        lambda r: f"{r.check.target.role}: {r.check.target.name}",
+    )
     if not edges:
         return "<p>No network links in this report.</p>"
     row_h, box_w, box_h, left, right = 62, 250, 40, 20, 560
