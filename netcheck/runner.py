@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,132 +103,152 @@ async def run_checks(
     probes: Probes | None = None,
     on_progress: Progress | None = None,
 ) -> list[Result]:
-    """Run every check and return one result each, in the order of `checks`."""
-    probes = probes or Probes()
-    total = len(checks)
-    results: dict[str, Result] = {}
-    limit = asyncio.Semaphore(max(1, options.concurrency))
-    lock = threading.Lock()  # the SYN engine reports from its worker thread
+    """Run every check and return one result each, in the order of `checks` (services follow their link).
 
-    def done(result: Result) -> None:
-        with lock:
-            results[result.check.id] = result
-            if on_progress:
-                on_progress(len(results), total)
-
+    Stages: names first (links need their addresses), then this machine and the non-DNS needs (judged on
+    what the names showed), then every TCP link; services are identified on the open ones last.
+    """
+    run = _Run(checks, options, probes or Probes(), on_progress)
     for check in checks:
         if check.skip_reason:
-            done(skipped_link(check))
+            run.done(skipped_link(check))
+    resolved, observations = await run.names([c for c in checks if c.kind is Kind.NAME])
+    await run.host([c for c in checks if c.kind is Kind.HOST], resolved)
+    await run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations)
+    await run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved)
+    settled = settle_unknown_os([run.results[c.id] for c in checks], options.ports)
+    if not options.identify_services:
+        return settled
+    return await identify_services(settled, options, run.probes, run.limit)
 
-    name_checks = [c for c in checks if c.kind is Kind.NAME]
-    discovery_checks = [c for c in checks if c.kind is Kind.DISCOVERY]
-    dns_config, hosts = await asyncio.to_thread(name_setup, options, probes) if name_checks or discovery_checks else (None, None)
-    observations: list[NameObservation] = []
 
-    async def run_name(check: Check) -> None:
-        assert dns_config is not None and hosts is not None
-        async with limit:
-            try:
-                observation = await probes.observe_name(check.target.name, dns_config, hosts, options.timeout_s)
-                observations.append(observation)
-                done(classify_name(check, observation))
-            except Exception as exc:  # noqa: BLE001 - an unexpected failure is an error result, never a verdict
-                done(error_result(check, f"{type(exc).__name__}: {exc}"))
+class _Run:
+    """The state of one run: the results so far, the concurrency bound, and progress reporting."""
 
-    await asyncio.gather(*(run_name(c) for c in name_checks))
-    resolved = {c.target.name.lower(): results[c.id] for c in name_checks}
-    host = [c for c in checks if c.kind is Kind.HOST]
-    if host:
-        try:
-            ports = [c.port for c in host if c.port]
-            snapshot = await asyncio.to_thread(probes.host_facts, ports, probes.syn_available())
-        except Exception as exc:  # noqa: BLE001
-            for check in host:
-                done(error_result(check, f"{type(exc).__name__}: {exc}"))
-        else:
-            for check in host:
+    def __init__(self, checks: Sequence[Check], options: RunOptions, probes: Probes, on_progress: Progress | None) -> None:
+        self.total = len(checks)
+        self.options, self.probes, self.on_progress = options, probes, on_progress
+        self.results: dict[str, Result] = {}
+        self.limit = asyncio.Semaphore(max(1, options.concurrency))
+        self.lock = threading.Lock()  # the SYN engine reports from its worker thread
+        self.dns_config: DnsConfig | None = None
+
+    def done(self, result: Result) -> None:
+        with self.lock:
+            self.results[result.check.id] = result
+            if self.on_progress:
+                self.on_progress(len(self.results), self.total)
+
+    def fail(self, checks: Iterable[Check], exc: Exception, prefix: str = "") -> None:
+        """An unexpected failure is an error result for each check it hit, never a verdict."""
+        for check in checks:
+            if check.id not in self.results:
+                self.done(error_result(check, f"{prefix}{type(exc).__name__}: {exc}"))
+
+    async def names(self, checks: list[Check]) -> tuple[dict[str, Result], list[NameObservation]]:
+        observations: list[NameObservation] = []
+        if not checks:
+            return {}, observations
+        config, hosts = await asyncio.to_thread(name_setup, self.options, self.probes)
+        self.dns_config = config
+
+        async def one(check: Check) -> None:
+            async with self.limit:
                 try:
-                    done(judge_host(check, snapshot, resolved, options.phase))
+                    observation = await self.probes.observe_name(check.target.name, config, hosts, self.options.timeout_s)
+                    observations.append(observation)
+                    self.done(classify_name(check, observation))
                 except Exception as exc:  # noqa: BLE001
-                    done(error_result(check, f"{type(exc).__name__}: {exc}"))
-    if discovery_checks and dns_config is not None:
-        non_dns = non_dns_reason(dns_config.nameservers, observations)
+                    self.fail([check], exc)
+
+        await asyncio.gather(*(one(c) for c in checks))
+        return {c.target.name.lower(): self.results[c.id] for c in checks}, observations
+
+    async def host(self, checks: list[Check], resolved: Mapping[str, Result]) -> None:
+        if not checks:
+            return
         try:
-            facts = await asyncio.to_thread(probes.discovery)
-            for check in discovery_checks:
-                done(classify_discovery(check, facts, non_dns))
+            ports = [c.port for c in checks if c.port]
+            snapshot = await asyncio.to_thread(self.probes.host_facts, ports, self.probes.syn_available())
         except Exception as exc:  # noqa: BLE001
-            for check in discovery_checks:
-                done(error_result(check, f"{type(exc).__name__}: {exc}"))
+            self.fail(checks, exc)
+            return
+        for check in checks:
+            try:
+                self.done(judge_host(check, snapshot, resolved, self.options.phase))
+            except Exception as exc:  # noqa: BLE001
+                self.fail([check], exc)
 
-    to_probe: list[tuple[Check, str]] = []
-    for check in checks:
-        if check.kind is not Kind.TCP or check.skip_reason:
-            continue
-        if is_address(check.target.name):
-            to_probe.append((check, check.target.name))
-            continue
-        name_result = resolved.get(check.target.name.lower())
-        if name_result is None or name_result.state is not State.RESOLVED or not name_result.address:
-            done(unresolved_link(check, f"name:{check.target.name}"))
-        else:
-            to_probe.append((check, name_result.address))
+    async def discovery(self, checks: list[Check], observations: list[NameObservation]) -> None:
+        if not checks:
+            return
+        try:
+            config = self.dns_config or (await asyncio.to_thread(name_setup, self.options, self.probes))[0]
+            non_dns = non_dns_reason(config.nameservers, observations)
+            facts = await asyncio.to_thread(self.probes.discovery)
+            for check in checks:
+                self.done(classify_discovery(check, facts, non_dns))
+        except Exception as exc:  # noqa: BLE001
+            self.fail(checks, exc)
 
-    def judge(check: Check, observation: Observation) -> Result:
+    def judge(self, check: Check, observation: Observation) -> Result:
+        o = self.options
         return classify_tcp(
-            check,
-            observation,
-            phase=options.phase,
-            source_os=options.source_os,
-            ports=options.ports,
-            expect_responder=options.expect_responder,
+            check, observation, phase=o.phase, source_os=o.source_os, ports=o.ports, expect_responder=o.expect_responder
         )
 
-    method = effective_method(options.method, probes)
-    syn_jobs = [(c, a) for c, a in to_probe if method is Method.SYN and ":" not in a]
-    connect_jobs = [(c, a) for c, a in to_probe if not (method is Method.SYN and ":" not in a)]
+    async def links(self, checks: list[Check], resolved: Mapping[str, Result]) -> None:
+        """Probe every link at its address: by SYN (IPv4, when the method is syn) or by connect."""
+        to_probe: list[tuple[Check, str]] = []
+        for check in checks:
+            if is_address(check.target.name):
+                to_probe.append((check, check.target.name))
+                continue
+            name = resolved.get(check.target.name.lower())
+            if name is None or name.state is not State.RESOLVED or not name.address:
+                self.done(unresolved_link(check, f"name:{check.target.name}"))
+            else:
+                to_probe.append((check, name.address))
+        syn = effective_method(self.options.method, self.probes) is Method.SYN
+        syn_jobs = [(c, a) for c, a in to_probe if syn and ":" not in a]
+        connect_jobs = [(c, a) for c, a in to_probe if not (syn and ":" not in a)]
+        await asyncio.gather(self.syn(syn_jobs), *(self.connect(c, a) for c, a in connect_jobs))
 
-    async def run_connect(check: Check, address: str) -> None:
-        async with limit:
+    async def connect(self, check: Check, address: str) -> None:
+        async with self.limit:
             try:
-                observation = await probes.connect(address, check.port, timeout_s=options.timeout_s, retries=options.retries)
-                done(judge(check, observation))
+                o = self.options
+                observation = await self.probes.connect(address, check.port, timeout_s=o.timeout_s, retries=o.retries)
+                self.done(self.judge(check, observation))
             except Exception as exc:  # noqa: BLE001
-                done(error_result(check, f"{type(exc).__name__}: {exc}"))
+                self.fail([check], exc)
 
-    async def run_syn() -> None:
-        if not syn_jobs:
+    async def syn(self, jobs: list[tuple[Check, str]]) -> None:
+        if not jobs:
             return
         by_key: dict[tuple[str, int], list[Check]] = {}
-        for check, address in syn_jobs:
+        for check, address in jobs:
             by_key.setdefault((address, check.port or 0), []).append(check)
 
         def seen(key: tuple[str, int], observation: Observation) -> None:
             for check in by_key[key]:
-                done(judge(check, observation))
+                self.done(self.judge(check, observation))
 
+        o = self.options
         try:
             await asyncio.to_thread(
-                probes.syn_batch,
+                self.probes.syn_batch,
                 list(by_key),
-                timeout_s=options.timeout_s,
-                retries=options.retries,
+                timeout_s=o.timeout_s,
+                retries=o.retries,
                 on_observation=seen,
-                rate_pps=options.rate_pps,
+                rate_pps=o.rate_pps,
             )
         except Exception as exc:  # noqa: BLE001
-            for check, _address in syn_jobs:
-                if check.id not in results:
-                    done(error_result(check, f"SYN probe failed: {type(exc).__name__}: {exc}"))
-        for check, _address in syn_jobs:
-            if check.id not in results:
-                done(error_result(check, "SYN probe returned no observation"))
-
-    await asyncio.gather(run_syn(), *(run_connect(c, a) for c, a in connect_jobs))
-    settled = settle_unknown_os([results[c.id] for c in checks], options.ports)
-    if not options.identify_services:
-        return settled
-    return await identify_services(settled, options, probes, limit)
+            self.fail([c for c, _a in jobs], exc, "SYN probe failed: ")
+        for check, _address in jobs:
+            if check.id not in self.results:
+                self.done(error_result(check, "SYN probe returned no observation"))
 
 
 def judge_host(check: Check, snapshot: HostFacts, resolved: Mapping[str, Result], phase: Phase) -> Result:
