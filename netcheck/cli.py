@@ -274,18 +274,8 @@ def check(
     ] = False,
 ) -> None:
     """Probe every link of the connection matrix that starts at this machine."""
-    try:
-        _check(**locals())
-    except typer.Exit:
-        raise
-    except InputError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted", EXIT_INTERNAL)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message and exit 3, never a bare traceback
-        if verbose:
-            traceback.print_exc()
-        _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+    options = locals()
+    _guard(lambda: _check(**options), verbose=verbose)
 
 
 def _check(
@@ -467,15 +457,20 @@ def ports(
     _guard(run)
 
 
-def _guard(action: Callable[[], None]) -> None:
-    """Run a command body: bad input exits 2 with one line, anything unexpected exits 3, never a traceback."""
+def _guard(action: Callable[[], None], *, verbose: bool = False) -> None:
+    """Every command's body runs here: bad input exits 2 with one line, anything unexpected exits 3 with
+    one line (the traceback only with --verbose), never a bare traceback."""
     try:
         action()
     except typer.Exit:
         raise
     except InputError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERNAL)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if verbose:
+            traceback.print_exc()
         _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
 
 
@@ -503,14 +498,7 @@ def listen(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
     """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    try:
-        _listen(port or [25001, 9876], duration, token, bind, max_connections, log, quiet)
-    except typer.Exit:
-        raise
-    except InputError as exc:
-        _fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - a message and exit 3, never a bare traceback
-        _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+    _guard(lambda: _listen(port or [25001, 9876], duration, token, bind, max_connections, log, quiet))
 
 
 def _listen(

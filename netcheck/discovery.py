@@ -9,11 +9,11 @@ pure parsers below; the other OSes have no such features, and their checks are `
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from netcheck.host.facts import run_command
 from netcheck.names.observe import NameObservation
 
 NETWORK_DISCOVERY = "Network Discovery"
@@ -159,23 +159,13 @@ class DiscoveryFacts:
         return self.platform.startswith("win")
 
 
-def _run(argv: list[str]) -> tuple[str, str]:
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return "", f"{argv[0]}: {exc}"
-    if proc.returncode != 0:
-        return proc.stdout, f"{' '.join(argv[:3])} exited {proc.returncode}: {proc.stderr.strip()[:200]}"
-    return proc.stdout, ""
-
-
 def observe_discovery() -> DiscoveryFacts:
     """Read the firewall rules and the network profile (only on Windows; elsewhere there is nothing to read)."""
     if not sys.platform.startswith("win"):
         return DiscoveryFacts(sys.platform)
-    rules, rules_error = _run(["netsh", "advfirewall", "firewall", "show", "rule", "name=all"])
-    profile, profile_error = _run(["netsh", "advfirewall", "show", "currentprofile"])
-    connections, connections_error = _run(
+    rules, rules_error = run_command(["netsh", "advfirewall", "firewall", "show", "rule", "name=all"])
+    profile, profile_error = run_command(["netsh", "advfirewall", "show", "currentprofile"])
+    connections, connections_error = run_command(
         ["powershell", "-NoProfile", "-NonInteractive", "-Command", "Get-NetConnectionProfile | Format-List"]
     )
     errors = tuple(e for e in (rules_error, profile_error, connections_error) if e)

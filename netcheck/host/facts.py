@@ -83,12 +83,21 @@ def interfaces() -> tuple[Interface, ...]:
     return tuple(found)
 
 
-def _run(argv: list[str]) -> str | None:
+def run_command(argv: list[str], timeout_s: float = 60) -> tuple[str, str]:
+    """(stdout, error): error is empty when the command ran and exited 0, else says what went wrong."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"{argv[0]}: {exc}"
+    if proc.returncode != 0:
+        return proc.stdout, f"{' '.join(argv[:3])} exited {proc.returncode}: {proc.stderr.strip()[:200]}"
+    return proc.stdout, ""
+
+
+def _output(argv: list[str]) -> str | None:
+    """A command's output, or None when it could not run or failed (the tool is absent or not allowed)."""
+    out, error = run_command(argv, timeout_s=20)
+    return None if error else out
 
 
 @dataclass(frozen=True)
@@ -107,17 +116,17 @@ class HostFacts:
 def host_facts(ports: Sequence[int], privileged: bool) -> HostFacts:
     """Read what the host checks need: listeners, interfaces, the ephemeral range, local firewall state."""
     if sys.platform.startswith("win"):
-        ephemeral = _run(["netsh", "int", "ipv4", "show", "dynamicport", "tcp"])
-        firewall = {"netsh": _run(["netsh", "advfirewall", "show", "allprofiles"])}
+        ephemeral = _output(["netsh", "int", "ipv4", "show", "dynamicport", "tcp"])
+        firewall = {"netsh": _output(["netsh", "advfirewall", "show", "allprofiles"])}
     else:
         try:
             ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
         except OSError:
             ephemeral = None
         firewall = {
-            "nftables": _run(["nft", "list", "ruleset"]) if shutil.which("nft") else None,
-            "iptables": _run(["iptables", "-S"]) if shutil.which("iptables") else None,
-            "firewalld": _run(["firewall-cmd", "--state"]) if shutil.which("firewall-cmd") else None,
-            "ufw": _run(["ufw", "status"]) if shutil.which("ufw") else None,
+            "nftables": _output(["nft", "list", "ruleset"]) if shutil.which("nft") else None,
+            "iptables": _output(["iptables", "-S"]) if shutil.which("iptables") else None,
+            "firewalld": _output(["firewall-cmd", "--state"]) if shutil.which("firewall-cmd") else None,
+            "ufw": _output(["ufw", "status"]) if shutil.which("ufw") else None,
         }
     return HostFacts(sys.platform, os_description(), privileged, interfaces(), port_holders(ports), ephemeral, firewall)
