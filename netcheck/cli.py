@@ -11,7 +11,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,7 +31,7 @@ from netcheck.report.html import render_html
 from netcheck.report.json import ReportError, iter_json, parse_report
 from netcheck.report.junit import render_junit
 from netcheck.report.markdown import render_markdown
-from netcheck.report.merge import merge_reports
+from netcheck.report.merge import merge_with_notes, parse_unreachable
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 from netcheck.responder import ListenOptions, PeerEvent, Responder
@@ -420,17 +420,36 @@ def merge(
     output_format: FormatOption = Format.TABLE,
     output: OutputOption = None,
     redact_report: RedactOption = False,
+    unreachable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unreachable",
+            metavar="HOST[=REASON]",
+            help="An agent that could not be reached to run netcheck (repeatable): it becomes an error row.",
+        ),
+    ] = None,
 ) -> None:
-    """Combine reports taken from several vantage points into one report with a link matrix."""
-    _guard(lambda: _render_saved(files, output_format, output, redact_report, False))
+    """Combine reports taken from several vantage points into one report with a link matrix.
+
+    The same run given twice is merged once; vantage points that share a host name are kept, with a warning."""
+    _guard(lambda: _render_saved(files, output_format, output, redact_report, False, unreachable or []))
 
 
-def _render_saved(files: list[Path], output_format: Format, output: Path | None, redacted: bool, verbose: bool) -> None:
+def _render_saved(
+    files: list[Path], output_format: Format, output: Path | None, redacted: bool, verbose: bool, unreachable: Sequence[str] = ()
+) -> None:
     if output:
         _check_output_path(output)
     reports = [_load_report(path) for path in files]
     try:
-        combined = reports[0] if len(reports) == 1 else merge_reports(reports, tool_version=__version__)
+        hosts = [parse_unreachable(spec) for spec in unreachable]
+        if len(reports) == 1 and not hosts:
+            combined = reports[0]
+        else:
+            merged = merge_with_notes(reports, tool_version=__version__, unreachable=hosts)
+            combined = merged.report
+            for note in merged.notes:
+                typer.echo(f"netcheck merge: warning: {note}", err=True)
     except ReportError as exc:
         raise InputError(str(exc)) from None
     _emit(combined, output_format, output, quiet=False, verbose=verbose, redacted=redacted)

@@ -142,6 +142,8 @@ class Vantage:
     role: Role
     os: str
     addresses: tuple[str, ...] = ()
+    started_at: str = ""
+    """When its run started; set on the vantage points of a merged report (host + role + start identify a run)."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,14 @@ def summary_to_dict(report: Report) -> dict[str, Any]:
 
 
 def vantage_to_dict(vantage: Vantage) -> dict[str, Any]:
-    return {"hostname": vantage.hostname, "role": str(vantage.role), "os": vantage.os, "addresses": list(vantage.addresses)}
+    started = {"started_at": vantage.started_at} if vantage.started_at else {}
+    return {
+        "hostname": vantage.hostname,
+        "role": str(vantage.role),
+        "os": vantage.os,
+        "addresses": list(vantage.addresses),
+        **started,
+    }
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -97,7 +104,8 @@ def load_schema() -> dict[str, Any]:
 
 
 def _vantage_from(data: dict[str, Any]) -> Vantage:
-    return Vantage(str(data["hostname"]), Role(data["role"]), str(data["os"]), tuple(str(a) for a in data["addresses"]))
+    addresses = tuple(str(a) for a in data["addresses"])
+    return Vantage(str(data["hostname"]), Role(data["role"]), str(data["os"]), addresses, str(data.get("started_at", "")))
 
 
 def _result_from(item: dict[str, Any]) -> Result:

@@ -1,50 +1,198 @@
-"""netcheck merge: reports from several vantage points (the console, each agent) as one report and matrix."""
+"""netcheck merge: reports from several vantage points (the console, each agent) as one report and matrix.
+
+A vantage point is identified by host name + role + start time. The same run given twice (a report copied
+twice, or once alone and once inside a merged report) is merged once. Two vantage points may share a host
+name: one machine in two roles (console and management server at once), or clones and containers that all
+call themselves the same; both are kept, with a note, and the second clone's checks carry NAME#2 so every
+check id stays unique. Hosts that could not be checked at all (a fleet engine could not reach them) become
+rows of their own (`unreachable_result`), so they are never silently missing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from netcheck.model import Report, Vantage
+from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict
 from netcheck.report.json import ReportError
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A host the fleet engine could not reach, so no report exists for it: it becomes one `error` row."""
+
+    hostname: str
+    reason: str = ""
+    role: Role = Role.AGENT
+
+
+@dataclass(frozen=True)
+class Merged:
+    report: Report
+    notes: tuple[str, ...]
+    """Warnings for the user (shared host names, duplicates merged once); the report is complete without them."""
 
 
 def merge_reports(reports: Sequence[Report], *, tool_version: str) -> Report:
     """One report whose checks carry the machine that ran them (source_host) and whose ids stay unique."""
-    if len(reports) < 2:
-        raise ReportError("merge needs at least two reports")
+    return merge_with_notes(reports, tool_version=tool_version).report
+
+
+def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachable: Sequence[Unreachable] = ()) -> Merged:
+    """merge_reports, plus one row per unreachable host and the notes the user should see."""
+    if not reports or len(reports) + len(unreachable) < 2:
+        raise ReportError("merge needs at least two reports (or one report and an unreachable host)")
     phases = {r.phase for r in reports}
     if len(phases) > 1:
         raise ReportError(f"the reports were taken in different phases ({', '.join(sorted(phases))}): merge one phase at a time")
+    notes: list[str] = []
     vantages: list[Vantage] = []
-    results = []
-    seen_hosts: set[str] = set()
+    labels: list[str] = []
+    results: list[Result] = []
+    seen: set[tuple[str, str, str]] = set()
+    taken_ids: set[str] = set()
+    merged_reports: list[Report] = []
+    orphans: list[Result] = []
     for report in reports:
-        sources = report.merged_from or (report.vantage,)
-        for vantage in sources:
-            if vantage.hostname in seen_hosts:
-                raise ReportError(f"two reports come from {vantage.hostname}: merge reports taken on different machines")
-            seen_hosts.add(vantage.hostname)
-        vantages += sources
-        for result in report.results:
-            host = result.source_host or report.vantage.hostname
-            check = result.check
-            unique_id = check.id if result.source_host else _id_on(check.id, str(check.source), host)
-            results.append(replace(result, check=replace(check, id=unique_id), source_host=host))
-    first = reports[0]
-    return Report(
-        tool_version=tool_version,
-        started_at=min(r.started_at for r in reports),
-        duration_s=round(sum(r.duration_s for r in reports), 3),
-        vantage=Vantage(f"merged from {len(vantages)} vantage points", first.vantage.role, "", ()),
-        phase=first.phase,
-        method="+".join(dict.fromkeys(m for r in reports for m in r.method.split("+"))),
-        results=tuple(results),
-        merged_from=tuple(vantages),
+        kept_any = False
+        runs, rows = _runs(report)
+        orphans += rows
+        for vantage, own_results in runs:
+            key = _identity(vantage)
+            if key in seen:
+                notes.append(f"{vantage.hostname} as {vantage.role} started {vantage.started_at}: given twice, merged once")
+                continue
+            seen.add(key)
+            kept_any = True
+            label = _label(vantage, vantages, labels)
+            if any(v.hostname == vantage.hostname for v in vantages):
+                notes.append(_shared_name_note(vantage, vantages, label))
+            vantages.append(vantage)
+            labels.append(label)
+            for result in own_results:
+                check = result.check
+                unique_id = _unique(_id_on(check.id, str(check.source), label, result.source_host), taken_ids)
+                results.append(replace(result, check=replace(check, id=unique_id), source_host=label))
+        if kept_any:
+            merged_reports.append(report)
+    rows_by_host: dict[str, Result] = {r.source_host: r for r in orphans}
+    for host in unreachable:
+        rows_by_host[host.hostname] = unreachable_result(host)
+    for hostname, row in rows_by_host.items():
+        if hostname in labels or any(v.hostname == hostname for v in vantages):
+            notes.append(f"{hostname} is listed as unreachable but a report from it was given: its report is kept")
+            continue
+        results.append(replace(row, check=replace(row.check, id=_unique(row.check.id, taken_ids))))
+    first = merged_reports[0]
+    return Merged(
+        Report(
+            tool_version=tool_version,
+            started_at=min(r.started_at for r in merged_reports),
+            duration_s=round(sum(r.duration_s for r in merged_reports), 3),
+            vantage=Vantage(f"merged from {len(vantages)} vantage points", first.vantage.role, "", ()),
+            phase=first.phase,
+            method="+".join(dict.fromkeys(m for r in merged_reports for m in r.method.split("+"))),
+            results=tuple(results),
+            merged_from=tuple(vantages),
+        ),
+        tuple(notes),
     )
 
 
-def _id_on(check_id: str, source: str, host: str) -> str:
-    """'tcp:agent->ms:9876' → 'tcp:agent@win1->ms:9876'; 'host:firewall' → 'host:firewall@win1'."""
+def unreachable_result(host: Unreachable) -> Result:
+    """The row for a host that produced no report: `error`, because none of its checks could be run."""
+    reason = host.reason.strip().replace("\n", " ") or "no report from this host"
+    check = Check(
+        f"host:reachable@{host.hostname}",
+        Kind.HOST,
+        host.role,
+        Target(host.hostname, host.role),
+        purpose="running netcheck on this host",
+    )
+    return Result(
+        check,
+        State.UNREACHABLE,
+        Verdict.ERROR,
+        f"not checked: {host.hostname} could not be reached to run netcheck ({reason})",
+        "Power the host on and check that the fleet engine reaches it (SSH or WinRM), then run again.",
+        source_host=host.hostname,
+    )
+
+
+def parse_unreachable(spec: str) -> Unreachable:
+    """'HOST' or 'HOST=REASON' (the reason is free text; the first '=' splits)."""
+    hostname, _, reason = spec.partition("=")
+    if not hostname.strip() or any(c.isspace() for c in hostname.strip()):
+        raise ReportError(f"--unreachable {spec!r}: expected HOST or HOST=REASON")
+    return Unreachable(hostname.strip(), reason.strip())
+
+
+def _runs(report: Report) -> tuple[list[tuple[Vantage, list[Result]]], list[Result]]:
+    """The runs a report holds (itself, or each vantage point of a merged report with its own checks), and
+    the rows of unreachable hosts a merged report carries (they belong to no vantage point)."""
+    if not report.merged_from:
+        vantage = report.vantage if report.vantage.started_at else replace(report.vantage, started_at=report.started_at)
+        return [(vantage, list(report.results))], []
+    labels: list[str] = []
+    by_label: dict[tuple[str, str], list[Result]] = {}
+    for index, vantage in enumerate(report.merged_from):
+        labels.append(_label(vantage, report.merged_from[:index], labels))
+        by_label[(labels[-1], str(vantage.role))] = []
+    orphans = []
+    for result in report.results:
+        key = (result.source_host, str(result.check.source))
+        if key in by_label:
+            by_label[key].append(result)
+        else:
+            orphans.append(result)
+    runs = [(vantage, by_label[(label, str(vantage.role))]) for vantage, label in zip(report.merged_from, labels, strict=True)]
+    return runs, orphans
+
+
+def _identity(vantage: Vantage) -> tuple[str, str, str]:
+    return (vantage.hostname, str(vantage.role), vantage.started_at)
+
+
+def _label(vantage: Vantage, earlier: Sequence[Vantage], labels: Sequence[str]) -> str:
+    """The host name; NAME#2, NAME#3... when an earlier vantage point has the same name and role (clones, or
+    two runs), so their checks stay apart. One machine in two roles keeps its name: the roles tell them apart."""
+    if not any(v.hostname == vantage.hostname and v.role == vantage.role for v in earlier):
+        return vantage.hostname
+    label, n = vantage.hostname, 1
+    while label in labels:
+        n += 1
+        label = f"{vantage.hostname}#{n}"
+    return label
+
+
+def _shared_name_note(vantage: Vantage, earlier: Sequence[Vantage], label: str) -> str:
+    roles = [str(v.role) for v in earlier if v.hostname == vantage.hostname]
+    if str(vantage.role) not in roles:
+        return f"{vantage.hostname} reported as {', '.join([*roles, str(vantage.role)])}: one machine in several roles, all kept"
+    return (
+        f"two vantage points are called {vantage.hostname} ({vantage.role}, started at different times: two runs, "
+        f"or clones or containers that share a name): the later one is shown as {label}"
+    )
+
+
+def _id_on(check_id: str, source: str, label: str, already_on: str) -> str:
+    """'tcp:agent->ms:9876' → 'tcp:agent@win1->ms:9876'; 'host:firewall' → 'host:firewall@win1'.
+
+    A check of a merged report already carries its host (already_on); it is relabelled only when that
+    host's label changed in this merge."""
+    if already_on:
+        if already_on == label:
+            return check_id
+        return check_id.replace(f"@{already_on}", f"@{label}", 1) if f"@{already_on}" in check_id else f"{check_id}@{label}"
     link = f":{source}->"
-    return check_id.replace(link, f":{source}@{host}->", 1) if link in check_id else f"{check_id}@{host}"
+    return check_id.replace(link, f":{source}@{label}->", 1) if link in check_id else f"{check_id}@{label}"
+
+
+def _unique(check_id: str, taken: set[str]) -> str:
+    """Ids stay unique even when one machine reports in two roles (its `host:` checks would repeat)."""
+    unique, n = check_id, 1
+    while unique in taken:
+        n += 1
+        unique = f"{check_id}#{n}"
+    taken.add(unique)
+    return unique

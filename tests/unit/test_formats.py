@@ -117,14 +117,6 @@ def test_merge_of_three_vantage_points_is_one_matrix() -> None:
     assert report_to_dict(report_from_dict(data)) == data  # a merged report round-trips too
 
 
-def test_merge_refuses_two_reports_from_one_machine(tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match="two reports come from console1"):
-        merge_reports([load("report_console.json"), load("report_console.json")], tool_version="0.1.0")
-    paths = [str(FIXTURES / "report_console.json")] * 2
-    result = CliRunner().invoke(cli.app, ["merge", *paths])
-    assert result.exit_code == 2 and "two reports come from console1" in result.output
-
-
 def sensitive(report: Report) -> set[str]:
     """Every name and address in the fixtures that must not survive redaction."""
     text = render_json(report)
