@@ -76,3 +76,11 @@ def netcheck_json(host: Host, *args: str) -> tuple[int, dict]:  # type: ignore[t
     proc = netcheck(host, *args, "--format", "json")
     assert proc.returncode in (0, 1), f"exit {proc.returncode}: {proc.stderr}"
     return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def pyz() -> Path:
+    """dist/netcheck.pyz, built by tests/run.sh (or here, when missing or stale)."""
+    from tests.lab.pyz import built_pyz  # noqa: PLC0415 - only the tests that need the file pay for it
+
+    return built_pyz()
