@@ -113,8 +113,9 @@ def unreachable_result(host: Unreachable) -> Result:
         check,
         State.UNREACHABLE,
         Verdict.ERROR,
-        f"not checked: {host.hostname} could not be reached to run netcheck ({reason})",
-        "Power the host on and check that the fleet engine reaches it (SSH or WinRM), then run again.",
+        f"not checked: netcheck did not run on {host.hostname} ({reason})",
+        "Power the host on, check that the fleet engine reaches it (SSH or WinRM) and that it has Python 3.11 or "
+        "later, then run again.",
         source_host=host.hostname,
     )
 
