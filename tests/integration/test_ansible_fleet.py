@@ -68,7 +68,7 @@ def start_agent(lab: Lab, name: str, address: str, workdir: Path, authorized_key
 
 
 @pytest.fixture
-def fleet(small_lab: Lab, tmp_path: Path) -> tuple[Lab, Host, Path]:
+def fleet(small_lab: Lab, tmp_path: Path) -> tuple[Host, Path]:
     lab = small_lab
     key = tmp_path / "id_ed25519"
     sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key), "-C", "netcheck-fleet-test"])
@@ -90,13 +90,13 @@ def fleet(small_lab: Lab, tmp_path: Path) -> tuple[Lab, Host, Path]:
         f"ansible_ssh_private_key_file={key}\n"
         "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5'\n"
     )
-    return lab, controller, inventory
+    return controller, inventory
 
 
 def test_the_playbook_checks_every_agent_and_reports_the_unreachable_one(
-    fleet: tuple[Lab, Host, Path], pyz: Path, tmp_path: Path
+    fleet: tuple[Host, Path], pyz: Path, tmp_path: Path
 ) -> None:
-    lab, controller, inventory = fleet
+    controller, inventory = fleet
     out = tmp_path / "out"
     remote_tmp = tmp_path / "remote-tmp"  # the agents share this machine's disk: the playbook must leave it empty
     remote_tmp.mkdir()
@@ -115,7 +115,9 @@ def test_the_playbook_checks_every_agent_and_reports_the_unreachable_one(
 
     site = json.loads((out / "site.json").read_text())
     assert sorted(v["hostname"] for v in site["merged_from"]) == ["agent-1", "agent-2", "agent-3", "agent-4"]
-    bad = sorted((c.get("source_host"), c["kind"], c["target"], c["verdict"]) for c in site["checks"] if c["verdict"] in ("fail", "error"))
+    bad = sorted(
+        (c.get("source_host"), c["kind"], c["target"], c["verdict"]) for c in site["checks"] if c["verdict"] in ("fail", "error")
+    )
     assert bad == [
         (DROPS_9876, "tcp", MS_NAME, "fail"),
         (STALE_HOSTS, "name", MS_NAME, "fail"),
