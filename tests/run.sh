@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs and runs it: Debian packages for the namespace lab (iproute2,
 # nftables, iptables, OpenSSH, Samba, dnsmasq, nmap, openssl; chromium renders the HTML report), netcheck with its
-# test extra, then ruff, mypy and pytest.
+# test extra, then ruff, mypy, the one-file dist/netcheck.pyz (tools/build_pyz.py: a few minutes, the tests
+# run it) and pytest.
 # Run as root on Debian: the lab builds network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,5 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 ruff check .
 ruff format --check .
 mypy
+python3 tools/build_pyz.py
 python3 -m pytest

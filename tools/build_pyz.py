@@ -94,7 +94,7 @@ def check_contents(pyz: Path) -> list[str]:
     for needed in ("x86_64", "aarch64", "win_amd64"):
         if not any(needed in w for w in psutil):
             raise SystemExit(f"build_pyz: no psutil wheel for {needed} in {pyz}: {psutil}")
-    if not any(w.startswith("netcheck-") for w in wheels):
+    if not any(w.startswith("netcheck_preflight-") for w in wheels):
         raise SystemExit(f"build_pyz: netcheck itself is missing from {pyz}")
     return wheels
 

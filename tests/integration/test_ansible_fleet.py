@@ -13,84 +13,35 @@ The merged report must show exactly those failures, attributed to those agents, 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.lab.netns import Host, Lab, sh
-from tests.lab.services import start_dnsmasq
+from tests.lab.fleet import (
+    DROPS_9876,
+    MS,
+    MS_NAME,
+    PLAYBOOK,
+    POWERED_OFF,
+    STALE_HOSTS,
+    STALE_MS,
+    agent_addresses,
+    ansible_env,
+    ansible_playbook,
+    build_fleet,
+)
+from tests.lab.netns import Host, Lab
 
 pytestmark = pytest.mark.lab
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = ROOT / "contrib" / "ansible" / "netcheck.yml"
-CONTROLLER = "198.18.0.10"
-MS = "198.18.0.20"
-MS_NAME = "ms.lab.test"
-STALE_MS = "198.18.0.29"  # nobody there
-DNS = "198.18.0.53"
-AGENTS = {f"agent-{n}": f"198.18.0.{60 + n}" for n in range(1, 6)}
-DROPS_9876, STALE_HOSTS, POWERED_OFF = "agent-2", "agent-3", "agent-5"
-
-
-def ansible_playbook() -> str:
-    beside = Path(sys.executable).parent / "ansible-playbook"
-    found = str(beside) if beside.exists() else shutil.which("ansible-playbook")
-    assert found, "ansible-playbook is not installed (pip install -e '.[test]')"
-    return found
-
-
-def start_agent(lab: Lab, name: str, address: str, workdir: Path, authorized_key: Path) -> Host:
-    """A namespace with eth0, its own /etc/hosts and resolv.conf, and sshd in a UTS namespace named `name`."""
-    host = lab.add_host(name, f"{address}/24")
-    stale = f"{STALE_MS}\t{MS_NAME}\n" if name == STALE_HOSTS else ""
-    host.etc_file("hosts", f"127.0.0.1 localhost\n{stale}")
-    host.etc_file("resolv.conf", f"nameserver {DNS}\nsearch lab.test\noptions timeout:1 attempts:1\n")
-    home = workdir / f"sshd-{name}"
-    home.mkdir()
-    key = home / "host_ed25519"
-    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
-    config = home / "sshd_config"
-    config.write_text(
-        f"Port 22\nListenAddress {address}\nHostKey {key}\nPidFile none\nAuthorizedKeysFile {authorized_key}\n"
-        "UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-        "StrictModes no\nLogLevel ERROR\nSubsystem sftp internal-sftp\n"
-    )
-    Path("/run/sshd").mkdir(exist_ok=True)
-    host.spawn(["unshare", "--uts", "sh", "-c", f"hostname {name} && exec /usr/sbin/sshd -D -e -f {config}"])
-    lab.wait_tcp(host, 22)
-    return host
+AGENTS = agent_addresses(5)
 
 
 @pytest.fixture
 def fleet(small_lab: Lab, tmp_path: Path) -> tuple[Host, Path]:
-    lab = small_lab
-    key = tmp_path / "id_ed25519"
-    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key), "-C", "netcheck-fleet-test"])
-    start_dnsmasq(lab.add_host("dns", f"{DNS}/24"), DNS, tmp_path, {MS_NAME: MS})
-    lab.add_host("ms", f"{MS}/24")  # nothing listens on 9876 yet: a reset, the pre-install pass
-    controller = lab.add_host("ctl", f"{CONTROLLER}/24")
-    for name, address in AGENTS.items():
-        start_agent(lab, name, address, tmp_path, key.with_suffix(".pub"))
-    lab.hosts[DROPS_9876].nft(
-        "table inet lab {\n chain output {\n  type filter hook output priority 0;\n"
-        f"  ip daddr {MS} tcp dport 9876 drop\n }}\n}}\n"
-    )
-    lab.hosts[POWERED_OFF].run(["ip", "link", "set", "eth0", "down"])
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text(
-        f"[management_server]\n{MS_NAME}\n\n[linux_agents]\n"
-        + "".join(f"{name} ansible_host={address}\n" for name, address in AGENTS.items())
-        + "\n[windows_agents]\n\n[all:vars]\nansible_user=root\nansible_python_interpreter=/usr/bin/python3\n"
-        f"ansible_ssh_private_key_file={key}\n"
-        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5'\n"
-    )
-    return controller, inventory
+    return build_fleet(small_lab, tmp_path)
 
 
 def test_the_playbook_checks_every_agent_and_reports_the_unreachable_one(
@@ -100,8 +51,7 @@ def test_the_playbook_checks_every_agent_and_reports_the_unreachable_one(
     out = tmp_path / "out"
     remote_tmp = tmp_path / "remote-tmp"  # the agents share this machine's disk: the playbook must leave it empty
     remote_tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env |= {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local")}
+    env = ansible_env(tmp_path)
     started = time.monotonic()
     run = subprocess.run(
         ["ip", "netns", "exec", controller.ns, ansible_playbook(), "-i", str(inventory), str(PLAYBOOK), "-f", "5",

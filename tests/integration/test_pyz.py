@@ -22,7 +22,7 @@ def test_the_file_holds_psutil_for_each_platform(pyz: Path) -> None:
     assert any("aarch64" in w for w in psutil)
     assert any(w.endswith("win_amd64.whl") for w in psutil)
     assert all("abi3" in w for w in psutil)
-    assert any(w.startswith("netcheck-") for w in wheels)
+    assert any(w.startswith("netcheck_preflight-") for w in wheels)
     assert any(w.startswith("colorama-") for w in wheels)  # click's Windows-only dependency was resolved too
 
 
