@@ -10,7 +10,7 @@ rows of their own (`unreachable_result`), so they are never silently missing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 
 from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict
@@ -47,7 +47,8 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
         raise ReportError(f"the reports were taken in different phases ({', '.join(sorted(phases))}): merge one phase at a time")
     notes: list[str] = []
     vantages: list[Vantage] = []
-    labels: list[str] = []
+    named: dict[str, list[Vantage]] = {}  # host name -> its vantage points so far (a dict: fleets have thousands)
+    labels: set[str] = set()
     results: list[Result] = []
     seen: set[tuple[str, str, str]] = set()
     taken_ids: set[str] = set()
@@ -64,11 +65,13 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
                 continue
             seen.add(key)
             kept_any = True
-            label = _label(vantage, vantages, labels)
-            if any(v.hostname == vantage.hostname for v in vantages):
-                notes.append(_shared_name_note(vantage, vantages, label))
+            same_name = named.setdefault(vantage.hostname, [])
+            label = _label(vantage, same_name, labels)
+            if same_name:
+                notes.append(_shared_name_note(vantage, same_name, label))
             vantages.append(vantage)
-            labels.append(label)
+            same_name.append(vantage)
+            labels.add(label)
             for result in own_results:
                 check = result.check
                 unique_id = _unique(_id_on(check.id, str(check.source), label, result.source_host), taken_ids)
@@ -79,7 +82,7 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
     for host in unreachable:
         rows_by_host[host.hostname] = unreachable_result(host)
     for hostname, row in rows_by_host.items():
-        if hostname in labels or any(v.hostname == hostname for v in vantages):
+        if hostname in labels or hostname in named:
             notes.append(f"{hostname} is listed as unreachable but a report from it was given: its report is kept")
             continue
         results.append(replace(row, check=replace(row.check, id=_unique(row.check.id, taken_ids))))
@@ -135,9 +138,12 @@ def _runs(report: Report) -> tuple[list[tuple[Vantage, list[Result]]], list[Resu
         vantage = report.vantage if report.vantage.started_at else replace(report.vantage, started_at=report.started_at)
         return [(vantage, list(report.results))], []
     labels: list[str] = []
+    named: dict[str, list[Vantage]] = {}
     by_label: dict[tuple[str, str], list[Result]] = {}
-    for index, vantage in enumerate(report.merged_from):
-        labels.append(_label(vantage, report.merged_from[:index], labels))
+    for vantage in report.merged_from:
+        same_name = named.setdefault(vantage.hostname, [])
+        labels.append(_label(vantage, same_name, set(labels) if same_name else ()))
+        same_name.append(vantage)
         by_label[(labels[-1], str(vantage.role))] = []
     orphans = []
     for result in report.results:
@@ -154,9 +160,10 @@ def _identity(vantage: Vantage) -> tuple[str, str, str]:
     return (vantage.hostname, str(vantage.role), vantage.started_at)
 
 
-def _label(vantage: Vantage, earlier: Sequence[Vantage], labels: Sequence[str]) -> str:
-    """The host name; NAME#2, NAME#3... when an earlier vantage point has the same name and role (clones, or
-    two runs), so their checks stay apart. One machine in two roles keeps its name: the roles tell them apart."""
+def _label(vantage: Vantage, earlier: Sequence[Vantage], labels: Container[str]) -> str:
+    """The host name; NAME#2, NAME#3... when an earlier vantage point of that name (`earlier`) has the same role
+    (clones, or two runs), so their checks stay apart. One machine in two roles keeps its name: the roles tell
+    them apart."""
     if not any(v.hostname == vantage.hostname and v.role == vantage.role for v in earlier):
         return vantage.hostname
     label, n = vantage.hostname, 1
