@@ -60,9 +60,9 @@ def main() -> None:
             sys.exit(f"the playbook failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
         site = json.loads((out / "site.json").read_text())
     tasks = [(m["task"], float(m["seconds"])) for line in run.stdout.splitlines() if (m := TASK_TIME.match(line.strip()))]
-    durations = [v["started_at"] for v in site["merged_from"]]
+    reports = len(site.get("merged_from") or [site["vantage"]])
     print(f"agents {args.agents}, forks {args.forks}, file {pyz.stat().st_size / 1e6:.1f} MB")
-    print(f"playbook wall time: {wall:.1f} s; netcheck's own checks: {site['duration_s'] / len(durations):.1f} s per agent")
+    print(f"playbook wall time: {wall:.1f} s; netcheck's own checks: {site['duration_s'] / reports:.1f} s per agent")
     print("slowest tasks (wall time of the task across all agents):")
     for task, seconds in sorted(tasks, key=lambda item: -item[1])[:8]:
         print(f"  {seconds:7.2f} s  {task}")
