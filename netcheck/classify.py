@@ -412,7 +412,8 @@ def classify_service(check: Check, evidence: Mapping[str, Any], *, expect_respon
     if port_key_of(port) == "ssh":
         return result(
             Verdict.WARN,
-            f"port {port} answers, but not with an SSH identification string",
+            f"port {port} answers, but not with an SSH identification string"
+            + (f" ({evidence['ssh_problem']})" if evidence.get("ssh_problem") else ""),
             f"Make sure sshd, not another program, listens on {target}:{port}.",
         )
     return result(

@@ -13,9 +13,10 @@ from netcheck.probes.tls import tls_handshake
 async def identify_service(port_key: str, address: str, port: int, timeout_s: float, token: bytes | None) -> dict[str, Any]:
     """Evidence about the service on an open port: {"protocol": "ssh"|"smb"|"tls"|"netcheck-responder"|"unknown", ...}."""
     if port_key == "ssh":
-        banner, raw = await read_banner(address, port, timeout_s)
+        banner, raw, problem = await read_banner(address, port, timeout_s)
         if banner is None:
-            return {"protocol": "unknown", "first_bytes": raw.decode("utf-8", errors="replace")}
+            evidence = {"protocol": "unknown", "first_bytes": raw.decode("utf-8", errors="replace")}
+            return {**evidence, "ssh_problem": problem} if problem else evidence
         return {"protocol": "ssh", "ssh_version": banner.protocol, "software": banner.software, "product": banner.product}
     if port_key == "smb":
         return (await identify_smb(address, port, timeout_s)).as_evidence()

@@ -137,23 +137,24 @@ def summarize(negotiations: Iterable[Negotiation | None], smb1: bool) -> SmbIden
 
 
 async def _exchange(address: str, port: int, request: bytes, timeout_s: float) -> bytes | None:
-    """Send one framed request, read one framed response; None if the server closes or says nothing."""
+    """Send one framed request, read one framed response, all within `timeout_s`; None if the server closes,
+    says nothing, or drips too slowly to finish in time."""
+    writer: asyncio.StreamWriter | None = None
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout_s)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(frame(request))
-        await writer.drain()
-        header = await asyncio.wait_for(reader.readexactly(4), timeout_s)
-        length = struct.unpack(">I", header)[0] & 0xFFFFFF
-        if header[0] != 0 or length > MAX_MESSAGE:
-            return None
-        return await asyncio.wait_for(reader.readexactly(length), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(address, port)
+            writer.write(frame(request))
+            await writer.drain()
+            header = await reader.readexactly(4)
+            length = struct.unpack(">I", header)[0] & 0xFFFFFF
+            if header[0] != 0 or length > MAX_MESSAGE:
+                return None
+            return await reader.readexactly(length)
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
         return None
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def identify_smb(address: str, port: int, timeout_s: float) -> SmbIdentity:

@@ -72,7 +72,8 @@ async def tls_handshake(address: str, port: int, timeout_s: float) -> TlsSession
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=context), timeout_s)
+    async with asyncio.timeout(timeout_s):  # connect and handshake together
+        _reader, writer = await asyncio.open_connection(address, port, ssl=context, ssl_handshake_timeout=timeout_s)
     try:
         tls: ssl.SSLObject = writer.get_extra_info("ssl_object")
         der = tls.getpeercert(binary_form=True)
