@@ -381,15 +381,7 @@ def classify_service(check: Check, evidence: Mapping[str, Any], *, expect_respon
     if protocol == "error":
         return result(Verdict.ERROR, f"netcheck could not identify the service: {evidence.get('error')}")
     if protocol == "netcheck-responder":
-        if evidence.get("verified") is True:
-            return result(Verdict.PASS, "netcheck responder answered: link verified end to end (shared token checked)")
-        if evidence.get("verified") is False:
-            return result(
-                Verdict.WARN,
-                "a netcheck responder answered, but not with the token given (--token)",
-                f"Start 'netcheck listen --token ...' on {target} with the same token, or drop --token here.",
-            )
-        return result(Verdict.PASS, "netcheck responder answered: link verified end to end (no token to authenticate it)")
+        return _classify_responder(result, evidence, target, port)
     if protocol == "ssh":
         return result(Verdict.PASS, f"SSH {evidence.get('ssh_version')}: {evidence.get('product')}")
     if protocol == "smb" or port_key_of(port) == "smb":
@@ -421,6 +413,33 @@ def classify_service(check: Check, evidence: Mapping[str, Any], *, expect_respon
         f"something listens on {port} but speaks neither TLS nor the netcheck handshake (the product encrypts it by default)",
         f"Find what listens on {target}:{port}.",
     )
+
+
+def _classify_responder(result: Callable[..., Result], evidence: Mapping[str, Any], target: str, port: int | None) -> Result:
+    """A netcheck responder answered: verified only with a shared token, at the address dialled, and not busy."""
+    problem = evidence.get("problem") or ""
+    if evidence.get("busy"):
+        return result(
+            Verdict.WARN,
+            "a netcheck responder answered, but busy (its connection limit is reached): not verified",
+            f"Run the check again, or restart 'netcheck listen' on {target} with a higher --max-connections.",
+        )
+    if evidence.get("verified") is True:
+        return result(Verdict.PASS, "netcheck responder answered: link verified end to end (shared token checked)")
+    if "redirects" in problem:
+        return result(
+            Verdict.FAIL,
+            f"a netcheck responder answered, but {problem}: not verified",
+            f"Check the NAT and port-forwarding rules between this machine and {target}:{port}: the product would "
+            "reach another machine.",
+        )
+    if evidence.get("verified") is False:
+        return result(
+            Verdict.FAIL,
+            f"a netcheck responder answered, but {problem or 'not with the token given (--token)'}: not verified",
+            f"Start 'netcheck listen --token ...' on {target} with the same token as --token here.",
+        )
+    return result(Verdict.PASS, "netcheck responder answered (no token to authenticate it)")
 
 
 def _classify_smb(result: Callable[..., Result], evidence: Mapping[str, Any], target: str) -> Result:

@@ -130,6 +130,17 @@ def _allow_open_files(wanted: int) -> None:
         pass  # the runner's bound still holds; connects beyond the limit become error results
 
 
+def _token_bytes(token: str | None) -> bytes | None:
+    """--token (or NETCHECK_TOKEN) as bytes; an empty one would silently turn authentication off: refused."""
+    if token is None:
+        token = os.environ.get("NETCHECK_TOKEN")  # click reads an empty variable as unset
+        if token is None:
+            return None
+    if not token.strip():
+        raise InputError("--token (or NETCHECK_TOKEN) is empty: give the shared token, or unset it to run without one")
+    return token.encode()
+
+
 def _check_readable(path: Path, what: str) -> None:
     try:
         with path.open("rb"):
@@ -303,6 +314,7 @@ def _check(
     quiet: bool,
     verbose: bool,
 ) -> None:
+    secret = _token_bytes(token)
     topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
     role = vantage_role or plan_file.vantage or Role.CONSOLE
     try:
@@ -331,7 +343,7 @@ def _check(
         dns_servers=tuple(dns_server or ()),
         hosts_path=hosts_file,
         expect_responder=expect_responder,
-        token=token.encode() if token else None,
+        token=secret,
         rate_pps=rate,
         identify_services=identify,
     )
@@ -504,6 +516,7 @@ def listen(
 def _listen(
     ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
 ) -> None:
+    secret = _token_bytes(token)
     if not valid_server(bind):
         raise InputError(f"--bind {bind!r} is not an IP address")
     if log:
@@ -532,9 +545,7 @@ def _listen(
             sink.write(json.dumps(asdict(event)) + "\n")
             sink.flush()
 
-    responder = Responder(
-        ListenOptions(free, duration, token.encode() if token else None, bind, max_connections), on_event, on_ready
-    )
+    responder = Responder(ListenOptions(free, duration, secret, bind, max_connections), on_event, on_ready)
     started = time.monotonic()
     try:
         asyncio.run(responder.run())

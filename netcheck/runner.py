@@ -262,6 +262,15 @@ def judge_host(check: Check, snapshot: HostFacts, resolved: Mapping[str, Result]
 _IDENTIFIED = {"ssh", "smb", "install", "product"}
 
 
+def responder_note(evidence: Mapping[str, Any]) -> str:
+    """What the responder's answer proves about the link, for the link's detail."""
+    if evidence.get("verified") is True:
+        return "netcheck responder answered (verified end to end)"
+    if evidence.get("verified") is None and not evidence.get("busy") and not evidence.get("problem"):
+        return "netcheck responder answered (not authenticated: no token)"
+    return f"netcheck responder answered, NOT verified: {evidence.get('problem') or 'token check failed'}"
+
+
 async def identify_services(results: list[Result], options: RunOptions, probes: Probes, limit: asyncio.Semaphore) -> list[Result]:
     """For each open link, a `service` result right after it, and what answered in the link's evidence."""
     now = datetime.now(UTC)
@@ -283,7 +292,7 @@ async def identify_services(results: list[Result], options: RunOptions, probes: 
         field_name = "responder" if evidence.get("protocol") == "netcheck-responder" else "service"
         detail = link.detail
         if field_name == "responder":
-            detail = f"{detail}; netcheck responder answered (verified end to end)"
+            detail = f"{detail}; {responder_note(evidence)}"
         return replace(link, evidence={**link.evidence, field_name: evidence}, detail=detail), service
 
     pairs = await asyncio.gather(*(identify(r) for r in results))

@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 
-from netcheck.handshake import MAX_RESPONSE_BYTES, NONCE_BYTES, REQUEST_BYTES, ResponderAnswer, encode_request, parse_response
+from netcheck.handshake import (
+    FLAG_HMAC,
+    MAX_RESPONSE_BYTES,
+    NONCE_BYTES,
+    RESPONSE_BYTES,
+    ResponderAnswer,
+    encode_request,
+    parse_response,
+)
 
 
 async def responder_handshake(address: str, port: int, timeout_s: float, token: bytes | None) -> ResponderAnswer | None:
@@ -23,7 +31,7 @@ async def responder_handshake(address: str, port: int, timeout_s: float, token: 
                 if not chunk:
                     break
                 data += chunk
-                if len(data) >= REQUEST_BYTES and not data[5] & 0x01:
+                if len(data) >= RESPONSE_BYTES and not data[5] & FLAG_HMAC:
                     break  # no HMAC follows
     except (TimeoutError, OSError):
         if writer is None:
@@ -32,4 +40,4 @@ async def responder_handshake(address: str, port: int, timeout_s: float, token: 
     finally:
         if writer is not None:
             writer.close()
-    return parse_response(data, nonce, port, token)
+    return parse_response(data, nonce, address, port, token)

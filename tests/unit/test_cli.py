@@ -121,3 +121,23 @@ def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 3
     assert "internal error: RuntimeError: kaboom" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["check", "--agent", "198.18.0.31:windows", "--token", ""], {}),
+        (["check", "--agent", "198.18.0.31:windows", "--token", "  "], {}),
+        (["check", "--agent", "198.18.0.31:windows"], {"NETCHECK_TOKEN": ""}),
+        (["listen", "--port", "39301", "--bind", "127.0.0.1", "--duration", "1"], {"NETCHECK_TOKEN": ""}),
+        (["listen", "--port", "39301", "--bind", "127.0.0.1", "--duration", "1", "--token", ""], {}),
+    ],
+)
+def test_an_empty_token_is_refused(args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty token would silently turn authentication off."""
+    monkeypatch.delenv("NETCHECK_TOKEN", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 2, result.output
+    assert "is empty" in result.output and "Traceback" not in result.output

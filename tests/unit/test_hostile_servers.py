@@ -8,15 +8,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from netcheck.classify import classify_service
+from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
 from netcheck.probes import smb
 from netcheck.probes.handshake import responder_handshake
 from netcheck.probes.service import identify_service
 from netcheck.probes.ssh import MAX_IDENT_BYTES, read_banner
 from netcheck.probes.tls import tls_handshake
+from netcheck.responder import ListenOptions, Responder
+from netcheck.runner import responder_note
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -137,3 +142,89 @@ def test_tls_silent_server_is_cut_by_one_deadline() -> None:
     outcome, took = asyncio.run(serve(handler, probe))
     assert outcome == "timeout"
     assert took < 3
+
+
+# The responder: an echo server, a wrong token, a busy responder, a port forward to another responder.
+
+
+INSTALL = Check("service:console->w:25001", Kind.SERVICE, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 25001)
+
+
+def verdict_of(evidence: dict[str, Any]) -> tuple[Verdict, str]:
+    result = classify_service(INSTALL, evidence, expect_responder=True, now=datetime.now(UTC))
+    return result.verdict, result.detail
+
+
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(1024):
+        writer.write(data)
+        await writer.drain()
+
+
+@pytest.mark.parametrize("token", [None, b"s3cret"])
+def test_an_echo_server_is_not_a_responder(token: bytes | None) -> None:
+    evidence, _took = asyncio.run(serve(echo, lambda p: identify_service("install", "127.0.0.1", p, 1, token)))
+    assert evidence["protocol"] == "unknown"
+    verdict, detail = verdict_of(evidence)
+    assert verdict is Verdict.WARN and "verified" not in detail
+
+
+async def with_responder(token: bytes | None, probe: Callable[[int], Awaitable[Any]], max_connections: int = 8) -> Any:
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    responder = Responder(ListenOptions((port,), 30, token, "127.0.0.1", max_connections, idle_timeout_s=5), lambda event: None)
+    task = asyncio.ensure_future(responder.run())
+    while not responder.bound and not task.done():
+        await asyncio.sleep(0.02)
+    try:
+        return await probe(port)
+    finally:
+        responder.stop()
+        await task
+
+
+def test_a_wrong_token_fails_and_the_link_says_not_verified() -> None:
+    evidence = asyncio.run(with_responder(b"s3cret", lambda p: identify_service("install", "127.0.0.1", p, 1, b"other")))
+    verdict, detail = verdict_of(evidence)
+    assert verdict is Verdict.FAIL and "failed token check" in detail
+    assert "NOT verified" in responder_note(evidence) and "(verified end to end)" not in responder_note(evidence)
+    right = asyncio.run(with_responder(b"s3cret", lambda p: identify_service("install", "127.0.0.1", p, 1, b"s3cret")))
+    assert verdict_of(right)[0] is Verdict.PASS and responder_note(right).endswith("(verified end to end)")
+
+
+def test_a_busy_responder_says_busy() -> None:
+    async def probe(port: int) -> dict[str, Any]:
+        _reader, holder = await asyncio.open_connection("127.0.0.1", port)  # takes the only slot, sends nothing
+        await asyncio.sleep(0.1)
+        try:
+            return await identify_service("install", "127.0.0.1", port, 1, b"s3cret")
+        finally:
+            holder.close()
+
+    evidence = asyncio.run(with_responder(b"s3cret", probe, max_connections=1))
+    verdict, detail = verdict_of(evidence)
+    assert evidence.get("busy") is True
+    assert verdict is Verdict.WARN and "busy" in detail and "another program" not in detail
+
+
+def test_a_port_forward_to_another_responder_does_not_verify() -> None:
+    """What a DNAT does, on loopback: the dialled port forwards to a responder that shares the token."""
+
+    async def probe(responder_port: int) -> dict[str, Any]:
+        async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", responder_port)
+            up_writer.write(await reader.read(22))
+            await up_writer.drain()
+            writer.write(await up_reader.read(100))
+            await writer.drain()
+            up_writer.close()
+
+        evidence, _took = await serve(forward, lambda p: identify_service("install", "127.0.0.1", p, 1, b"s3cret"))
+        return evidence  # type: ignore[no-any-return]
+
+    evidence = asyncio.run(with_responder(b"s3cret", probe))
+    assert evidence["protocol"] == "netcheck-responder" and evidence["verified"] is False
+    verdict, detail = verdict_of(evidence)
+    assert verdict is Verdict.FAIL and "not at the address dialled" in detail

@@ -104,22 +104,60 @@ NONCE = bytes(range(16))
 def test_handshake_round_trips() -> None:
     request = handshake.encode_request(NONCE)
     assert len(request) == handshake.REQUEST_BYTES and handshake.parse_request(request) == NONCE
-    plain = handshake.encode_response(NONCE, 25001, None)
-    assert handshake.parse_response(plain, NONCE, 25001, None) == handshake.ResponderAnswer(False, None)
-    assert handshake.parse_response(plain, NONCE, 25001, b"t") == handshake.ResponderAnswer(False, False)
-    signed = handshake.encode_response(NONCE, 25001, b"s3cret")
-    assert handshake.parse_response(signed, NONCE, 25001, b"s3cret") == handshake.ResponderAnswer(True, True)
-    assert handshake.parse_response(signed, NONCE, 25001, b"other") == handshake.ResponderAnswer(True, False)
-    assert handshake.parse_response(signed, NONCE, 9876, b"s3cret") == handshake.ResponderAnswer(True, False)
-    assert handshake.parse_response(signed, NONCE, 25001, None) == handshake.ResponderAnswer(True, None)
-    assert handshake.parse_response(signed, bytes(16), 25001, b"s3cret") is None  # someone else's nonce
-    assert b"s3cret" not in signed and len(plain) == handshake.REQUEST_BYTES  # reveals nothing but the magic
+    at = ("198.18.0.31", 25001)
+    plain = handshake.encode_response(NONCE, *at, None)
+    assert handshake.parse_response(plain, NONCE, *at, None) == handshake.ResponderAnswer(
+        False, None, answered_as="198.18.0.31:25001"
+    )
+    assert handshake.parse_response(plain, NONCE, *at, b"t") == handshake.ResponderAnswer(
+        False, False, answered_as="198.18.0.31:25001", problem=handshake.NO_TOKEN
+    )
+    signed = handshake.encode_response(NONCE, *at, b"s3cret")
+    good = handshake.parse_response(signed, NONCE, *at, b"s3cret")
+    assert good is not None and good.verified is True and good.authenticated and not good.problem
+    wrong = handshake.parse_response(signed, NONCE, *at, b"other")
+    assert wrong is not None and wrong.verified is False and wrong.problem == handshake.WRONG_TOKEN
+    other_port = handshake.parse_response(signed, NONCE, "198.18.0.31", 9876, b"s3cret")
+    assert other_port is not None and other_port.verified is False and "redirects" in other_port.problem
+    anonymous = handshake.parse_response(signed, NONCE, *at, None)
+    assert anonymous is not None and anonymous.verified is None and anonymous.authenticated
+    assert handshake.parse_response(signed, bytes(16), *at, b"s3cret") is None  # someone else's nonce
+    assert b"s3cret" not in signed and len(plain) == handshake.RESPONSE_BYTES  # reveals nothing but the magic
+
+
+def test_an_echo_is_not_a_responder() -> None:
+    """Without a token the reply still differs from the request: an echo server never passes."""
+    request = handshake.encode_request(NONCE)
+    assert handshake.parse_response(request, NONCE, "127.0.0.1", 25001, None) is None
+    assert handshake.parse_response(request + request, NONCE, "127.0.0.1", 25001, None) is None
+
+
+def test_the_mac_covers_the_address_dialled() -> None:
+    """A DNAT that sends 198.18.0.31's link to another agent's responder (same token) does not verify."""
+    elsewhere = handshake.encode_response(NONCE, "198.18.0.41", 25001, b"s3cret")
+    answer = handshake.parse_response(elsewhere, NONCE, "198.18.0.31", 25001, b"s3cret")
+    assert answer is not None and answer.verified is False
+    assert "reached at 198.18.0.41:25001, not at the address dialled" in answer.problem
+    forged = bytearray(elsewhere)
+    forged[22:38] = handshake.pack_address("198.18.0.31")  # rewrite the address: the MAC no longer checks
+    answer = handshake.parse_response(bytes(forged), NONCE, "198.18.0.31", 25001, b"s3cret")
+    assert answer is not None and answer.verified is False and answer.problem == handshake.WRONG_TOKEN
+    mapped = handshake.encode_response(NONCE, "::ffff:198.18.0.31", 25001, b"s3cret")
+    answer = handshake.parse_response(mapped, NONCE, "198.18.0.31", 25001, b"s3cret")
+    assert answer is not None and answer.verified is True  # a dual-stack socket's view of the same address
+
+
+def test_busy_answer_never_verifies() -> None:
+    answer = handshake.parse_response(handshake.encode_busy(), NONCE, "127.0.0.1", 25001, b"s3cret")
+    assert answer is not None and answer.busy and answer.verified is False
 
 
 @given(st.binary(max_size=80))
 def test_handshake_parsers_never_raise(data: bytes) -> None:
     assert handshake.parse_request(data) is None or len(data) == handshake.REQUEST_BYTES
-    assert handshake.parse_response(data, NONCE, 1, b"t") is None or data.startswith(handshake.MAGIC)
+    answer = handshake.parse_response(data, NONCE, "127.0.0.1", 1, b"t")
+    assert answer is None or data.startswith(handshake.RESPONSE_MAGIC)
+    assert answer is None or answer.verified is not True  # random bytes never carry a valid MAC
 
 
 CHECK = Check("service:console->w:445", Kind.SERVICE, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 445, "files", True)
@@ -145,7 +183,13 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
         (25001, {"protocol": "unknown"}, True, Verdict.WARN, "the netcheck responder did not answer"),
         (25001, {"protocol": "netcheck-responder", "verified": True}, True, Verdict.PASS, "verified end to end (shared token checked)"),
         (25001, {"protocol": "netcheck-responder", "verified": None}, False, Verdict.PASS, "no token to authenticate it"),
-        (25001, {"protocol": "netcheck-responder", "verified": False}, True, Verdict.WARN, "not with the token given"),
+        (25001, {"protocol": "netcheck-responder", "verified": False, "problem": handshake.WRONG_TOKEN}, True, Verdict.FAIL,
+         "failed token check): not verified"),
+        (25001, {"protocol": "netcheck-responder", "verified": False, "problem": handshake.NO_TOKEN}, True, Verdict.FAIL,
+         "runs without a token: not verified"),
+        (25001, {"protocol": "netcheck-responder", "verified": None, "problem": handshake.redirected("198.18.0.41:25001")},
+         False, Verdict.FAIL, "reached at 198.18.0.41:25001, not at the address dialled"),
+        (25001, {"protocol": "netcheck-responder", "verified": False, "busy": True}, True, Verdict.WARN, "busy"),
         (25001, {"protocol": "error", "error": "boom"}, False, Verdict.ERROR, "could not identify the service: boom"),
     ],
 )  # fmt: skip
@@ -201,9 +245,9 @@ async def _flood_then_handshake(port: int, events: list[PeerEvent]) -> tuple[Any
 def test_responder_survives_a_flood_and_still_answers() -> None:
     events: list[PeerEvent] = []
     good, wrong, anonymous, connected = asyncio.run(_flood_then_handshake(free_port(), events))
-    assert good == handshake.ResponderAnswer(True, True)
-    assert wrong == handshake.ResponderAnswer(True, False)
-    assert anonymous == handshake.ResponderAnswer(True, None)
+    assert (good.authenticated, good.verified) == (True, True)
+    assert (wrong.authenticated, wrong.verified) == (True, False)
+    assert (anonymous.authenticated, anonymous.verified) == (True, None)
     outcomes = [e.outcome for e in events]
     assert outcomes.count("handshake") == 3
     # Peers beyond the accept backlog are dropped by the kernel (their client still believes it connected),
@@ -220,6 +264,7 @@ def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Pat
     proc = subprocess.Popen(
         [sys.executable, "-m", "netcheck", "listen", "--port", str(port), "--bind", "127.0.0.1", "--duration", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(handshake.__file__).parents[1])},  # this checkout, not another install
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 20
@@ -229,7 +274,7 @@ def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Pat
                 answer = asyncio.run(responder_handshake("127.0.0.1", port, 1, None))
             except OSError:
                 time.sleep(0.1)
-        assert answer == handshake.ResponderAnswer(False, None)
+        assert answer == handshake.ResponderAnswer(False, None, answered_as=f"127.0.0.1:{port}")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     finally:
