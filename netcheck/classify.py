@@ -386,6 +386,13 @@ def classify_service(check: Check, evidence: Mapping[str, Any], *, expect_respon
         return result(Verdict.PASS, f"SSH {evidence.get('ssh_version')}: {evidence.get('product')}")
     if protocol == "smb" or port_key_of(port) == "smb":
         return _classify_smb(result, evidence, target)
+    if protocol == "tls" and evidence.get("version_refused"):
+        version = evidence.get("tls_version") or "an old version"
+        return result(
+            Verdict.WARN,
+            f"TLS, but only versions this machine refuses: the server speaks {version}",
+            f"Enable TLS 1.2 or later on the service at {target}:{port}.",
+        )
     if protocol == "tls":
         subject, not_after = evidence.get("subject"), evidence.get("not_after")
         expires = datetime.fromisoformat(not_after) if not_after else None

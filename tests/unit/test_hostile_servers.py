@@ -6,9 +6,14 @@ Each probe has one deadline for its whole exchange; the time bounds asserted her
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -228,3 +233,50 @@ def test_a_port_forward_to_another_responder_does_not_verify() -> None:
     assert evidence["protocol"] == "netcheck-responder" and evidence["verified"] is False
     verdict, detail = verdict_of(evidence)
     assert verdict is Verdict.FAIL and "not at the address dialled" in detail
+
+
+# TLS: a server that speaks only TLS 1.0, which this machine's OpenSSL refuses.
+
+
+def legacy_tls_server(tmp_path: Path, alert_only: bool) -> int:
+    """A loopback server speaking only TLS 1.0 (or answering every ClientHello with a protocol_version alert)."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+         "-subj", "/CN=old.lab.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.MINIMUM_SUPPORTED  # TLS 1.0
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve_forever() -> None:
+        while True:
+            conn, _peer = listener.accept()
+            with conn:
+                try:
+                    if alert_only:
+                        conn.recv(4096)
+                        conn.sendall(bytes.fromhex("15030100020246"))  # alert: fatal, protocol_version
+                        continue
+                    with context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(1)
+                except OSError:
+                    continue
+
+    threading.Thread(target=serve_forever, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize(("alert_only", "version"), [(False, "TLSv1"), (True, "an old version")])
+def test_a_tls_1_0_only_server_is_tls_with_versions_this_machine_refuses(tmp_path: Path, alert_only: bool, version: str) -> None:
+    port = legacy_tls_server(tmp_path, alert_only)
+    evidence = asyncio.run(identify_service("product", "127.0.0.1", port, 2, None))
+    assert evidence["protocol"] == "tls" and "refuses" in evidence["version_refused"]
+    product = Check("service:console->ms:9876", Kind.SERVICE, Role.CONSOLE, Target("ms", Role.MANAGEMENT_SERVER), 9876)
+    result = classify_service(product, evidence, expect_responder=False, now=datetime.now(UTC))
+    assert result.verdict is Verdict.WARN
+    assert f"TLS, but only versions this machine refuses: the server speaks {version}" in result.detail
+    assert "neither TLS" not in result.detail
