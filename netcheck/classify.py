@@ -150,15 +150,18 @@ def _paths_summary(obs: NameObservation) -> str:
     parts = []
     for answer in obs.dns:
         said = ", ".join(answer.addresses) or answer.rcode
+        more = f" and {answer.more} more" if answer.more else ""
         ttl = f" ttl {answer.ttl}" if answer.ttl is not None else ""
-        parts.append(f"DNS {answer.server}: {said}{ttl}")
+        ignored = f" (ignored {answer.ignored} record(s) for other names)" if answer.ignored else ""
+        parts.append(f"DNS {answer.server}: {said}{more}{ttl}{ignored}")
     if not obs.dns:
         parts.append("DNS: no name server configured")
     if obs.hosts:
         parts.append("hosts: " + ", ".join(f"{e.address} (line {e.line})" for e in obs.hosts))
     else:
         parts.append("hosts: -")
-    parts.append(f"system: {', '.join(obs.system) or obs.system_error or '-'}")
+    system_more = f" and {obs.system_more} more" if obs.system_more else ""
+    parts.append(f"system: {', '.join(obs.system) or obs.system_error or '-'}{system_more}")
     for label, found in (("NetBIOS", obs.netbios), ("LLMNR", obs.llmnr)):
         if found is not None:
             parts.append(f"{label}: {', '.join(found) or 'no answer'}")

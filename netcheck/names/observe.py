@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netcheck.host.facts import interfaces as local_interfaces
-from netcheck.names.dns import DnsAnswer, DnsConfig, query_ptr, query_server
+from netcheck.names.dns import MAX_ADDRESSES, DnsAnswer, DnsConfig, query_ptr, query_server
 from netcheck.names.hosts import HostsEntry, HostsFile, HostsProblem, decode_hosts, parse_hosts
 from netcheck.names.llmnr import query_llmnr
 from netcheck.names.netbios import query_netbios
@@ -45,7 +45,11 @@ class NameObservation:
     hosts_error: str = ""
     system: tuple[str, ...] = ()
     system_error: str = ""
+    system_more: int = 0
+    """Addresses the system resolver gave beyond the first MAX_ADDRESSES (counted, not kept)."""
     ptr: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ptr_more: int = 0
+    """Addresses whose PTR was not asked (beyond the first MAX_ADDRESSES)."""
     netbios: tuple[str, ...] | None = None
     llmnr: tuple[str, ...] | None = None
     elapsed_ms: float = 0.0
@@ -63,11 +67,25 @@ class NameObservation:
         return tuple(dict.fromkeys(entry.address for entry in self.hosts))
 
 
+DNS_BUDGET = 3
+"""Each name server gets this many --timeouts for the whole search-list walk (A, then AAAA, per candidate); the
+system resolver as many, since it walks the same list and may try several servers."""
+
+
 async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, timeout_s: float) -> NameObservation:
-    """Ask every path about `name`; NetBIOS and LLMNR only when DNS gave no address (as Windows does)."""
+    """Ask every path about `name`; NetBIOS and LLMNR only when DNS gave no address (as Windows does).
+
+    Bounded whatever the servers do: DNS and the system resolver run side by side within DNS_BUDGET × timeout,
+    NetBIOS/LLMNR within one timeout, and the PTRs of at most MAX_ADDRESSES addresses side by side within one
+    timeout: about 5 × timeout per name in all.
+    """
     started = time.perf_counter()
-    system_task = asyncio.ensure_future(resolve_system(name))
-    answers = await asyncio.gather(*(query_server(server, name, dns_config, timeout_s) for server in dns_config.nameservers))
+    budget = DNS_BUDGET * timeout_s
+    system_task = asyncio.ensure_future(resolve_system(name, budget))
+    port = dns_config.port
+    answers = await asyncio.gather(
+        *(query_server(s, name, dns_config, timeout_s, port=port, total_s=budget) for s in dns_config.nameservers)
+    )
     system = await system_task
     dns_addresses = [a for answer in answers for a in answer.addresses]
     netbios = llmnr = None
@@ -79,9 +97,13 @@ async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, tim
         )
     ptr: list[tuple[str, tuple[str, ...]]] = []
     responsive = next((answer.server for answer in answers if answer.answered), None)
+    to_reverse = list(dict.fromkeys(dns_addresses or list(system.evidence.get("addresses", []))))
     if responsive:
-        for address in dict.fromkeys(dns_addresses or list(system.evidence.get("addresses", []))):
-            ptr.append((address, await query_ptr(responsive, address, timeout_s)))
+        # Side by side, and only the first few: a server that sends thousands of records, or a PTR server that
+        # never answers, costs one timeout, not one per record.
+        considered = to_reverse[:MAX_ADDRESSES]
+        names = await asyncio.gather(*(query_ptr(responsive, address, timeout_s, dns_config.port) for address in considered))
+        ptr = list(zip(considered, names, strict=True))
     entries = tuple(hosts.parsed.lookup(name))
     lines = {entry.line for entry in entries}
     return NameObservation(
@@ -94,7 +116,9 @@ async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, tim
         hosts_error=hosts.error,
         system=tuple(system.evidence.get("addresses", [])),
         system_error=str(system.evidence.get("error", "")),
+        system_more=int(system.evidence.get("more", 0)),
         ptr=tuple(ptr),
+        ptr_more=max(0, len(to_reverse) - MAX_ADDRESSES) + sum(a.more for a in answers) if responsive else 0,
         netbios=netbios,
         llmnr=llmnr,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),

@@ -88,10 +88,10 @@ def test_summarize_a_response() -> None:
     query = dns.message.make_query("ms.lab.test.", "A")
     response = dns.message.make_response(query)
     response.answer.append(dns.rrset.from_text("ms.lab.test.", 300, "IN", "A", "198.18.0.20", "198.18.0.22"))
-    assert summarize(response) == ("NOERROR", ("198.18.0.20", "198.18.0.22"), 300)
+    assert summarize(response) == ("NOERROR", ("198.18.0.20", "198.18.0.22"), 300, 0)
     nx = dns.message.make_response(query)
     nx.set_rcode(dns.rcode.NXDOMAIN)
-    assert summarize(nx) == ("NXDOMAIN", (), None)
+    assert summarize(nx) == ("NXDOMAIN", (), None, 0)
 
 
 # nmbd's positive reply to netcheck's query for MS (198.18.0.20), captured in the lab (flags 0x8580: response,
