@@ -3,10 +3,11 @@ what fails with its fix, and every check."""
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
 from netcheck.model import Report, Verdict
 from netcheck.report.base import group_links, heading, link_label, needs_attention, ordered, summary_line, worst
+from netcheck.report.text import visible
 
 COLOURS = {
     Verdict.PASS: "#2e7d32",
@@ -27,6 +28,11 @@ th { background: #f3f3f3; }
 li { margin-bottom: 6px; } code { background: #f3f3f3; padding: 0 3px; }
 svg text { font-family: system-ui, sans-serif; }
 """
+
+
+def escape(text: object) -> str:
+    """HTML-escaped, with control characters shown (`visible`): the page shows what the network sent."""
+    return _html_escape(visible(text))
 
 
 def badge(verdict: Verdict) -> str:
