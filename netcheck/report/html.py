@@ -58,9 +58,11 @@ def diagram(report: Report) -> str:
         offset = (max(len(sources), len(targets)) - count) * row_h / 2
         return 20 + offset + index * row_h
 
+    source_row = {name: index for index, name in enumerate(sources)}  # dict lookups: list.index made this quadratic
+    target_row = {name: index for index, name in enumerate(targets)}
     for (source, target), results in edges.items():
-        y1 = y_of(sources.index(source), len(sources)) + box_h / 2
-        y2 = y_of(targets.index(target), len(targets)) + box_h / 2
+        y1 = y_of(source_row[source], len(sources)) + box_h / 2
+        y2 = y_of(target_row[target], len(targets)) + box_h / 2
         colour = COLOURS[worst(r.verdict for r in results)]
         label = ", ".join(f"{r.check.port} {r.verdict}" for r in results)
         parts.append(f'<line x1="{left + box_w}" y1="{y1}" x2="{right}" y2="{y2}" stroke="{colour}" stroke-width="3"/>')
