@@ -436,7 +436,7 @@ def _classify_responder(result: Callable[..., Result], evidence: Mapping[str, An
         )
     if evidence.get("verified") is True:
         return result(Verdict.PASS, "netcheck responder answered: link verified end to end (shared token checked)")
-    if "redirects" in problem:
+    if evidence.get("redirected"):
         return result(
             Verdict.FAIL,
             f"a netcheck responder answered, but {problem}: not verified",

@@ -91,6 +91,8 @@ class ResponderAnswer:
     busy: bool = False
     answered_as: str = ""
     problem: str = ""
+    redirected: bool = False
+    """Reached at another address or port than the one dialled (a NAT, DNAT or port forward)."""
 
     def as_evidence(self) -> dict[str, object]:
         evidence: dict[str, object] = {"answered": True, "authenticated": self.authenticated, "verified": self.verified}
@@ -100,6 +102,8 @@ class ResponderAnswer:
             evidence["answered_as"] = self.answered_as
         if self.problem:
             evidence["problem"] = self.problem
+        if self.redirected:
+            evidence["redirected"] = True
         return evidence
 
 
@@ -130,12 +134,13 @@ def parse_response(data: bytes, nonce: bytes, address: str, port: int, token: by
     if not flags & FLAG_HMAC:
         if token is not None:
             problem = problem or NO_TOKEN
-        return ResponderAnswer(False, False if token is not None else None, answered_as=answered_as, problem=problem)
+        verified = False if token is not None else None
+        return ResponderAnswer(False, verified, answered_as=answered_as, problem=problem, redirected=moved)
     tag = data[RESPONSE_BYTES : RESPONSE_BYTES + MAC_BYTES]
     if len(tag) != MAC_BYTES:
         return None
     if token is None:
-        return ResponderAnswer(True, None, answered_as=answered_as, problem=problem)
+        return ResponderAnswer(True, None, answered_as=answered_as, problem=problem, redirected=moved)
     if not hmac.compare_digest(tag, mac(token, data[:RESPONSE_BYTES])):
         return ResponderAnswer(True, False, answered_as=answered_as, problem=WRONG_TOKEN)
-    return ResponderAnswer(True, not moved, answered_as=answered_as, problem=problem)
+    return ResponderAnswer(True, not moved, answered_as=answered_as, problem=problem, redirected=moved)
