@@ -9,13 +9,13 @@ MAX_THREADS run at once, so a flood of hanging names cannot pile up threads eith
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import threading
 import time
 from typing import Any
 
 from netcheck.model import Observation, State
+from netcheck.names.threads import in_daemon_thread
 
 MAX_THREADS = 32
 MAX_ADDRESSES = 16
@@ -33,32 +33,7 @@ def unique_addresses(infos: list[tuple[object, object, object, object, tuple[obj
 
 
 async def _getaddrinfo(name: str) -> Any:
-    """socket.getaddrinfo in a daemon thread (never delays the interpreter's exit), once a slot is free."""
-    while not _slots.acquire(blocking=False):
-        await asyncio.sleep(0.02)  # every slot is held by a lingering lookup: wait, within the caller's deadline
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-
-    def settle(outcome: Any, error: BaseException | None) -> None:
-        if future.done():
-            return  # the caller gave up at its deadline
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(outcome)
-
-    def work() -> None:
-        try:
-            outcome, error = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM), None
-        except Exception as exc:  # noqa: BLE001 - handed to the waiting coroutine
-            outcome, error = None, exc
-        finally:
-            _slots.release()
-        with contextlib.suppress(RuntimeError):  # the loop may be closed by the time a lingering lookup ends
-            loop.call_soon_threadsafe(settle, outcome, error)
-
-    threading.Thread(target=work, name=f"getaddrinfo {name}", daemon=True).start()
-    return await future
+    return await in_daemon_thread(_slots, socket.getaddrinfo, name, None, 0, socket.SOCK_STREAM)
 
 
 async def resolve_system(name: str, deadline_s: float | None = None) -> Observation:

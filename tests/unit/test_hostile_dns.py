@@ -20,6 +20,8 @@ from netcheck.model import Check, Kind, Observation, Role, State, Target
 from netcheck.names import observe, system
 from netcheck.names.dns import MAX_ADDRESSES, DnsConfig, query_ptr, query_server, summarize
 from netcheck.names.observe import NameObservation
+from netcheck.names.threads import in_daemon_thread
+from netcheck.names.udp import LINK_LOCAL_SLOTS
 
 Reply = tuple[float, bytes, bool]
 """(delay in s, datagram, send it from another socket than the server's)."""
@@ -236,3 +238,14 @@ def test_a_hanging_system_resolver_costs_each_name_its_deadline(monkeypatch: pyt
 def test_the_system_resolver_still_answers() -> None:
     observation = asyncio.run(system.resolve_system("localhost", 5))
     assert observation.state is State.RESOLVED and observation.address in ("127.0.0.1", "::1")
+
+
+def test_link_local_lookups_do_not_queue_behind_each_other() -> None:
+    """40 NetBIOS/LLMNR-sized waits side by side: not 6 at a time as in the loop's default executor."""
+
+    async def all_of_them() -> list[None]:
+        return await asyncio.gather(*(in_daemon_thread(LINK_LOCAL_SLOTS, time.sleep, 0.5) for _ in range(40)))
+
+    started = time.monotonic()
+    asyncio.run(all_of_them())
+    assert time.monotonic() - started < 2.5  # queued six at a time they would take 3.5 s at least
