@@ -85,10 +85,7 @@ async def read_banner(address: str, port: int, timeout_s: float) -> tuple[SshBan
                 if not chunk:
                     break
                 data += chunk
-    except TimeoutError:
-        if writer is None:
-            raise
-    except OSError:
+    except OSError:  # TimeoutError included: after connecting, what arrived in time is the answer
         if writer is None:
             raise
     finally:
