@@ -181,17 +181,24 @@ class Pseudonyms:
         return done
 
 
-def _collect_evidence(names: Pseudonyms, value: Any, key: str, phrases: dict[str, str]) -> None:
+MAX_DEPTH = 32
+"""Evidence nests a few levels; anything deeper (a crafted report file) is dropped, never walked into a crash."""
+TOO_DEEP = "(nested too deeply: redacted)"
+
+
+def _collect_evidence(names: Pseudonyms, value: Any, key: str, phrases: dict[str, str], depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        return
     if isinstance(value, Mapping):
         for k, v in value.items():
             if key == "ptr":  # {address: [names]}
                 names.name(str(k))
-                _collect_evidence(names, v, "names", phrases)
+                _collect_evidence(names, v, "names", phrases, depth + 1)
             else:
-                _collect_evidence(names, v, str(k), phrases)
+                _collect_evidence(names, v, str(k), phrases, depth + 1)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            _collect_evidence(names, item, key, phrases)
+            _collect_evidence(names, item, key, phrases, depth + 1)
     elif isinstance(value, str):
         if key in NAME_KEYS:
             names.name(value)
@@ -234,15 +241,17 @@ def collect(report: Report) -> tuple[Pseudonyms, list[dict[str, str]]]:
     return names, per_result
 
 
-def _scrub(names: Pseudonyms, value: Any, phrases: Mapping[str, str]) -> Any:
+def _scrub(names: Pseudonyms, value: Any, phrases: Mapping[str, str], depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, str):
         return names.text(value, phrases)
     if isinstance(value, Mapping):
-        return {_scrub(names, k, phrases): _scrub(names, v, phrases) for k, v in value.items()}
+        return {_scrub(names, k, phrases, depth + 1): _scrub(names, v, phrases, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(names, v, phrases) for v in value]
+        return [_scrub(names, v, phrases, depth + 1) for v in value]
     if isinstance(value, tuple):
-        return tuple(_scrub(names, v, phrases) for v in value)
+        return tuple(_scrub(names, v, phrases, depth + 1) for v in value)
     return value
 
 

@@ -27,8 +27,9 @@ def visible(text: object) -> str:
 
 
 # Markdown: characters that start emphasis, code, links, HTML, tables or entities. Escaped with a backslash
-# (CommonMark lets any ASCII punctuation be escaped); an underscore inside a word cannot start emphasis.
-_MARKDOWN = re.compile(r"[\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# (CommonMark lets any ASCII punctuation be escaped); an underscore inside a word cannot start emphasis; '@'
+# would let GitHub turn an e-mail address or a mention into a link.
+_MARKDOWN = re.compile(r"[\\`*\[\]<>|~&@]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def markdown(text: object) -> str:

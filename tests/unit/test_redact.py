@@ -104,3 +104,13 @@ def test_redaction_keeps_every_field() -> None:
         assert after.check.purpose == before.check.purpose  # no purpose names a machine: nothing to redact there
     skipped = redacted.results[-1]
     assert skipped.check.must_be_served and skipped.check.skip_reason.startswith("not from here: host-")
+
+
+def test_deeply_nested_evidence_is_dropped_not_a_crash() -> None:
+    nested: object = "198.18.7.7"
+    for _ in range(5000):
+        nested = [nested]
+    report = hostile_report()
+    last = replace(report.results[-1], evidence={"deep": nested})
+    redacted = redact(replace(report, results=(*report.results[:-1], last)))
+    assert "198.18.7.7" not in render_json(redacted) and "nested too deeply" in render_json(redacted)
