@@ -116,7 +116,7 @@ def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatc
     async def explode(*_: Any, **__: Any) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(cli, "run_checks", explode)
+    monkeypatch.setattr("netcheck.runner.run_checks", explode)
     result = invoke("check", "--agent", "127.0.0.1:linux", "--method", "connect")
     assert result.exit_code == 3
     assert "internal error: RuntimeError: kaboom" in result.output
