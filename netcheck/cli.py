@@ -5,9 +5,7 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad inp
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import sys
 import time
@@ -16,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -296,10 +294,11 @@ def _plan(topology: Topology, role: Role) -> list[Check]:
         raise InputError(str(exc)) from None
 
 
-def _run_options(**values: object) -> RunOptions:
+def _run_options(**values: Any) -> RunOptions:
+    """The runner's options (the runner, with every probe, is imported only when a run starts)."""
     from netcheck.runner import RunOptions  # noqa: PLC0415
 
-    return RunOptions(**values)  # type: ignore[arg-type]
+    return RunOptions(**values)
 
 
 def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -> Report:
@@ -466,6 +465,9 @@ def listen(
 def _listen(
     ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
 ) -> None:
+    import asyncio  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
     from netcheck.host.facts import port_holders  # noqa: PLC0415
     from netcheck.responder import ListenOptions, PeerEvent, Responder  # noqa: PLC0415
 

@@ -1,7 +1,8 @@
 """Non-DNS environments: what the installing machine then needs (Network Discovery, File and Printer Sharing).
 
-The seed: in a non-DNS environment, Network Discovery and File and Printer Sharing must be enabled on the
-machine the installation runs from (management server or console), which needs extra TCP and UDP ports.
+The product's Network Connections sheet: in a non-DNS environment, Network Discovery and File and Printer Sharing
+must be enabled on the machine the installation runs from (management server or console), which needs extra TCP
+and UDP ports.
 On Windows the firewall rule groups and the network profile are read from `netsh` / PowerShell output by the
 pure parsers below; the other OSes have no such features, and their checks are `skip` with the reason.
 """

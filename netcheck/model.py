@@ -138,6 +138,13 @@ def check_id(kind: Kind, source: Role, target: str, port: int | None = None, *, 
     return f"{kind}:{origin}->{target}" + (f":{port}" if port is not None else "")
 
 
+def located_id(check: Check, host: str) -> str:
+    """The id of `check` as run on `host`, for merged reports: 'tcp:agent@win1->ms:9876', 'host:firewall@win1'."""
+    if check.kind in (Kind.TCP, Kind.SERVICE):
+        return check_id(check.kind, check.source, check.target.name, check.port, host=host)
+    return f"{check.id}@{host}"
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One thing to find out: a TCP link from this machine, whether a name resolves, or a fact of a machine."""

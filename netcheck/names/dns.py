@@ -19,7 +19,6 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-from netcheck.address import is_address
 from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
 
 __all__ = ["DnsAnswer", "DnsConfig", "candidate_names", "query_ptr", "query_server", "summarize", "system_dns_config"]
@@ -97,6 +96,3 @@ async def query_ptr(server: str, address: str, timeout_s: float) -> tuple[str, .
         return ()
     return tuple(rdata.to_text().rstrip(".") for rrset in response.answer if rrset.rdtype == dns.rdatatype.PTR for rdata in rrset)
 
-
-def valid_server(address: str) -> bool:
-    return is_address(address)

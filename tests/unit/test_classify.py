@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from netcheck.classify import classify_tcp, error_result, settle_unknown_os
+from netcheck.classify import classify_service, classify_tcp, error_result, settle_unknown_os
+from netcheck.classify.services import service_check
 from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Role, State, Target, Verdict
-from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+from netcheck.model import AgentOS, Check, Kind, Phase, Role, State, Target, Topology, Verdict
+from netcheck.observations import IcmpError, Observation, Reply, SmbIdentity, TcpReply, UnknownService
+from netcheck.plan import plan_checks
 
 SMB = Check(
     "tcp:console->w:445",
@@ -163,3 +167,22 @@ def test_unknown_os_settles_on_the_service_that_answers() -> None:
     }
     assert "looks like a windows agent" in settled["tcp:console->w:22"].detail
     assert "--agent n:windows or :linux" in settled["tcp:console->n:22"].remediation
+
+
+def test_configured_ports_keep_their_service_advice() -> None:
+    """[ports] ssh = 2222 / smb = 39301 in a plan: the checks still know which port of the matrix they are."""
+    topology = Topology(
+        agents=(Target("l", Role.AGENT, AgentOS.LINUX), Target("w", Role.AGENT, AgentOS.WINDOWS)),
+        ports={PortKey.SSH: 2222, PortKey.SMB: 39301},
+    )
+    links = {c.port: c for c in plan_checks(topology, Role.CONSOLE) if c.kind is Kind.TCP}
+    assert (links[2222].port_key, links[39301].port_key) == (PortKey.SSH, PortKey.SMB)
+    closed = classify_tcp(links[2222], Observation(State.CLOSED, "198.18.0.41", EVIDENCE[State.CLOSED]), phase=Phase.PRE_INSTALL)
+    assert closed.verdict is Verdict.FAIL and "sshd" in closed.remediation and "TCP 2222" in closed.remediation
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    ssh = classify_service(service_check(links[2222]), UnknownService(first_bytes="HTTP/1.0"), expect_responder=False, now=now)
+    assert ssh.verdict is Verdict.WARN and "not with an SSH identification string" in ssh.detail
+    smb = classify_service(
+        service_check(links[39301]), SmbIdentity(False, (), False, None, False, ()), expect_responder=False, now=now
+    )
+    assert smb.verdict is Verdict.FAIL and "port 39301 answers, but no SMB dialect" in smb.detail
