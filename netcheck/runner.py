@@ -23,6 +23,7 @@ from netcheck.classify import (
     error_result,
     judge_host,
     judge_identified,
+    misdirected,
     settle_unknown_os,
     skipped_link,
     unresolved_link,
@@ -245,13 +246,18 @@ class _Run:
         to_probe: list[tuple[Check, str]] = []
         for check in checks:
             if is_address(check.target.name):
-                to_probe.append((check, check.target.name))
-                continue
-            name = resolved.get(check.target.name.lower())
-            if name is None or name.state is not State.RESOLVED or not name.address:
-                self.done(unresolved_link(check, check_id(Kind.NAME, check.source, check.target.name)))
+                address = check.target.name
             else:
-                to_probe.append((check, name.address))
+                name = resolved.get(check.target.name.lower())
+                if name is None or name.state is not State.RESOLVED or not name.address:
+                    self.done(unresolved_link(check, check_id(Kind.NAME, check.source, check.target.name)))
+                    continue
+                address = name.address
+            wrong = misdirected(check, address)
+            if wrong is not None:
+                self.done(wrong)
+            else:
+                to_probe.append((check, address))
         syn = self.options.method is Method.SYN  # the SYN engine speaks IPv4 only
         syn_jobs = [(c, a) for c, a in to_probe if syn and ip_version(a) == 4]
         connect_jobs = [(c, a) for c, a in to_probe if not (syn and ip_version(a) == 4)]

@@ -9,7 +9,7 @@ from netcheck.classify.discovery import classify_discovery
 from netcheck.classify.host import classify_host, classify_subnet, judge_host
 from netcheck.classify.names import classify_name
 from netcheck.classify.services import classify_service, judge_identified, wants_identification
-from netcheck.classify.tcp import classify_tcp, settle_unknown_os
+from netcheck.classify.tcp import classify_tcp, misdirected, settle_unknown_os
 
 __all__ = [
     "classify_discovery",
@@ -21,6 +21,7 @@ __all__ = [
     "error_result",
     "judge_host",
     "judge_identified",
+    "misdirected",
     "settle_unknown_os",
     "skipped_link",
     "unresolved_link",

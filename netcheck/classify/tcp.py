@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import assert_never
@@ -42,6 +43,36 @@ def _unblock_fix(check: Check, address: str | None, source_os: str | None, reply
         f"Allow TCP {check.port} from this {check.source} to {where(check, address)} on every firewall between them{local} "
         f"and on {check.target.name}'s own firewall, for source ports {source_port_note(source_os)}.{culprit}"
     )
+
+
+def misdirected(check: Check, address: str) -> Result | None:
+    """A link whose address is no remote machine: 0.0.0.0 / :: (no machine), or a name that resolves to this
+    machine's loopback. Probing it would judge this machine's own ports, so it fails before any probe.
+
+    A loopback address the user typed is taken as meant (bare `netcheck` and tests probe 127.0.0.1 on purpose).
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    role = str(check.target.role).replace("-", " ")
+    if ip.is_unspecified:
+        return Result(
+            check,
+            State.NOT_PROBED,
+            Verdict.FAIL,
+            f"not probed: {check.target.name} is {address}, which is no machine's address",
+            f"Give the {role}'s real address or name instead of {check.target.name}.",
+            address,
+        )
+    if ip.is_loopback and address != check.target.name:
+        return Result(
+            check,
+            State.NOT_PROBED,
+            Verdict.FAIL,
+            f"not probed: {check.target.name} resolves to {address}, this machine itself, not the {role}",
+            f"Make {check.target.name} resolve to the {role}'s real address: fix its DNS record, or the hosts-file line "
+            f"that maps it to {address} (a Debian-style '127.0.1.1 {check.target.name}' line does this).",
+            address,
+        )
+    return None
 
 
 def classify_tcp(

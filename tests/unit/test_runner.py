@@ -148,3 +148,36 @@ def test_dns_server_option_replaces_the_system_servers() -> None:
         )
     )
     assert seen == [DnsConfig(("198.18.0.54",), (), 1, "--dns-server")]
+
+
+def test_a_remote_role_at_this_machines_own_address_fails_unprobed() -> None:
+    """A name that resolves to loopback (a Debian '127.0.1.1 name' line) or 0.0.0.0 would test this machine."""
+    probed: list[str] = []
+
+    async def local(name: str, config: DnsConfig, hosts: HostsSource, timeout_s: float) -> NameObservation:
+        return NameObservation(name, config, (), hosts.path, system=("127.0.1.1",))
+
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        probed.append(address)
+        return Observation(State.CLOSED, address, TcpReply("connect", Reply.ERROR, error="ECONNREFUSED"))
+
+    checks = plan_checks(Topology(management_server=Target("ms.example", Role.MANAGEMENT_SERVER)), Role.AGENT)
+    probes = replace(fake_probes(connect), observe_name=local)
+    link = next(
+        r for r in asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
+    )
+    assert (link.state, link.verdict) == (State.NOT_PROBED, Verdict.FAIL)
+    assert "resolves to 127.0.1.1, this machine itself" in link.detail and "127.0.1.1 ms.example" in link.remediation
+
+    nowhere = plan_checks(Topology(agents=(Target("0.0.0.0", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
+    link = next(
+        r for r in asyncio.run(run_checks(nowhere, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
+    )
+    assert link.verdict is Verdict.FAIL and "no machine's address" in link.detail
+    assert probed == []  # neither was probed
+
+    literal = plan_checks(Topology(agents=(Target("127.0.0.1", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
+    link = next(
+        r for r in asyncio.run(run_checks(literal, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
+    )
+    assert link.verdict is Verdict.FAIL and link.state is State.CLOSED and probed == ["127.0.0.1"]  # typed on purpose: probed
