@@ -262,7 +262,6 @@ def check(
             retries=retries,
             concurrency=concurrency,
             rate_pps=rate,
-            ports=topology.ports,
             dns_servers=tuple(dns_server or ()),
             hosts_path=hosts_file,
             identify_services=identify,

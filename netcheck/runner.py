@@ -10,7 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from netcheck.classify import (
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
 from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
-from netcheck.matrix import PortKey, PortOverrides
+from netcheck.matrix import PortKey
 from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Vantage, check_id
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
@@ -59,7 +59,6 @@ class RunOptions:
     """SYN probes sent per second at most."""
     source_os: str | None = None
     """This machine's OS, for the source-port ranges in remediations (platform.system() + release)."""
-    ports: PortOverrides = field(default_factory=dict)
     dns_servers: tuple[str, ...] = ()
     """Name servers to ask instead of the system's (--dns-server)."""
     hosts_path: Path | None = None
