@@ -95,4 +95,3 @@ async def query_ptr(server: str, address: str, timeout_s: float) -> tuple[str, .
     except (dns.exception.DNSException, OSError, ValueError):
         return ()
     return tuple(rdata.to_text().rstrip(".") for rrset in response.answer if rrset.rdtype == dns.rdatatype.PTR for rdata in rrset)
-

@@ -42,4 +42,3 @@ def merge_reports(reports: Sequence[Report], *, tool_version: str) -> Report:
         results=tuple(results),
         merged_from=tuple(vantages),
     )
-
