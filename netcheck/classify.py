@@ -17,6 +17,7 @@ from netcheck.discovery import (
     parse_netsh_rules,
     ports_text,
 )
+from netcheck.host import windows
 from netcheck.matrix import PORTS, port_key_of, source_port_note
 from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Result, Role, State, Verdict
 from netcheck.names.observe import NameObservation
@@ -328,6 +329,21 @@ def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None)
             f"non-DNS environment ({non_dns}); {feature} is a Windows feature and this machine runs {facts.platform}: "
             "give the agents by address or in the hosts file instead",
         )
+    reads = facts.reads
+    if reads is not None and reads.rules_json is not None and reads.connections_json is not None:
+        judged = windows.discovery_judgement(
+            group,
+            ports=ports_text(group),
+            rules_json=reads.rules_json,
+            connections_json=reads.connections_json,
+            firewall_json=reads.firewall_json,
+            part_of_domain=reads.part_of_domain,
+            non_dns=non_dns,
+        )
+        evidence.update(judged.evidence, source="PowerShell (Get-NetFirewallRule, Get-NetConnectionProfile)")
+        return result(judged.state, judged.verdict, judged.detail, judged.remediation)
+    if reads is not None:
+        evidence["powershell_errors"] = list(reads.errors)
     if facts.errors:
         return result(State.ERROR, Verdict.ERROR, "could not read the Windows firewall: " + "; ".join(facts.errors))
     profile = parse_netsh_current_profile(facts.profile_text)
@@ -353,9 +369,16 @@ def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None)
         return result(State.ENABLED, Verdict.PASS, f"network profile {profile}: Network Discovery can be enabled")
     enabled, disabled = group_state(parse_netsh_rules(facts.rules_text), group, profile)
     evidence.update(enabled_rules=enabled, disabled_rules=disabled)
-    fix = f'netsh advfirewall firewall set rule group="{group}" new enable=Yes  (opens {ports_text(group)})'
+    fix = f'As Administrator: Enable-NetFirewallRule -Group "{windows.GROUP_IDS[group]}"  (opens {ports_text(group)})'
     if not enabled and not disabled:
-        return result(State.DISABLED, Verdict.FAIL, f"no inbound '{group}' firewall rules for the {profile} profile", fix)
+        # netsh prints translated group names; finding none is no proof that the group is missing.
+        return result(
+            State.ERROR,
+            Verdict.ERROR,
+            f"netsh listed no inbound '{group}' rule for the {profile} profile (on a non-English Windows it may print "
+            "the group under a translated name)",
+            fix,
+        )
     if disabled:
         return result(
             State.DISABLED,

@@ -11,7 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from netcheck.host import windows
 from netcheck.host.facts import HostFacts
+from netcheck.host.windows import parse_dynamicport as windows_dynamicport
 from netcheck.matrix import SOURCE_PORT_RANGES
 from netcheck.model import Check, Phase, Result, State, Verdict
 
@@ -90,10 +92,12 @@ def firewall_summary(outputs: Mapping[str, str | None]) -> list[str]:
         active.append("firewalld")
     if (outputs.get("ufw") or "").lower().startswith("status: active"):
         active.append("ufw")
-    if outputs.get("netsh"):
-        on = [profile for profile, state in parse_allprofiles(outputs["netsh"] or "").items() if state == "ON"]
-        if on:
-            active.append(f"Windows Defender Firewall ({', '.join(on)} profile{'s' if len(on) > 1 else ''} on)")
+    if outputs.get("windows-profiles") or outputs.get("netsh"):
+        # Get-NetFirewallProfile's JSON first; netsh (any language) only when PowerShell gave nothing.
+        read = windows.windows_firewall(outputs)
+        if read is not None and (read[0] or read[1]):
+            summary, notes = read
+            active.append("; ".join([summary or "Windows Defender Firewall (all profiles off)", *notes]))
     return active
 
 
@@ -146,18 +150,39 @@ def classify_host(check: Check, facts: HostFacts, *, phase: Phase) -> Result:
     if aspect == "firewall":
         active = firewall_summary(facts.firewall_outputs)
         seen = sorted(name for name, output in facts.firewall_outputs.items() if output is not None)
-        if not active:
+        if not active or active == ["Windows Defender Firewall (all profiles off)"]:
             return _result(check, State.DISABLED, Verdict.PASS, "no local firewall rules", evidence={"inspected": seen})
+        fix = (
+            "Make sure it lets the product's connections through: 'netcheck ports --format nftables' (or iptables, "
+            "netsh) prints the rules this deployment needs."
+        )
+        if facts.platform.startswith("win"):
+            fix = (
+                "Make sure it lets the product's connections through: as Administrator, add the rules "
+                "'netcheck ports --format netsh' prints."
+            )
+            if any("GPO-only" in line for line in active):
+                fix += (
+                    " LocalFirewallRules is GPO-only here: a local rule will not take effect; add them to the Group "
+                    "Policy Object instead."
+                )
         return _result(
             check,
             State.ENABLED,
             Verdict.WARN,
             "a local firewall is active: " + ", ".join(active),
-            "Make sure it lets the product's connections through: 'netcheck ports --format nftables' (or iptables, "
-            "netsh) prints the rules this deployment needs.",
+            fix,
             evidence={"active": active, "inspected": seen},
         )
     if aspect == "privileges":
+        if facts.platform.startswith("win") and not facts.privileged:
+            return _result(
+                check,
+                State.NOT_APPLICABLE,
+                Verdict.PASS,
+                "Windows: connect probes (netcheck's SYN engine needs Linux raw sockets, Administrator or not); they "
+                "still tell a reset from silence, and ICMP rejects apart where Windows reports them (build 19041 on)",
+            )
         if facts.privileged:
             return _result(check, State.ENABLED, Verdict.PASS, "privileged: raw SYN probes with packet evidence are available")
         return _result(
@@ -173,7 +198,8 @@ def classify_host(check: Check, facts: HostFacts, *, phase: Phase) -> Result:
 def _classify_source_ports(check: Check, facts: HostFacts) -> Result:
     windows = facts.platform.startswith("win")
     text = facts.ephemeral_text
-    current = (parse_dynamicport(text) if windows else parse_port_range(text)) if text else None
+    # Windows: the two numbers of netsh's output in any language (windows.parse_dynamicport), never its labels.
+    current = (windows_dynamicport(text) if windows else parse_port_range(text)) if text else None
     expected, label = (WINDOWS_RANGE, "Windows Vista and later") if windows else (LINUX_RANGE, "Linux")
     if current is None:
         return _result(check, State.ERROR, Verdict.SKIP, "could not read this machine's ephemeral port range")
@@ -188,7 +214,7 @@ def _classify_source_ports(check: Check, facts: HostFacts) -> Result:
             evidence=evidence,
         )
     setting = (
-        f"netsh int ipv4 set dynamicport tcp start={expected[0]} num={expected[1] - expected[0] + 1}"
+        f"as Administrator: netsh int ipv4 set dynamicport tcp start={expected[0]} num={expected[1] - expected[0] + 1}"
         if windows
         else f'sysctl -w net.ipv4.ip_local_port_range="{expected[0]} {min(expected[1], 60999)}"'
     )
