@@ -22,6 +22,7 @@ import typer
 
 from netcheck import __version__
 from netcheck.firewall import RuleFormat, firewall_rules, render_rules
+from netcheck.host import windows
 from netcheck.host.facts import os_description, port_holders, vantage
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
 from netcheck.names.dns import valid_server
@@ -317,9 +318,14 @@ def _check(
     if output:
         _check_output_path(output)
     probes = Probes()
-    chosen = effective_method(method or plan_file.method or Method.AUTO, probes)
+    requested = method or plan_file.method or Method.AUTO
+    chosen = effective_method(requested, probes)
     if chosen is Method.SYN and not probes.syn_available():
+        if sys.platform.startswith("win"):
+            raise InputError(windows.SYN_ON_WINDOWS)
         raise InputError("--method syn needs raw sockets: run as root (or with CAP_NET_RAW), or use --method connect")
+    if (note := windows.method_note(sys.platform, str(requested), str(chosen))) and not quiet:
+        typer.echo(note, err=True)
     options = RunOptions(
         phase=phase or plan_file.phase or Phase.PRE_INSTALL,
         method=chosen,
