@@ -280,3 +280,13 @@ def test_method_auto_on_windows_notes_connect() -> None:
     assert note is not None and "connect()" in note and "Npcap" in note
     assert windows.method_note("linux", "auto", "connect") is None
     assert windows.method_note("win32", "connect", "connect") is None
+
+
+def test_the_capture_script_runs_anywhere(tmp_path: Path) -> None:
+    """The Windows CI job's capture script also runs on Linux, where it records the commands as not run."""
+    from tests.capture_windows import COMMANDS, capture  # noqa: PLC0415
+
+    lines = capture(tmp_path)
+    assert (tmp_path / "exit-codes.txt").read_text(encoding="utf-8").splitlines() == lines
+    assert len(lines) == len(COMMANDS) + 1 and all(name in "\n".join(lines) for name in COMMANDS)
+    assert any(windows.FIREWALL_RULES_COMMAND in " ".join(argv) for argv in COMMANDS.values())
