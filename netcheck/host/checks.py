@@ -190,7 +190,7 @@ def classify_host(check: Check, facts: HostFacts, *, phase: Phase) -> Result:
             State.DISABLED,
             Verdict.WARN,
             "not privileged: connect probes only, which cannot tell this machine's own DROP rules from a remote one",
-            "Run netcheck as root (or with CAP_NET_RAW; Administrator on Windows) for SYN probes and packet evidence.",
+            "Run netcheck as root (or with CAP_NET_RAW) for SYN probes and packet evidence.",
         )
     return _result(check, State.ERROR, Verdict.ERROR, f"unknown host check {aspect!r}")
 
