@@ -85,13 +85,18 @@ def interfaces() -> tuple[Interface, ...]:
 
 
 def console_codepage() -> int | None:
-    """The code page Windows console programs (netsh) print in: the console's output code page, else the OEM one."""
+    """The code page a Windows console program (netsh) prints in when run_command starts it: the OEM code page,
+    which a new console starts with (850 in France, 866 in Russia, 932 in Japan)."""
     if not sys.platform.startswith("win"):
         return None
     import ctypes  # noqa: PLC0415 - Windows only
 
-    kernel32 = getattr(ctypes, "windll").kernel32  # noqa: B009 - ctypes.windll exists only on Windows
-    return int(kernel32.GetConsoleOutputCP() or kernel32.GetOEMCP())
+    return int(getattr(ctypes, "windll").kernel32.GetOEMCP())  # noqa: B009 - ctypes.windll exists only on Windows
+
+
+# On Windows each command gets its own hidden console: no window flashes, and `chcp 437` (netsh_english) changes
+# that console's code page, not the user's.
+_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 
 
 def run_command(argv: list[str], timeout_s: float = 60) -> tuple[str, str]:
@@ -100,7 +105,7 @@ def run_command(argv: list[str], timeout_s: float = 60) -> tuple[str, str]:
     Output is bytes until decoded by windows.decode_output (BOMs, UTF-16, the console's code page): a localized
     Windows writes in its OEM code page, and no byte sequence may crash the run."""
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False)
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False, creationflags=_NO_WINDOW)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return "", f"{argv[0]}: {exc}"
     codepage = console_codepage()

@@ -36,17 +36,18 @@ PROFILES = ("Domain", "Private", "Public")
 # PowerShell prints through [Console]::OutputEncoding, the OEM code page by default: ask for UTF-8 instead.
 _UTF8 = "[Console]::OutputEncoding = [Text.Encoding]::UTF8; "
 
-# The two groups' rules from the effective policy (ActiveStore: local and Group Policy rules merged), one object
-# per rule. Enabled/Direction/Action/Profile are cast to [string]: the enum's English name ("True", "Inbound",
-# "Allow", "Domain, Private"), which Windows does not translate; without the cast ConvertTo-Json writes numbers,
-# which the parser reads as well. LocalPort is an array ("137", "Any", "RPC-EPMap", ...).
+# The two groups' inbound rules from the effective policy (ActiveStore: local and Group Policy rules merged), one
+# object per rule, with its port filter (read once per rule). Enabled/Direction/Action/Profile are cast to
+# [string]: the enum's English name ("True", "Inbound", "Allow", "Domain, Private"), which Windows does not
+# translate; without the cast ConvertTo-Json writes numbers, which the parser reads as well. LocalPort is an array
+# ("137", "Any", "RPC-EPMap", ...).
 FIREWALL_RULES_COMMAND = (
     _UTF8 + f"Get-NetFirewallRule -PolicyStore ActiveStore -Group '{NETWORK_DISCOVERY_GROUP}','{FILE_AND_PRINTER_SHARING_GROUP}'"
-    " -ErrorAction Stop | Select-Object Name, DisplayName, Group,"
+    " -Direction Inbound -ErrorAction Stop | ForEach-Object { $f = $_ | Get-NetFirewallPortFilter;"
+    " $_ | Select-Object Name, DisplayName, Group,"
     " @{n='Enabled';e={[string]$_.Enabled}}, @{n='Direction';e={[string]$_.Direction}},"
     " @{n='Action';e={[string]$_.Action}}, @{n='Profile';e={[string]$_.Profile}},"
-    " @{n='Protocol';e={[string]($_ | Get-NetFirewallPortFilter).Protocol}},"
-    " @{n='LocalPort';e={@(($_ | Get-NetFirewallPortFilter).LocalPort)}} | ConvertTo-Json -Depth 3"
+    " @{n='Protocol';e={[string]$f.Protocol}}, @{n='LocalPort';e={@($f.LocalPort)}} } | ConvertTo-Json -Depth 3"
 )
 # Enums left as they come (numbers): NetworkCategory 0 Public, 1 Private, 2 DomainAuthenticated.
 CONNECTION_PROFILES_COMMAND = (
