@@ -109,7 +109,12 @@ def json_objects(text: str) -> list[dict[str, Any]] | None:
     try:
         data = json.loads(text)
     except ValueError:
-        return None
+        # powershell.exe writes WARNING: lines to stdout when it is redirected: the JSON starts at a line of its own.
+        start = re.search(r"^[\[{]", text, re.MULTILINE)
+        try:
+            data = json.loads(text[start.start() :]) if start else None
+        except ValueError:
+            return None
     if isinstance(data, dict):
         return [data]
     if isinstance(data, list):

@@ -96,6 +96,8 @@ def test_json_objects_takes_one_object_or_an_array() -> None:
     assert windows.json_objects("") == []
     assert windows.json_objects("Get-NetFirewallRule : Access is denied") is None
     assert windows.json_objects("42") is None
+    warned = "WARNING: The names of some imported commands include unapproved verbs.\r\n" + text("connection_private_de.json")
+    assert windows.parse_connection_profiles(warned) == [windows.ConnectionProfile("Ethernet", "Private", "Netzwerk")]
 
 
 def semantics(rules: list[windows.Rule] | None) -> list[tuple[object, ...]]:
