@@ -223,7 +223,8 @@ WIN_ERRORS = {
 }
 _WIN_REFUSED = {1225, 10061}
 _WIN_TIMED_OUT = {121, 10060}
-_WIN_UNREACHABLE = {1232, 10065, 1231, 10051, 10050}
+_WIN_HOST_UNREACHABLE = {1232, 10065}
+_WIN_UNREACHABLE = {*_WIN_HOST_UNREACHABLE, 1231, 10051, 10050}
 _WIN_LOCAL_REFUSAL = {5, 10013}
 
 
@@ -349,8 +350,9 @@ async def connect_once_windows(address: str, port: int, timeout_s: float, layer:
             }
             if icmp is not None:
                 evidence.update(icmp.as_evidence())
-            elif icmp_errors and code in _WIN_UNREACHABLE:
-                evidence["icmp"] = "none received (no ARP answer on the local network, or no route)"
+            elif code in _WIN_HOST_UNREACHABLE:
+                # No ICMP error behind it: Windows itself gave up on the neighbour (ARP) lookup.
+                evidence["arp"] = "no answer"
             state = state_from_windows_error(code, icmp)
             if state is State.ERROR:
                 evidence["winerror"] = code

@@ -155,7 +155,7 @@ def test_host_unreachable_is_unreachable_with_the_icmp_evidence() -> None:
 
 def test_no_arp_answer_is_unreachable_without_icmp() -> None:
     state, evidence, _silent = probe(FakeWinsock("no-arp"))
-    assert state is State.UNREACHABLE and evidence["icmp"].startswith("none received")
+    assert state is State.UNREACHABLE and evidence["arp"] == "no answer" and "icmp_type" not in evidence
 
 
 def test_silence_is_filtered_and_retried() -> None:
