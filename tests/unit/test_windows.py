@@ -292,3 +292,68 @@ def test_the_capture_script_runs_anywhere(tmp_path: Path) -> None:
     assert (tmp_path / "exit-codes.txt").read_text(encoding="utf-8").splitlines() == lines
     assert len(lines) == len(COMMANDS) + 1 and all(name in "\n".join(lines) for name in COMMANDS)
     assert any(windows.FIREWALL_RULES_COMMAND in " ".join(argv) for argv in COMMANDS.values())
+
+
+# ---- the collection side, with the commands faked ---------------------------------------------------------
+
+
+def fake_commands(outputs: dict[str, tuple[str, str]]) -> tuple[list[list[str]], object]:
+    """A run_command that answers by a word found in the command line; records what was run."""
+    ran: list[list[str]] = []
+
+    def run(argv: list[str], timeout_s: float = 60) -> tuple[str, str]:
+        ran.append(argv)
+        line = " ".join(argv)
+        return next((answer for word, answer in outputs.items() if word in line), ("", f"{argv[0]}: not found"))
+
+    return ran, run
+
+
+def test_observe_discovery_reads_powershell_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcheck import discovery  # noqa: PLC0415
+
+    ran, run = fake_commands({
+        "Get-NetFirewallRule": (text("rules_ru.json"), ""),
+        "Get-NetConnectionProfile": (text("connection_private_ru.json"), ""),
+        "Get-NetFirewallProfile": (text("firewall_profiles_gpo.json"), ""),
+        "PartOfDomain": ("True\r\n", ""),
+    })  # fmt: skip
+    monkeypatch.setattr(discovery.sys, "platform", "win32")
+    monkeypatch.setattr(discovery, "run_command", run)
+    observed = discovery.observe_discovery()
+    assert observed.reads is not None and observed.reads.part_of_domain is True and observed.rules_text == ""
+    assert all(argv[0] == "powershell.exe" for argv in ran) and len(ran) == 4  # netsh not needed
+    fps = classify_discovery(check("file-and-printer-sharing"), observed, NON_DNS)
+    assert fps.verdict is Verdict.FAIL and "GPO-only" in fps.remediation
+
+
+def test_observe_discovery_falls_back_to_english_netsh(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcheck import discovery  # noqa: PLC0415
+
+    ran, run = fake_commands(
+        {"advfirewall firewall show rule": ("Rule Name: x\r\n", ""), "currentprofile": ("Private Profile Settings:\r\n", "")}
+    )
+    monkeypatch.setattr(discovery.sys, "platform", "win32")
+    monkeypatch.setattr(discovery, "run_command", run)
+    observed = discovery.observe_discovery()
+    assert observed.reads is not None and observed.reads.rules_json is None and len(observed.reads.errors) == 4
+    assert observed.rules_text.startswith("Rule Name") and observed.profile_text.startswith("Private")
+    netsh = [argv for argv in ran if argv[0] == "cmd.exe"]
+    assert netsh and all(argv[-1].startswith("chcp 437 >nul & netsh ") for argv in netsh)
+
+
+def test_host_facts_on_windows_reads_json_and_netsh(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcheck.host import facts as host  # noqa: PLC0415
+
+    ran, run = fake_commands({
+        "dynamicport": (windows.decode_output((FIXTURES / "netsh_dynamicport_tcp_fr_cp850.bin").read_bytes(), 850), ""),
+        "Get-NetFirewallProfile": (text("firewall_profiles_local.json"), ""),
+        "allprofiles": ("", "cmd.exe exited 1: netsh not available"),
+    })  # fmt: skip
+    monkeypatch.setattr(host.sys, "platform", "win32")
+    monkeypatch.setattr(host, "run_command", run)
+    snapshot = host.host_facts([9876, 25001], privileged=False)
+    assert snapshot.ephemeral_text is not None and windows.parse_dynamicport(snapshot.ephemeral_text) == (49152, 65535)
+    assert snapshot.firewall_outputs["netsh"] is None
+    assert ["netsh", "int", "ipv4", "show", "dynamicport", "tcp"] in ran  # any language: no chcp needed
+    assert firewall_summary(snapshot.firewall_outputs) == ["Windows Defender Firewall (Domain, Private profiles on)"]
