@@ -130,7 +130,7 @@ def enum_name(value: object, names: Mapping[int, str]) -> str | None:
         return names.get(value)
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.isdigit():
+        if stripped.isascii() and stripped.isdigit():
             return names.get(int(stripped))
         return next((name for name in names.values() if name.lower() == stripped.lower()), stripped or None)
     return None
@@ -147,7 +147,7 @@ _PROFILE_BITS = {1: "Domain", 2: "Private", 4: "Public"}
 
 def profile_names(value: object) -> frozenset[str]:
     """MSFT_NetFirewallRule.Profile (flags: 0 Any, 1 Domain, 2 Private, 4 Public; or "Domain, Private") → names."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool):
         return frozenset(PROFILES) if value == 0 else frozenset(n for bit, n in _PROFILE_BITS.items() if value & bit)

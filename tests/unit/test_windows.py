@@ -89,6 +89,31 @@ def test_decode_output_never_raises(data: bytes, codepage: int | None) -> None:
 
 # ---- ConvertTo-Json shapes -------------------------------------------------------------------------------
 
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["Name", "Enabled", "Profile", "NetworkCategory", "LocalPort", "Group", "AllowLocalFirewallRules", "x"]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_the_json_readers_never_raise(value: object) -> None:
+    import json  # noqa: PLC0415
+
+    dumped = json.dumps(value)
+    assert isinstance(windows.parse_firewall_rules(dumped) or [], list)
+    assert isinstance(windows.parse_connection_profiles(dumped) or [], list)
+    assert isinstance(windows.parse_firewall_profiles(dumped) or [], list)
+
 
 def test_json_objects_takes_one_object_or_an_array() -> None:
     single = windows.parse_firewall_rules(text("rules_single.json"))
