@@ -157,7 +157,8 @@ class DiscoveryFacts:
     connection_profiles_text: str = ""
     errors: tuple[str, ...] = field(default_factory=tuple)
     reads: WindowsReads | None = None
-    """The PowerShell JSON reads; None when PowerShell could not run (then the netsh texts above are used)."""
+    """The PowerShell JSON reads (None off Windows); where its rules or connections read failed, the netsh texts
+    above are used instead."""
 
     @property
     def windows(self) -> bool:
