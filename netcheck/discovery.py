@@ -1,7 +1,8 @@
 """Non-DNS environments: what the installing machine then needs (Network Discovery, File and Printer Sharing).
 
-The seed: in a non-DNS environment, Network Discovery and File and Printer Sharing must be enabled on the
-machine the installation runs from (management server or console), which needs extra TCP and UDP ports.
+The product's Network Connections sheet: in a non-DNS environment, Network Discovery and File and Printer Sharing
+must be enabled on the machine the installation runs from (management server or console), which needs extra TCP
+and UDP ports.
 On Windows the rule groups (by their world-ready ids), the network profile and the firewall profiles are read as
 PowerShell JSON (netcheck/host/windows.py); `netsh` is the fallback when PowerShell cannot run, parsed by the
 English parsers below (netsh runs under code page 437, which makes it print English). The other OSes have no

@@ -1,5 +1,6 @@
 """Windows as its administrators have it: language-independent reads of the firewall, the network profile and the
-dynamic port range, and the verdicts on them (pure: text in, data and verdicts out).
+dynamic port range (pure: text in, data out; the verdicts on them are netcheck.classify.discovery's and
+netcheck.classify.host's).
 
 Labels that Windows translates (netsh's "Start Port", a rule group's display name "Network Discovery", which is
 "Netzwerkerkennung" or "Обнаружение сети" elsewhere) are never matched. Instead:
@@ -22,11 +23,9 @@ import codecs
 import json
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
-
-from netcheck.model import State, Verdict
 
 NETWORK_DISCOVERY_GROUP = "@FirewallAPI.dll,-32752"
 FILE_AND_PRINTER_SHARING_GROUP = "@FirewallAPI.dll,-28502"
@@ -316,18 +315,6 @@ def parse_allprofiles(text: str) -> list[NetshProfile]:
     return profiles
 
 
-# ---- verdicts --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Judgement:
-    state: State
-    verdict: Verdict
-    detail: str
-    remediation: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
 def ps_quote(text: str) -> str:
     """A PowerShell single-quoted string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -336,137 +323,6 @@ def ps_quote(text: str) -> str:
 def active_profiles(connections: Sequence[ConnectionProfile]) -> list[str]:
     """The firewall profiles in force: one per connected network's category."""
     return sorted({c.firewall_profile for c in connections}, key=PROFILES.index)
-
-
-def _gpo_note(profiles: Iterable[str], firewall: Sequence[FirewallProfile]) -> str:
-    gpo_only = [p.name for p in firewall if not p.local_rules and p.name in set(profiles)]
-    if not gpo_only:
-        return ""
-    return (
-        f" LocalFirewallRules is GPO-only on the {', '.join(gpo_only)} profile{'s' if len(gpo_only) > 1 else ''}: "
-        "a local change will not take effect; enable the rules in the Group Policy Object that manages this "
-        "machine's firewall (Windows Defender Firewall with Advanced Security > Inbound Rules > New Rule > Predefined)."
-    )
-
-
-def judge_group(
-    group: str,
-    *,
-    ports: str,
-    rules: Sequence[Rule],
-    profiles: Sequence[str],
-    firewall: Sequence[FirewallProfile],
-    non_dns: str,
-) -> Judgement:
-    """Are the inbound allow rules of `group` (a feature name of GROUP_IDS) enabled for every profile in force?"""
-    group_id = GROUP_IDS[group]
-    label = f"'{group}' ({group_id})"
-    off = [p.name for p in firewall if not p.enabled and p.name in profiles]
-    evidence: dict[str, Any] = {"group": group_id, "profiles": list(profiles)}
-    inbound = [r for r in rules if r.group.lower() == group_id.lower() and r.inbound and r.allow]
-    enabled: list[Rule] = []
-    disabled: list[Rule] = []
-    for rule in inbound:
-        if rule.profiles & set(profiles):
-            (enabled if rule.enabled else disabled).append(rule)
-    evidence.update(
-        enabled_rules=[r.name for r in enabled],
-        disabled_rules=[f"{r.name} ({r.ports})" if r.ports else r.name for r in disabled],
-    )
-    where = f"the {', '.join(profiles)} profile{'s' if len(profiles) > 1 else ''}"
-    if off and set(off) == set(profiles):
-        return Judgement(
-            State.ENABLED,
-            Verdict.PASS,
-            f"Windows Defender Firewall is off for {where}: nothing blocks {group} ({ports})",
-            evidence=evidence,
-        )
-    fix = (
-        f'As Administrator: Enable-NetFirewallRule -Group "{group_id}"  (opens {ports})'
-        + (
-            f"; or only these rules: Enable-NetFirewallRule -Name {','.join(ps_quote(r.name) for r in disabled)}"
-            if disabled
-            else ""
-        )
-        + "."
-        + _gpo_note(profiles, firewall)
-    )
-    if not enabled and not disabled:
-        return Judgement(State.DISABLED, Verdict.FAIL, f"no inbound {label} firewall rules apply to {where}", fix, evidence)
-    if disabled:
-        names = ", ".join(f"{r.display_name} ({r.ports})" if r.ports else r.display_name for r in disabled)
-        return Judgement(
-            State.DISABLED,
-            Verdict.FAIL,
-            f"non-DNS environment ({non_dns}); {len(disabled)} of {len(enabled) + len(disabled)} inbound {label} rules "
-            f"are disabled for {where}: {names}",
-            fix,
-            evidence,
-        )
-    return Judgement(
-        State.ENABLED, Verdict.PASS, f"all {len(enabled)} inbound {label} rules are enabled for {where}", evidence=evidence
-    )
-
-
-def judge_network_profile(
-    connections: Sequence[ConnectionProfile], part_of_domain: bool | None, firewall: Sequence[FirewallProfile], non_dns: str
-) -> Judgement:
-    """A Public network keeps Network Discovery off; a domain member on Public means network location detection
-    did not recognise the domain."""
-    evidence: dict[str, Any] = {
-        "connections": {c.alias: c.category for c in connections},
-        "part_of_domain": part_of_domain,
-    }
-    if not connections:
-        return Judgement(
-            State.ERROR, Verdict.ERROR, "Windows reports no connected network (Get-NetConnectionProfile)", evidence=evidence
-        )
-    public = [c for c in connections if c.category == "Public"]
-    if not public:
-        listing = ", ".join(f"{c.alias}: {c.category}" for c in connections)
-        return Judgement(
-            State.ENABLED, Verdict.PASS, f"network profile {listing}: Network Discovery can be enabled", evidence=evidence
-        )
-    aliases = ", ".join(c.alias for c in public)
-    fix = "; ".join(f"Set-NetConnectionProfile -InterfaceAlias {ps_quote(c.alias)} -NetworkCategory Private" for c in public)
-    are = "is a Public network" if len(public) == 1 else "are Public networks"
-    detail = f"non-DNS environment ({non_dns}); {aliases} {are}, where Windows keeps Network Discovery off"
-    if part_of_domain:
-        detail += "; this machine is domain-joined, so network location detection did not recognise the domain network"
-        fix = (
-            "This machine is a domain member on the Public profile: network location detection did not identify the "
-            "domain network (it must reach a domain controller for that). Make sure a domain controller is reachable "
-            f"through {aliases}; meanwhile, as Administrator: {fix}"
-        )
-    else:
-        fix = f"As Administrator: {fix}"
-    return Judgement(State.DISABLED, Verdict.FAIL, detail, fix + "." + _gpo_note(["Public"], firewall), evidence)
-
-
-def discovery_judgement(
-    group: str | None,
-    *,
-    ports: str,
-    rules_json: str,
-    connections_json: str,
-    firewall_json: str | None,
-    part_of_domain: bool | None,
-    non_dns: str,
-) -> Judgement:
-    """One discovery check (a rule group, or the network profile when `group` is None) on the PowerShell reads."""
-    connections = parse_connection_profiles(connections_json)
-    firewall = parse_firewall_profiles(firewall_json or "") or []
-    if connections is None:
-        return Judgement(State.ERROR, Verdict.ERROR, "Get-NetConnectionProfile printed no JSON netcheck can read")
-    if group is None:
-        return judge_network_profile(connections, part_of_domain, firewall, non_dns)
-    rules = parse_firewall_rules(rules_json)
-    if rules is None:
-        return Judgement(State.ERROR, Verdict.ERROR, "Get-NetFirewallRule printed no JSON netcheck can read")
-    profiles = active_profiles(connections)
-    if not profiles:
-        return Judgement(State.ERROR, Verdict.ERROR, "no connected network: no firewall profile is in force")
-    return judge_group(group, ports=ports, rules=rules, profiles=profiles, firewall=firewall, non_dns=non_dns)
 
 
 def firewall_summary(profiles: Sequence[FirewallProfile]) -> tuple[str | None, list[str]]:

@@ -24,11 +24,14 @@ import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from netcheck.host.windows import parse_icmp_error_info
-from netcheck.model import Observation, State
+from netcheck.model import State
+from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+
+__all__ = ["IcmpError", "connect_probe", "parse_extended_err", "state_from_error", "state_from_icmp"]
 
 # Linux <linux/in.h>, <linux/in6.h>, <linux/errqueue.h>; Python's socket module does not export them.
 IP_RECVERR = 11
@@ -45,34 +48,6 @@ ICMP6_DEST_UNREACH = 1
 _ICMP4_UNREACHABLE_CODES = {0, 1, 5, 6, 7, 8, 11, 12}
 # ICMPv6 destination-unreachable: 0 no route, 2 beyond scope, 3 address unreachable.
 _ICMP6_UNREACHABLE_CODES = {0, 2, 3}
-
-ICMP4_CODE_NAMES = {
-    0: "net-unreachable",
-    1: "host-unreachable",
-    2: "protocol-unreachable",
-    3: "port-unreachable",
-    9: "net-admin-prohibited",
-    10: "host-admin-prohibited",
-    13: "admin-prohibited",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class IcmpError:
-    """An ICMP error the kernel tied to our socket (or saw for our SYN)."""
-
-    version: int
-    type: int
-    code: int
-    sender: str | None
-
-    def describe(self) -> str:
-        name = ICMP4_CODE_NAMES.get(self.code, f"code {self.code}") if self.version == 4 else f"code {self.code}"
-        where = f" from {self.sender}" if self.sender else ""
-        return f"ICMP{'' if self.version == 4 else 'v6'} {self.type}/{self.code} {name}{where}"
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {"icmp_type": self.type, "icmp_code": self.code, "icmp_from": self.sender, "icmp_version": self.version}
 
 
 def state_from_icmp(icmp: IcmpError) -> State:
@@ -151,7 +126,7 @@ def _describe_error(err: int | None) -> str:
     return errno.errorcode.get(err, str(err)) if err is not None else "timeout"
 
 
-async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[State, dict[str, Any], bool]:
+async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[State, TcpReply, bool]:
     """One connect attempt → (state, evidence, silent). `silent` marks a timeout, the only thing retried."""
     if sys.platform == "win32":
         return await connect_once_windows(address, port, timeout_s, winsock())
@@ -164,28 +139,32 @@ async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[Stat
         if sys.platform.startswith("linux"):
             level, option = (socket.IPPROTO_IPV6, IPV6_RECVERR) if version == 6 else (socket.IPPROTO_IP, IP_RECVERR)
             sock.setsockopt(level, option, 1)
-        evidence: dict[str, Any] = {}
         try:
             await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout_s)
         except TimeoutError:
-            return State.FILTERED, {"reply": "none", "error": "timeout"}, True
+            return State.FILTERED, TcpReply("connect", Reply.NONE, error="timeout"), True
         except OSError as exc:
             icmp = _read_icmp_error(sock, version) if exc.errno in _NO_ROUTE else None
-            message = os.strerror(exc.errno) if exc.errno is not None else str(exc)
-            evidence = {"reply": "error", "error": _describe_error(exc.errno), "message": message}
+            no_arp = False
             if icmp is not None:
-                evidence.update(icmp.as_evidence())
                 # The kernel reports a failed ARP lookup as host-unreachable sent by our own address.
                 with contextlib.suppress(OSError):
-                    if icmp.sender is None or icmp.sender == sock.getsockname()[0]:
-                        evidence["arp"] = "no answer"
+                    no_arp = icmp.sender is None or icmp.sender == sock.getsockname()[0]
             state = state_from_error(exc.errno, icmp)
-            if state is State.ERROR:
-                evidence["errno"] = exc.errno
-            return state, evidence, False
+            reply = TcpReply(
+                "connect",
+                Reply.ERROR,
+                icmp=icmp,
+                no_arp_answer=no_arp,
+                error=_describe_error(exc.errno),
+                message=os.strerror(exc.errno) if exc.errno is not None else str(exc),
+                errno=exc.errno if state is State.ERROR else None,
+            )
+            return state, reply, False
+        source_port = None
         with contextlib.suppress(OSError):
-            evidence["source_port"] = sock.getsockname()[1]
-        return State.OPEN, {"reply": "connected", **evidence}, False
+            source_port = sock.getsockname()[1]
+        return State.OPEN, TcpReply("connect", Reply.CONNECTED, source_port=source_port), False
     finally:
         sock.close()
 
@@ -327,41 +306,39 @@ def _read_icmp_error_info(sock: Any) -> IcmpError | None:
     return IcmpError(version, icmp_type, code, sender)
 
 
-async def connect_once_windows(address: str, port: int, timeout_s: float, layer: Winsock) -> tuple[State, dict[str, Any], bool]:
+async def connect_once_windows(address: str, port: int, timeout_s: float, layer: Winsock) -> tuple[State, TcpReply, bool]:
     """_connect_once on Windows: a reset is `closed` at once, an ICMP error says what it was, silence is retried."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = layer.new_socket(family)
     try:
         sock.setblocking(False)
         icmp_errors, limits = _windows_options(sock, layer, timeout_s)
-        os_notes: dict[str, Any] = {"os_limits": limits} if limits else {}
+        os_limits = tuple(limits)
         try:
             await asyncio.wait_for(layer.connect(sock, (address, port)), timeout_s)
         except TimeoutError:
-            return State.FILTERED, {"reply": "none", "error": "timeout", **os_notes}, True
+            return State.FILTERED, TcpReply("connect", Reply.NONE, error="timeout", os_limits=os_limits), True
         except OSError as exc:
             code = windows_error(exc)
             icmp = _read_icmp_error_info(sock) if icmp_errors and code in _WIN_UNREACHABLE else None
-            evidence: dict[str, Any] = {
-                "reply": "error",
-                "error": WIN_ERRORS.get(code, str(code)) if code is not None else "error",
-                "message": exc.strerror or str(exc),
-                **os_notes,
-            }
-            if icmp is not None:
-                evidence.update(icmp.as_evidence())
-            elif code in _WIN_HOST_UNREACHABLE:
-                # No ICMP error behind it: Windows itself gave up on the neighbour (ARP) lookup.
-                evidence["arp"] = "no answer"
             state = state_from_windows_error(code, icmp)
-            if state is State.ERROR:
-                evidence["winerror"] = code
+            reply = TcpReply(
+                "connect",
+                Reply.ERROR,
+                icmp=icmp,
+                # No ICMP error behind a host-unreachable: Windows itself gave up on the neighbour (ARP) lookup.
+                no_arp_answer=icmp is None and code in _WIN_HOST_UNREACHABLE,
+                error=WIN_ERRORS.get(code, str(code)) if code is not None else "error",
+                message=exc.strerror or str(exc),
+                winerror=code if state is State.ERROR else None,
+                os_limits=os_limits,
+            )
             # The OS's own connect timeout (TCP_MAXRT) is silence too, and retried like ours.
-            return state, evidence, code in _WIN_TIMED_OUT
-        evidence = {"reply": "connected", **os_notes}
+            return state, reply, code in _WIN_TIMED_OUT
+        source_port = None
         with contextlib.suppress(OSError):
-            evidence["source_port"] = sock.getsockname()[1]
-        return State.OPEN, evidence, False
+            source_port = sock.getsockname()[1]
+        return State.OPEN, TcpReply("connect", Reply.CONNECTED, source_port=source_port, os_limits=os_limits), False
     finally:
         sock.close()
 
@@ -373,10 +350,9 @@ async def connect_probe(address: str, port: int, *, timeout_s: float, retries: i
     while True:
         attempts += 1
         attempt_started = time.perf_counter()
-        state, evidence, silent = await _connect_once(address, port, timeout_s)
+        state, reply, silent = await _connect_once(address, port, timeout_s)
         if not silent or attempts > retries:
             break
-    evidence = {"method": "connect", **evidence, "attempts": attempts}
-    if state is State.OPEN or state is State.CLOSED:
-        evidence["rtt_ms"] = round((time.perf_counter() - attempt_started) * 1000, 3)
-    return Observation(state, address, evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    rtt_ms = round((time.perf_counter() - attempt_started) * 1000, 3) if state in (State.OPEN, State.CLOSED) else None
+    reply = replace(reply, attempts=attempts, rtt_ms=rtt_ms)
+    return Observation(state, address, reply, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))

@@ -17,7 +17,7 @@ from netcheck.discovery import (
     parse_netsh_current_profile,
     parse_netsh_rules,
 )
-from netcheck.model import Check, Kind, Role, State, Target, Verdict
+from netcheck.model import Check, DiscoveryAspect, Kind, Role, State, Target, Verdict
 from netcheck.names.dns import DnsAnswer, DnsConfig
 from netcheck.names.observe import NameObservation
 
@@ -88,7 +88,9 @@ def test_non_dns_reason(servers: tuple[str, ...], observations: list[NameObserva
 
 
 def check(aspect: str) -> Check:
-    return Check(f"discovery:{aspect}", Kind.DISCOVERY, Role.CONSOLE, Target("this machine", Role.CONSOLE))
+    return Check(
+        f"discovery:{aspect}", Kind.DISCOVERY, Role.CONSOLE, Target("this machine", Role.CONSOLE), aspect=DiscoveryAspect(aspect)
+    )
 
 
 WINDOWS = DiscoveryFacts(

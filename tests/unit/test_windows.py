@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from netcheck import cli
-from netcheck.classify import classify_discovery
+from netcheck.classify import classify_discovery, classify_host
 from netcheck.discovery import DiscoveryFacts, WindowsReads
 from netcheck.host import windows
-from netcheck.host.checks import classify_host, firewall_summary
+from netcheck.host.checks import firewall_summary
 from netcheck.host.facts import HostFacts, Interface
-from netcheck.model import Check, Kind, Phase, Role, State, Target, Verdict
+from netcheck.model import Check, DiscoveryAspect, HostAspect, Kind, Phase, Role, State, Target, Verdict
 from tests.unit.test_cli import invoke
 
 FIXTURES = Path(__file__).parent / "fixtures" / "windows"
@@ -160,7 +160,8 @@ def test_connection_and_firewall_profiles() -> None:
 
 
 def check(aspect: str) -> Check:
-    return Check(f"discovery:{aspect}", Kind.DISCOVERY, Role.MANAGEMENT_SERVER, Target("this machine", Role.MANAGEMENT_SERVER))
+    me = Target("this machine", Role.MANAGEMENT_SERVER)
+    return Check(f"discovery:{aspect}", Kind.DISCOVERY, Role.MANAGEMENT_SERVER, me, aspect=DiscoveryAspect(aspect))
 
 
 def facts(
@@ -264,7 +265,8 @@ def host_facts(**changes: object) -> HostFacts:
 
 def classify(host: HostFacts, aspect: str) -> object:
     me = Target("this machine", Role.MANAGEMENT_SERVER)
-    return classify_host(Check(f"host:{aspect}", Kind.HOST, Role.MANAGEMENT_SERVER, me), host, phase=Phase.PRE_INSTALL)
+    host_check = Check(f"host:{aspect}", Kind.HOST, Role.MANAGEMENT_SERVER, me, aspect=HostAspect(aspect))
+    return classify_host(host_check, host, phase=Phase.PRE_INSTALL)
 
 
 def test_windows_firewall_from_json_with_gpo_only_profiles() -> None:
@@ -300,6 +302,18 @@ def test_method_syn_on_windows_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> 
     result = invoke("check", "--agent", "127.0.0.1:windows", "--method", "syn")
     assert result.exit_code == 2
     assert "--method syn is not available on Windows" in result.output and "Traceback" not in result.output
+
+
+def test_the_cli_prints_the_note_on_windows_unless_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def stop(*_: object, **__: object) -> None:
+        raise RuntimeError("stopped after the method was resolved")
+
+    monkeypatch.setattr("netcheck.runner.run_checks", stop)
+    monkeypatch.setattr(cli.sys, "platform", "win32")
+    result = invoke("check", "--agent", "127.0.0.1:windows")
+    assert result.exit_code == 3 and "on Windows netcheck probes with connect()" in result.output
+    quiet = invoke("check", "--agent", "127.0.0.1:windows", "--quiet")
+    assert quiet.exit_code == 3 and "on Windows netcheck probes" not in quiet.output
 
 
 def test_method_auto_on_windows_notes_connect() -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from netcheck.host.windows import build_icmp_error_info, parse_icmp_error_info
 from netcheck.model import State
+from netcheck.observations import Reply, TcpReply
 from netcheck.probes import tcp
 from netcheck.probes.tcp import (
     SIO_TCP_INITIAL_RTO,
@@ -27,6 +28,7 @@ from netcheck.probes.tcp import (
     Winsock,
     connect_once_windows,
 )
+from netcheck.report.json import tcp_reply_to_dict
 
 WSAENOPROTOOPT = 10042
 WSAEOPNOTSUPP = 10045
@@ -113,6 +115,8 @@ class FakeWinsock:
             raise PermissionError(10013, "An attempt was made to access a socket in a way forbidden by its access permissions")
         if self.network == "accept":
             return
+        if self.network == "invalid":
+            raise winerror(OSError, 10022, "An invalid argument was supplied")
         await asyncio.sleep(3600)  # silence (and a reset the old stack keeps retrying past our timeout)
 
     def no_retransmission(self) -> bool:
@@ -122,7 +126,7 @@ class FakeWinsock:
         )
 
 
-def probe(fake: FakeWinsock, timeout_s: float = 0.2) -> tuple[State, dict[str, Any], bool]:
+def probe(fake: FakeWinsock, timeout_s: float = 0.2) -> tuple[State, TcpReply, bool]:
     return asyncio.run(connect_once_windows("198.18.0.31", 25001, timeout_s, fake.layer()))
 
 
@@ -130,7 +134,7 @@ def test_a_reset_is_closed_at_once_without_syn_retransmission() -> None:
     fake = FakeWinsock("reset")
     state, evidence, silent = probe(fake, timeout_s=5)
     assert (state, silent) == (State.CLOSED, False)
-    assert evidence["error"] == "ERROR_CONNECTION_REFUSED" and "os_limits" not in evidence
+    assert evidence.error == "ERROR_CONNECTION_REFUSED" and evidence.os_limits == ()
     assert fake.ioctls == [(SIO_TCP_INITIAL_RTO, struct.pack("<HBx", 0xFFFF, 0xFE))]
     assert fake.sockets[0].options[(socket.IPPROTO_TCP, TCP_MAXRT)] == 5
     assert fake.sockets[0].closed
@@ -138,36 +142,37 @@ def test_a_reset_is_closed_at_once_without_syn_retransmission() -> None:
 
 def test_a_reset_through_a_selector_loop_is_closed_too() -> None:
     state, evidence, _silent = probe(FakeWinsock("reset", wsa=True))
-    assert state is State.CLOSED and evidence["error"] == "WSAECONNREFUSED"
+    assert state is State.CLOSED and evidence.error == "WSAECONNREFUSED"
 
 
 def test_admin_prohibited_is_filtered_with_the_icmp_evidence() -> None:
     state, evidence, silent = probe(FakeWinsock("admin-prohibited"))
     assert (state, silent) == (State.FILTERED, False)
-    assert (evidence["icmp_type"], evidence["icmp_code"], evidence["icmp_from"]) == (3, 13, "198.18.0.1")
+    assert evidence.icmp is not None and (evidence.icmp.type, evidence.icmp.code, evidence.icmp.sender) == (3, 13, "198.18.0.1")
 
 
 def test_host_unreachable_is_unreachable_with_the_icmp_evidence() -> None:
     state, evidence, silent = probe(FakeWinsock("host-unreachable"))
     assert (state, silent) == (State.UNREACHABLE, False)
-    assert (evidence["icmp_code"], evidence["icmp_from"], evidence["error"]) == (1, "198.18.0.1", "ERROR_HOST_UNREACHABLE")
+    assert evidence.icmp is not None
+    assert (evidence.icmp.code, evidence.icmp.sender, evidence.error) == (1, "198.18.0.1", "ERROR_HOST_UNREACHABLE")
 
 
 def test_no_arp_answer_is_unreachable_without_icmp() -> None:
     state, evidence, _silent = probe(FakeWinsock("no-arp"))
-    assert state is State.UNREACHABLE and evidence["arp"] == "no answer" and "icmp_type" not in evidence
+    assert state is State.UNREACHABLE and evidence.no_arp_answer and evidence.icmp is None
 
 
 def test_silence_is_filtered_and_retried() -> None:
     state, evidence, silent = probe(FakeWinsock("silence"), timeout_s=0.05)
-    assert (state, silent, evidence["reply"]) == (State.FILTERED, True, "none")
+    assert (state, silent, evidence.reply) == (State.FILTERED, True, Reply.NONE)
 
 
 def test_open_and_blocked_locally() -> None:
     state, evidence, _silent = probe(FakeWinsock("accept"))
-    assert state is State.OPEN and evidence["source_port"] == 50123
+    assert state is State.OPEN and evidence.source_port == 50123
     state, evidence, _silent = probe(FakeWinsock("blocked-locally"))
-    assert state is State.BLOCKED_LOCALLY and evidence["error"] == "WSAEACCES"
+    assert state is State.BLOCKED_LOCALLY and evidence.error == "WSAEACCES"
 
 
 def test_windows_server_2019_says_it_cannot_report_icmp_errors() -> None:
@@ -175,7 +180,7 @@ def test_windows_server_2019_says_it_cannot_report_icmp_errors() -> None:
     fake = FakeWinsock("admin-prohibited", build=17763)
     state, evidence, silent = probe(fake, timeout_s=0.05)
     assert (state, silent) == (State.FILTERED, True)
-    assert any("older than 19041" in note for note in evidence["os_limits"])
+    assert any("older than 19041" in note for note in evidence.os_limits)
     assert (socket.IPPROTO_TCP, TCP_FAIL_CONNECT_ON_ICMP_ERROR) not in fake.sockets[0].options
     reset_state, _evidence, _silent = probe(FakeWinsock("reset", build=17763))
     assert reset_state is State.CLOSED
@@ -186,13 +191,23 @@ def test_an_old_build_gets_one_retransmission_and_says_so() -> None:
     state, evidence, _silent = probe(fake, timeout_s=0.05)
     assert fake.ioctls == [(SIO_TCP_INITIAL_RTO, struct.pack("<HBx", 0xFFFF, 1))]
     assert state is State.FILTERED  # the retransmission outlasted this (short) timeout ...
-    assert any("older than 16299" in note for note in evidence["os_limits"])  # ... and the evidence says why
+    assert any("older than 16299" in note for note in evidence.os_limits)  # ... and the evidence says why
 
 
 def test_a_refused_ioctl_is_named_in_the_evidence() -> None:
     state, evidence, _silent = probe(FakeWinsock("retried-reset", ioctl_error=WSAEOPNOTSUPP), timeout_s=0.05)
     assert state is State.FILTERED
-    assert any(note.startswith("SIO_TCP_INITIAL_RTO was refused") for note in evidence["os_limits"])
+    assert any(note.startswith("SIO_TCP_INITIAL_RTO was refused") for note in evidence.os_limits)
+
+
+def test_an_error_without_a_state_keeps_its_code_and_the_json_report_says_what_windows_could_not_do() -> None:
+    state, reply, silent = probe(FakeWinsock("invalid"))
+    assert (state, silent, reply.winerror, reply.error) == (State.ERROR, False, 10022, "10022")
+    assert tcp_reply_to_dict(reply)["winerror"] == 10022
+    _state, old, _silent = probe(FakeWinsock("admin-prohibited", build=17763), timeout_s=0.05)
+    data = tcp_reply_to_dict(old)
+    assert data["os_limits"] == list(old.os_limits) and any("older than 19041" in note for note in data["os_limits"])
+    assert "os_limits" not in tcp_reply_to_dict(probe(FakeWinsock("reset"))[1])
 
 
 def test_icmp_error_info_round_trip() -> None:
@@ -208,4 +223,4 @@ def test_connect_probe_takes_the_windows_branch_on_windows(monkeypatch: pytest.M
     monkeypatch.setattr(tcp.sys, "platform", "win32")
     observation = asyncio.run(tcp.connect_probe("198.18.0.31", 25001, timeout_s=5, retries=2))
     assert observation.state is State.CLOSED
-    assert observation.evidence["attempts"] == 1 and observation.evidence["method"] == "connect"
+    assert observation.reply.attempts == 1 and observation.reply.method == "connect"
