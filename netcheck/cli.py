@@ -302,11 +302,17 @@ def _run_options(**values: Any) -> RunOptions:
 
 def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -> Report:
     """Run the checks (with progress on a terminal) into one Report."""
-    from netcheck.runner import run  # noqa: PLC0415
+    from netcheck.host.windows import method_note  # noqa: PLC0415
+    from netcheck.runner import Probes, resolve_method, run  # noqa: PLC0415
 
+    probes = Probes()
+    # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
+    chosen = resolve_method(options.method, probes)
+    if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):
+        typer.echo(note, err=True)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        return run(checks, role, options, on_progress=progress)
+        return run(checks, role, options, probes=probes, on_progress=progress)
     finally:
         progress.close()
 

@@ -135,6 +135,10 @@ class TcpReply:
     message: str | None = None
     errno: int | None = None
     """Only for errors netcheck has no state for."""
+    winerror: int | None = None
+    """Windows: the Win32 or WSA error code, only for errors netcheck has no state for."""
+    os_limits: tuple[str, ...] = ()
+    """What this OS could not do for the probe (an older Windows build), which bounds what the reply proves."""
     service: ServiceAnswer | None = None
     """What answered on the open port (filled in once the service is identified)."""
 

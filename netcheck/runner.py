@@ -7,6 +7,7 @@ cannot turn into a wrong verdict or take the whole run down.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from netcheck.classify import (
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
 from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
+from netcheck.host.windows import SYN_ON_WINDOWS
 from netcheck.matrix import PortKey
 from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Vantage, check_id
 from netcheck.names.dns import DnsConfig, system_dns_config
@@ -100,6 +102,8 @@ def resolve_method(method: Method, probes: Probes) -> Method:
     if method is Method.AUTO:
         return Method.SYN if probes.syn_available() else Method.CONNECT
     if method is Method.SYN and not probes.syn_available():
+        if sys.platform.startswith("win"):
+            raise InputError(SYN_ON_WINDOWS)
         raise InputError("--method syn needs raw sockets: run as root (or with CAP_NET_RAW), or use --method connect")
     return method
 

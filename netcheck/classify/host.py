@@ -9,12 +9,13 @@ from typing import Any
 from netcheck.address import is_address
 from netcheck.host.checks import (
     LINUX_RANGE,
+    WINDOWS_FIREWALL_OFF,
     WINDOWS_RANGE,
     firewall_summary,
-    parse_dynamicport,
     parse_port_range,
 )
 from netcheck.host.facts import HostFacts
+from netcheck.host.windows import parse_dynamicport as windows_dynamicport
 from netcheck.model import Check, HostAspect, Phase, Result, State, Verdict
 from netcheck.observations import NameObservation
 
@@ -76,20 +77,16 @@ def classify_host(check: Check, facts: HostFacts, *, phase: Phase) -> Result:
     if aspect is HostAspect.SOURCE_PORTS:
         return _classify_source_ports(check, facts)
     if aspect is HostAspect.FIREWALL:
-        active = firewall_summary(facts.firewall_outputs)
-        seen = sorted(name for name, output in facts.firewall_outputs.items() if output is not None)
-        if not active:
-            return _result(check, State.DISABLED, Verdict.PASS, "no local firewall rules", evidence={"inspected": seen})
-        return _result(
-            check,
-            State.ENABLED,
-            Verdict.WARN,
-            "a local firewall is active: " + ", ".join(active),
-            "Make sure it lets the product's connections through: 'netcheck ports --format nftables' (or iptables, "
-            "netsh) prints the rules this deployment needs.",
-            evidence={"active": active, "inspected": seen},
-        )
+        return _classify_firewall(check, facts)
     if aspect is HostAspect.PRIVILEGES:
+        if facts.platform.startswith("win") and not facts.privileged:
+            return _result(
+                check,
+                State.NOT_APPLICABLE,
+                Verdict.PASS,
+                "Windows: connect probes (netcheck's SYN engine needs Linux raw sockets, Administrator or not); they "
+                "still tell a reset from silence, and ICMP rejects apart where Windows reports them (build 19041 on)",
+            )
         if facts.privileged:
             return _result(check, State.ENABLED, Verdict.PASS, "privileged: raw SYN probes with packet evidence are available")
         return _result(
@@ -97,15 +94,45 @@ def classify_host(check: Check, facts: HostFacts, *, phase: Phase) -> Result:
             State.DISABLED,
             Verdict.WARN,
             "not privileged: connect probes only, which cannot tell this machine's own DROP rules from a remote one",
-            "Run netcheck as root (or with CAP_NET_RAW; Administrator on Windows) for SYN probes and packet evidence.",
+            "Run netcheck as root (or with CAP_NET_RAW) for SYN probes and packet evidence.",
         )
     return _result(check, State.ERROR, Verdict.ERROR, f"unknown host check {aspect!r}")
+
+
+def _classify_firewall(check: Check, facts: HostFacts) -> Result:
+    active = firewall_summary(facts.firewall_outputs)
+    seen = sorted(name for name, output in facts.firewall_outputs.items() if output is not None)
+    if not active or active == [WINDOWS_FIREWALL_OFF]:
+        return _result(check, State.DISABLED, Verdict.PASS, "no local firewall rules", evidence={"inspected": seen})
+    fix = (
+        "Make sure it lets the product's connections through: 'netcheck ports --format nftables' (or iptables, "
+        "netsh) prints the rules this deployment needs."
+    )
+    if facts.platform.startswith("win"):
+        fix = (
+            "Make sure it lets the product's connections through: as Administrator, add the rules "
+            "'netcheck ports --format netsh' prints."
+        )
+        if any("GPO-only" in line for line in active):
+            fix += (
+                " LocalFirewallRules is GPO-only here: a local rule will not take effect; add them to the Group "
+                "Policy Object instead."
+            )
+    return _result(
+        check,
+        State.ENABLED,
+        Verdict.WARN,
+        "a local firewall is active: " + ", ".join(active),
+        fix,
+        evidence={"active": active, "inspected": seen},
+    )
 
 
 def _classify_source_ports(check: Check, facts: HostFacts) -> Result:
     windows = facts.platform.startswith("win")
     text = facts.ephemeral_text
-    current = (parse_dynamicport(text) if windows else parse_port_range(text)) if text else None
+    # Windows: the two numbers of netsh's output in any language (windows.parse_dynamicport), never its labels.
+    current = (windows_dynamicport(text) if windows else parse_port_range(text)) if text else None
     expected, label = (WINDOWS_RANGE, "Windows Vista and later") if windows else (LINUX_RANGE, "Linux")
     if current is None:
         return _result(check, State.ERROR, Verdict.SKIP, "could not read this machine's ephemeral port range")
@@ -120,7 +147,7 @@ def _classify_source_ports(check: Check, facts: HostFacts) -> Result:
             evidence=evidence,
         )
     setting = (
-        f"netsh int ipv4 set dynamicport tcp start={expected[0]} num={expected[1] - expected[0] + 1}"
+        f"as Administrator: netsh int ipv4 set dynamicport tcp start={expected[0]} num={expected[1] - expected[0] + 1}"
         if windows
         else f'sysctl -w net.ipv4.ip_local_port_range="{expected[0]} {min(expected[1], 60999)}"'
     )

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from netcheck.host import windows
 from netcheck.matrix import SOURCE_PORT_RANGES
 
 LINUX_RANGE = SOURCE_PORT_RANGES["Linux and the virtual appliance"]
 WINDOWS_RANGE = SOURCE_PORT_RANGES["Windows Vista and later"]
+# firewall_summary's line when Windows reports only GPO-only notes with every profile off.
+WINDOWS_FIREWALL_OFF = "Windows Defender Firewall (all profiles off)"
 
 
 def parse_port_range(text: str) -> tuple[int, int] | None:
@@ -23,7 +26,8 @@ def parse_port_range(text: str) -> tuple[int, int] | None:
 
 
 def parse_dynamicport(text: str) -> tuple[int, int] | None:
-    """`netsh int ipv4 show dynamicport tcp`: Start Port and Number of Ports → (first, last)."""
+    """`netsh int ipv4 show dynamicport tcp` in English: Start Port and Number of Ports → (first, last). The host
+    check reads netsh in any language with windows.parse_dynamicport instead."""
     start = re.search(r"Start Port\s*:\s*(\d+)", text)
     count = re.search(r"Number of Ports\s*:\s*(\d+)", text)
     if not start or not count:
@@ -87,8 +91,10 @@ def firewall_summary(outputs: Mapping[str, str | None]) -> list[str]:
         active.append("firewalld")
     if (outputs.get("ufw") or "").lower().startswith("status: active"):
         active.append("ufw")
-    if outputs.get("netsh"):
-        on = [profile for profile, state in parse_allprofiles(outputs["netsh"] or "").items() if state == "ON"]
-        if on:
-            active.append(f"Windows Defender Firewall ({', '.join(on)} profile{'s' if len(on) > 1 else ''} on)")
+    if outputs.get("windows-profiles") or outputs.get("netsh"):
+        # Get-NetFirewallProfile's JSON first; netsh (any language) only when PowerShell gave nothing.
+        read = windows.windows_firewall(outputs)
+        if read is not None and (read[0] or read[1]):
+            summary, notes = read
+            active.append("; ".join([summary or WINDOWS_FIREWALL_OFF, *notes]))
     return active

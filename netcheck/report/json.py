@@ -87,6 +87,10 @@ def tcp_reply_to_dict(reply: TcpReply) -> dict[str, Any]:
         data["arp"] = "no answer"
     if reply.errno is not None:
         data["errno"] = reply.errno
+    if reply.winerror is not None:
+        data["winerror"] = reply.winerror
+    if reply.os_limits:
+        data["os_limits"] = list(reply.os_limits)
     if reply.source_port is not None:
         data["source_port"] = reply.source_port
     data["attempts"] = reply.attempts
