@@ -94,18 +94,6 @@ class ResponderAnswer:
     redirected: bool = False
     """Reached at another address or port than the one dialled (a NAT, DNAT or port forward)."""
 
-    def as_evidence(self) -> dict[str, object]:
-        evidence: dict[str, object] = {"answered": True, "authenticated": self.authenticated, "verified": self.verified}
-        if self.busy:
-            evidence["busy"] = True
-        if self.answered_as:
-            evidence["answered_as"] = self.answered_as
-        if self.problem:
-            evidence["problem"] = self.problem
-        if self.redirected:
-            evidence["redirected"] = True
-        return evidence
-
 
 NO_TOKEN = "the responder runs without a token"  # noqa: S105 - a message, not a secret
 WRONG_TOKEN = "the responder's token differs (failed token check)"  # noqa: S105 - a message, not a secret
@@ -116,7 +104,9 @@ def redirected(answered_as: str) -> str:
     return f"the responder was reached at {answered_as}, not at the address dialled (a NAT or port forward redirects)"
 
 
-def parse_response(data: bytes, nonce: bytes, address: str, port: int, token: bytes | None) -> ResponderAnswer | None:
+def parse_response(  # noqa: PLR0911 - one return per outcome of the wire format
+    data: bytes, nonce: bytes, address: str, port: int, token: bytes | None
+) -> ResponderAnswer | None:
     """None unless `data` is a responder's answer to this very nonce (or a responder's busy answer)."""
     if len(data) < RESPONSE_BYTES:
         return None

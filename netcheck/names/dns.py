@@ -7,10 +7,8 @@ has a stale record or never answers, and the agents may be configured with that 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import dns.asyncquery
@@ -25,47 +23,23 @@ import dns.resolver
 import dns.reversename
 import dns.rrset
 
+from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
+
+__all__ = [
+    "MAX_ADDRESSES",
+    "DnsAnswer",
+    "DnsConfig",
+    "answers_to_question",
+    "candidate_names",
+    "query_ptr",
+    "query_server",
+    "summarize",
+    "system_dns_config",
+]
+
 MAX_ADDRESSES = 16
 """Addresses kept per answer (and PTR lookups made per name): a hostile server may send thousands."""
 MAX_CNAME_HOPS = 8
-
-# Outcomes that are not an rcode: the server never answered, or could not be asked.
-TIMEOUT = "TIMEOUT"
-UNREACHABLE = "UNREACHABLE"
-ERROR = "ERROR"
-
-
-@dataclass(frozen=True)
-class DnsConfig:
-    """Which name servers this machine uses, and how it completes short names."""
-
-    nameservers: tuple[str, ...]
-    search: tuple[str, ...] = ()
-    ndots: int = 1
-    source: str = "system"
-    port: int = 53
-    """The name servers' port (53; tests run hostile servers on others)."""
-
-
-@dataclass(frozen=True)
-class DnsAnswer:
-    """One name server's answer for one name."""
-
-    server: str
-    qname: str
-    rcode: str
-    addresses: tuple[str, ...] = ()
-    ttl: int | None = None
-    elapsed_ms: float = 0.0
-    error: str = ""
-    more: int = 0
-    """Addresses beyond the first MAX_ADDRESSES, counted, not kept."""
-    ignored: int = 0
-    """Answer records for other names than the one asked (not followed from it by CNAME): not believed."""
-
-    @property
-    def answered(self) -> bool:
-        return self.rcode not in (TIMEOUT, UNREACHABLE, ERROR)
 
 
 def system_dns_config() -> DnsConfig:
@@ -184,11 +158,3 @@ async def query_ptr(server: str, address: str, timeout_s: float, port: int = 53)
         return ()
     names = [rdata.to_text().rstrip(".") for rrset in answers_to_question(response)[0] for rdata in rrset]
     return tuple(names[:MAX_ADDRESSES])
-
-
-def valid_server(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True

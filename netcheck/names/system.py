@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Any
 
-from netcheck.model import Observation, State
 from netcheck.names.threads import in_daemon_thread
+from netcheck.observations import SystemAnswer
 
 MAX_THREADS = 32
 MAX_ADDRESSES = 16
@@ -36,26 +36,21 @@ async def _getaddrinfo(name: str) -> Any:
     return await in_daemon_thread(_slots, socket.getaddrinfo, name, None, 0, socket.SOCK_STREAM)
 
 
-async def resolve_system(name: str, deadline_s: float | None = None) -> Observation:
+async def resolve_system(name: str, deadline_s: float | None = None) -> SystemAnswer:
     """Resolve `name` through the system resolver (hosts file, DNS, whatever nsswitch says), within `deadline_s`."""
     started = time.perf_counter()
 
-    def failed(message: str) -> Observation:
-        elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return Observation(State.UNRESOLVED, None, {"path": "system", "error": message}, elapsed)
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 3)
 
     try:
         async with asyncio.timeout(deadline_s):
             infos = await _getaddrinfo(name)
     except TimeoutError:
-        return failed(f"no answer from the system resolver within {deadline_s:g} s")
+        return SystemAnswer(error=f"no answer from the system resolver within {deadline_s:g} s", elapsed_ms=elapsed())
     except (socket.gaierror, UnicodeError) as exc:
-        return failed(getattr(exc, "strerror", None) or str(exc))
+        return SystemAnswer(error=getattr(exc, "strerror", None) or str(exc), elapsed_ms=elapsed())
     addresses = unique_addresses(infos)
     if not addresses:
-        return failed("the system resolver returned no address")
-    elapsed = round((time.perf_counter() - started) * 1000, 3)
-    evidence: dict[str, Any] = {"path": "system", "addresses": addresses[:MAX_ADDRESSES]}
-    if len(addresses) > MAX_ADDRESSES:
-        evidence["more"] = len(addresses) - MAX_ADDRESSES
-    return Observation(State.RESOLVED, addresses[0], evidence, elapsed)
+        return SystemAnswer(error="the system resolver returned no address", elapsed_ms=elapsed())
+    return SystemAnswer(tuple(addresses[:MAX_ADDRESSES]), elapsed_ms=elapsed(), more=max(0, len(addresses) - MAX_ADDRESSES))

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+
+from netcheck.observations import SshBanner
+
+__all__ = ["SshBanner", "parse_banner", "read_banner"]
 
 MAX_IDENT_BYTES = 255
 """RFC 4253 §4.2: the identification line, CR LF included, is at most 255 bytes."""
 MAX_BANNER_BYTES = 8192
 """A server may send other lines before the identification line; bound all it may send before it."""
 _IDENT = re.compile(r"^SSH-(?P<proto>[0-9.]+)-(?P<software>[^\s-][^\s]*)(?:\s+(?P<comments>.*))?$")
-
-
-@dataclass(frozen=True)
-class SshBanner:
-    protocol: str
-    software: str
-    comments: str
-
-    @property
-    def product(self) -> str:
-        """'OpenSSH_9.2p1' → 'OpenSSH 9.2p1'."""
-        name, _, version = self.software.partition("_")
-        return f"{name} {version}".strip()
 
 
 def parse_banner(data: bytes) -> SshBanner | None:

@@ -1,40 +1,17 @@
-"""TLS on the product port (9876 is encrypted by default, says the seed): version, cipher, certificate."""
+"""TLS on the product port (9876 is encrypted by default, says the product's documentation): version, cipher,
+certificate."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from netcheck.observations import Certificate, TlsSession
 
-@dataclass(frozen=True)
-class Certificate:
-    subject: str
-    issuer: str
-    not_after: datetime | None
-
-
-@dataclass(frozen=True)
-class TlsSession:
-    version: str
-    cipher: str
-    certificate: Certificate | None
-    refused: str = ""
-    """Set when this machine's TLS library refuses every version the server offers (say, TLS 1.0 only): why."""
-
-    def as_evidence(self) -> dict[str, Any]:
-        cert = self.certificate
-        evidence = {
-            "protocol": "tls",
-            "tls_version": self.version,
-            "cipher": self.cipher,
-            "subject": cert.subject if cert else None,
-            "issuer": cert.issuer if cert else None,
-            "not_after": cert.not_after.isoformat() if cert and cert.not_after else None,
-        }
-        return {**evidence, "version_refused": self.refused} if self.refused else evidence
+__all__ = ["Certificate", "TlsSession", "parse_certificate", "tls_handshake"]
 
 
 # OpenSSL's reasons when the two sides share no protocol version: the server's protocol_version alert, or this

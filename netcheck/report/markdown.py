@@ -58,3 +58,7 @@ def render_markdown(report: Report) -> str:
         ]
         lines.append("| " + " | ".join(cells_text) + " |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_markdown(report)]

@@ -23,7 +23,7 @@ from typing import Any
 
 from netcheck.model import Report, Result, Vantage
 from netcheck.plan import THIS_MACHINE
-from netcheck.report.json import report_from_dict, report_to_dict
+from netcheck.report.json import evidence_to_dict, report_from_dict, report_to_dict
 
 # A token: what can hold a name, an address (with a port or a zone), or an e-mail address; \w is Unicode, so
 # an internationalised name is one token.
@@ -152,7 +152,7 @@ class Pseudonyms:
             cached = self._cache[token] = self._token(token)
         return cached
 
-    def _token(self, token: str) -> str:
+    def _token(self, token: str) -> str:  # noqa: PLR0911 - one return per shape a token can have
         core = token.rstrip(_TRAILING)
         tail = token[len(core) :]
         if not core:
@@ -186,7 +186,9 @@ MAX_DEPTH = 32
 TOO_DEEP = "(nested too deeply: redacted)"
 
 
-def _collect_evidence(names: Pseudonyms, value: Any, key: str, phrases: dict[str, str], depth: int = 0) -> None:
+def _collect_evidence(  # noqa: PLR0912 - one branch per kind of value and of evidence key
+    names: Pseudonyms, value: Any, key: str, phrases: dict[str, str], depth: int = 0
+) -> None:
     if depth > MAX_DEPTH:
         return
     if isinstance(value, Mapping):
@@ -222,21 +224,28 @@ def _collect_vantage(names: Pseudonyms, vantage: Vantage) -> None:
         names.name(address)
 
 
-def collect(report: Report) -> tuple[Pseudonyms, list[dict[str, str]]]:
+def flat_evidence(report: Report) -> list[dict[str, Any]]:
+    """Each result's evidence as the JSON report writes it: a live run's typed observations and a loaded
+    report's mappings look the same to redaction."""
+    return [evidence_to_dict(result.evidence) for result in report.results]
+
+
+def collect(report: Report, evidence: list[dict[str, Any]] | None = None) -> tuple[Pseudonyms, list[dict[str, str]]]:
     """Every sensitive token of the report, and each result's multi-word phrases (certificate organisations,
-    raw file lines) that are replaced whole within that result."""
+    raw file lines) that are replaced whole within that result. `evidence`: flat_evidence(report), if at hand."""
+    flat = flat_evidence(report) if evidence is None else evidence
     names = Pseudonyms()
     for vantage in (report.vantage, *report.merged_from):
         _collect_vantage(names, vantage)
     per_result = []
-    for result in report.results:
+    for result, result_evidence in zip(report.results, flat, strict=True):
         if result.source_host:
             names.name(result.source_host)
         names.name(result.check.target.name)
         if result.address:
             names.name(result.address)
         phrases: dict[str, str] = {}
-        _collect_evidence(names, result.evidence, "", phrases)
+        _collect_evidence(names, result_evidence, "", phrases)
         per_result.append(dict(sorted(phrases.items(), key=lambda item: -len(item[0]))))
     return names, per_result
 
@@ -255,7 +264,7 @@ def _scrub(names: Pseudonyms, value: Any, phrases: Mapping[str, str], depth: int
     return value
 
 
-def _redact_result(names: Pseudonyms, result: Result, phrases: Mapping[str, str]) -> Result:
+def _redact_result(names: Pseudonyms, result: Result, evidence: dict[str, Any], phrases: Mapping[str, str]) -> Result:
     def text(value: str) -> str:
         return names.text(value, phrases)
 
@@ -267,7 +276,7 @@ def _redact_result(names: Pseudonyms, result: Result, phrases: Mapping[str, str]
         detail=text(result.detail),
         remediation=text(result.remediation),
         address=text(result.address) if result.address else result.address,
-        evidence=_scrub(names, result.evidence, phrases),
+        evidence=_scrub(names, evidence, phrases),
         source_host=text(result.source_host),
     )
 
@@ -278,8 +287,11 @@ def _redact_vantage(names: Pseudonyms, vantage: Vantage) -> Vantage:
 
 def redact(report: Report) -> Report:
     """The same report, every name and address replaced by its pseudonym; every field kept."""
-    names, per_result = collect(report)
-    results = tuple(_redact_result(names, r, phrases) for r, phrases in zip(report.results, per_result, strict=True))
+    evidence = flat_evidence(report)  # typed evidence becomes the JSON mappings first: nothing typed slips through
+    names, per_result = collect(report, evidence)
+    results = tuple(
+        _redact_result(names, r, e, phrases) for r, e, phrases in zip(report.results, evidence, per_result, strict=True)
+    )
     return replace(
         report,
         vantage=_redact_vantage(names, report.vantage),

@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from netcheck.model import Report
 from netcheck.report.base import heading, link_label, link_matrix, needs_attention, ordered, summary_line
+from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible
 
 
@@ -24,7 +25,8 @@ def render_table(report: Report, *, verbose: bool = False) -> str:
             textwrap.fill(visible(result.check.purpose), 34),
         ]
         if verbose:
-            row.append(textwrap.fill(visible(", ".join(f"{k}={v}" for k, v in result.evidence.items())), 50))
+            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
+            row.append(textwrap.fill(visible(evidence), 50))
         rows.append(row)
     headers = ["verdict", "link", "address", "state", "detail", "purpose"] + (["evidence"] if verbose else [])
     lines = [visible(heading(report)), "", tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)]
@@ -44,3 +46,7 @@ def render_table(report: Report, *, verbose: bool = False) -> str:
             lines.append(f"{number:>3}. {visible(link_label(result))}\n{wrapped}")
     lines += ["", visible(summary_line(report))]
     return "\n".join(lines) + "\n"
+
+
+def table_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_table(report, verbose=verbose)]

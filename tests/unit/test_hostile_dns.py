@@ -16,12 +16,13 @@ import dns.rrset
 import pytest
 
 from netcheck.classify import classify_name
-from netcheck.model import Check, Kind, Observation, Role, State, Target
+from netcheck.model import Check, Kind, Role, Target
 from netcheck.names import observe, system
 from netcheck.names.dns import MAX_ADDRESSES, DnsConfig, query_ptr, query_server, summarize
 from netcheck.names.observe import NameObservation
 from netcheck.names.threads import in_daemon_thread
 from netcheck.names.udp import LINK_LOCAL_SLOTS
+from netcheck.observations import SystemAnswer
 
 Reply = tuple[float, bytes, bool]
 """(delay in s, datagram, send it from another socket than the server's)."""
@@ -183,8 +184,8 @@ def many_records_silent_ptr(query: dns.message.Message) -> list[Reply]:
 
 
 def test_a_name_with_100_records_and_a_silent_ptr_server_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def fast_system(name: str, deadline_s: float | None = None) -> Observation:
-        return Observation(State.RESOLVED, "198.18.1.1", {"path": "system", "addresses": ["198.18.1.1"]})
+    async def fast_system(name: str, deadline_s: float | None = None) -> SystemAnswer:
+        return SystemAnswer(("198.18.1.1",))
 
     monkeypatch.setattr(observe, "resolve_system", fast_system)
 
@@ -216,7 +217,7 @@ def test_a_hanging_system_resolver_costs_each_name_its_deadline(monkeypatch: pyt
 
     monkeypatch.setattr(system.socket, "getaddrinfo", hanging)
 
-    async def resolve_all() -> list[Observation]:
+    async def resolve_all() -> list[SystemAnswer]:
         return await asyncio.gather(*(system.resolve_system(f"n{i}.lab.test", 0.5) for i in range(40)))
 
     began = time.monotonic()
@@ -224,8 +225,8 @@ def test_a_hanging_system_resolver_costs_each_name_its_deadline(monkeypatch: pyt
         observations = asyncio.run(resolve_all())
         took = time.monotonic() - began
         assert took < 3  # 30 such names took 51 s, the executor queueing them
-        assert all(o.state is State.UNRESOLVED for o in observations)
-        assert all("no answer from the system resolver within 0.5 s" in o.evidence["error"] for o in observations)
+        assert all(not o.addresses for o in observations)
+        assert all("no answer from the system resolver within 0.5 s" in o.error for o in observations)
         assert len(started_threads) == system.MAX_THREADS  # the rest waited for a slot, within their deadline
     finally:
         release.set()
@@ -236,7 +237,7 @@ def test_a_hanging_system_resolver_costs_each_name_its_deadline(monkeypatch: pyt
 
 def test_the_system_resolver_still_answers() -> None:
     observation = asyncio.run(system.resolve_system("localhost", 5))
-    assert observation.state is State.RESOLVED and observation.address in ("127.0.0.1", "::1")
+    assert observation.addresses and observation.addresses[0] in ("127.0.0.1", "::1") and not observation.error
 
 
 def test_link_local_lookups_do_not_queue_behind_each_other() -> None:

@@ -18,15 +18,18 @@ from typing import Any
 
 import pytest
 
-from netcheck.classify import classify_service
+from netcheck.classify.services import classify_service, responder_note
+from netcheck.handshake import ResponderAnswer
+from netcheck.matrix import PortKey
 from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
+from netcheck.observations import ServiceAnswer
 from netcheck.probes import smb
 from netcheck.probes.handshake import responder_handshake
 from netcheck.probes.service import identify_service
 from netcheck.probes.ssh import MAX_IDENT_BYTES, read_banner
 from netcheck.probes.tls import tls_handshake
+from netcheck.report.json import service_to_dict
 from netcheck.responder import ListenOptions, Responder
-from netcheck.runner import responder_note
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -90,7 +93,8 @@ def test_ssh_slow_drip_is_cut_by_one_deadline() -> None:
 
 
 def test_ssh_endless_banner_without_newline_is_not_ssh() -> None:
-    evidence, took = asyncio.run(serve(endless_banner, lambda p: identify_service("ssh", "127.0.0.1", p, 5, None)))
+    answer, took = asyncio.run(serve(endless_banner, lambda p: identify_service(PortKey.SSH, "127.0.0.1", p, 5, None)))
+    evidence = service_to_dict(answer)
     assert evidence["protocol"] == "unknown"
     assert "longer than 255 bytes" in evidence["ssh_problem"]
     assert len(evidence["first_bytes"]) <= 200
@@ -152,11 +156,18 @@ def test_tls_silent_server_is_cut_by_one_deadline() -> None:
 # The responder: an echo server, a wrong token, a busy responder, a port forward to another responder.
 
 
-INSTALL = Check("service:console->w:25001", Kind.SERVICE, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 25001)
+INSTALL = Check(
+    "service:console->w:25001",
+    Kind.SERVICE,
+    Role.CONSOLE,
+    Target("w", Role.AGENT, AgentOS.WINDOWS),
+    25001,
+    port_key=PortKey.INSTALL,
+)
 
 
-def verdict_of(evidence: dict[str, Any]) -> tuple[Verdict, str]:
-    result = classify_service(INSTALL, evidence, expect_responder=True, now=datetime.now(UTC))
+def verdict_of(answer: ServiceAnswer) -> tuple[Verdict, str]:
+    result = classify_service(INSTALL, answer, expect_responder=True, now=datetime.now(UTC))
     return result.verdict, result.detail
 
 
@@ -168,9 +179,9 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 @pytest.mark.parametrize("token", [None, b"s3cret"])
 def test_an_echo_server_is_not_a_responder(token: bytes | None) -> None:
-    evidence, _took = asyncio.run(serve(echo, lambda p: identify_service("install", "127.0.0.1", p, 1, token)))
-    assert evidence["protocol"] == "unknown"
-    verdict, detail = verdict_of(evidence)
+    answer, _took = asyncio.run(serve(echo, lambda p: identify_service(PortKey.INSTALL, "127.0.0.1", p, 1, token)))
+    assert service_to_dict(answer)["protocol"] == "unknown"
+    verdict, detail = verdict_of(answer)
     assert verdict is Verdict.WARN and "verified" not in detail
 
 
@@ -191,33 +202,35 @@ async def with_responder(token: bytes | None, probe: Callable[[int], Awaitable[A
 
 
 def test_a_wrong_token_fails_and_the_link_says_not_verified() -> None:
-    evidence = asyncio.run(with_responder(b"s3cret", lambda p: identify_service("install", "127.0.0.1", p, 1, b"other")))
-    verdict, detail = verdict_of(evidence)
+    wrong = asyncio.run(with_responder(b"s3cret", lambda p: identify_service(PortKey.INSTALL, "127.0.0.1", p, 1, b"other")))
+    assert isinstance(wrong, ResponderAnswer)
+    verdict, detail = verdict_of(wrong)
     assert verdict is Verdict.FAIL and "failed token check" in detail
-    assert "NOT verified" in responder_note(evidence) and "(verified end to end)" not in responder_note(evidence)
-    right = asyncio.run(with_responder(b"s3cret", lambda p: identify_service("install", "127.0.0.1", p, 1, b"s3cret")))
+    assert "NOT verified" in responder_note(wrong) and "(verified end to end)" not in responder_note(wrong)
+    right = asyncio.run(with_responder(b"s3cret", lambda p: identify_service(PortKey.INSTALL, "127.0.0.1", p, 1, b"s3cret")))
+    assert isinstance(right, ResponderAnswer)
     assert verdict_of(right)[0] is Verdict.PASS and responder_note(right).endswith("(verified end to end)")
 
 
 def test_a_busy_responder_says_busy() -> None:
-    async def probe(port: int) -> dict[str, Any]:
+    async def probe(port: int) -> ServiceAnswer:
         _reader, holder = await asyncio.open_connection("127.0.0.1", port)  # takes the only slot, sends nothing
         await asyncio.sleep(0.1)
         try:
-            return await identify_service("install", "127.0.0.1", port, 1, b"s3cret")
+            return await identify_service(PortKey.INSTALL, "127.0.0.1", port, 1, b"s3cret")
         finally:
             holder.close()
 
-    evidence = asyncio.run(with_responder(b"s3cret", probe, max_connections=1))
-    verdict, detail = verdict_of(evidence)
-    assert evidence.get("busy") is True
+    answer = asyncio.run(with_responder(b"s3cret", probe, max_connections=1))
+    verdict, detail = verdict_of(answer)
+    assert service_to_dict(answer).get("busy") is True
     assert verdict is Verdict.WARN and "busy" in detail and "another program" not in detail
 
 
 def test_a_port_forward_to_another_responder_does_not_verify() -> None:
     """What a DNAT does, on loopback: the dialled port forwards to a responder that shares the token."""
 
-    async def probe(responder_port: int) -> dict[str, Any]:
+    async def probe(responder_port: int) -> ServiceAnswer:
         async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", responder_port)
             up_writer.write(await reader.read(22))
@@ -226,12 +239,14 @@ def test_a_port_forward_to_another_responder_does_not_verify() -> None:
             await writer.drain()
             up_writer.close()
 
-        evidence, _took = await serve(forward, lambda p: identify_service("install", "127.0.0.1", p, 1, b"s3cret"))
-        return evidence  # type: ignore[no-any-return]
+        answer, _took = await serve(forward, lambda p: identify_service(PortKey.INSTALL, "127.0.0.1", p, 1, b"s3cret"))
+        return answer  # type: ignore[no-any-return]
 
-    evidence = asyncio.run(with_responder(b"s3cret", probe))
+    answer = asyncio.run(with_responder(b"s3cret", probe))
+    evidence = service_to_dict(answer)
     assert evidence["protocol"] == "netcheck-responder" and evidence["verified"] is False
-    verdict, detail = verdict_of(evidence)
+    assert evidence["redirected"] is True
+    verdict, detail = verdict_of(answer)
     assert verdict is Verdict.FAIL and "not at the address dialled" in detail
 
 
@@ -273,10 +288,18 @@ def legacy_tls_server(tmp_path: Path, alert_only: bool) -> int:
 @pytest.mark.parametrize(("alert_only", "version"), [(False, "TLSv1"), (True, "an old version")])
 def test_a_tls_1_0_only_server_is_tls_with_versions_this_machine_refuses(tmp_path: Path, alert_only: bool, version: str) -> None:
     port = legacy_tls_server(tmp_path, alert_only)
-    evidence = asyncio.run(identify_service("product", "127.0.0.1", port, 2, None))
+    answer = asyncio.run(identify_service(PortKey.PRODUCT, "127.0.0.1", port, 2, None))
+    evidence = service_to_dict(answer)
     assert evidence["protocol"] == "tls" and "refuses" in evidence["version_refused"]
-    product = Check("service:console->ms:9876", Kind.SERVICE, Role.CONSOLE, Target("ms", Role.MANAGEMENT_SERVER), 9876)
-    result = classify_service(product, evidence, expect_responder=False, now=datetime.now(UTC))
+    product = Check(
+        "service:console->ms:9876",
+        Kind.SERVICE,
+        Role.CONSOLE,
+        Target("ms", Role.MANAGEMENT_SERVER),
+        9876,
+        port_key=PortKey.PRODUCT,
+    )
+    result = classify_service(product, answer, expect_responder=False, now=datetime.now(UTC))
     assert result.verdict is Verdict.WARN
     assert f"TLS, but only versions this machine refuses: the server speaks {version}" in result.detail
     assert "neither TLS" not in result.detail

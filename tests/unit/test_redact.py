@@ -3,12 +3,27 @@ names are hidden in every format; the product's file names are not; no field is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from netcheck.handshake import ResponderAnswer
+from netcheck.matrix import PortKey
 from netcheck.model import AgentOS, Check, Kind, Report, Result, Role, State, Target, Verdict
+from netcheck.observations import (
+    Certificate,
+    DnsAnswer,
+    DnsConfig,
+    HostsEntry,
+    HostsProblem,
+    NameObservation,
+    Reply,
+    TcpReply,
+    TlsSession,
+    UnknownService,
+)
 from netcheck.report.html import render_html
 from netcheck.report.json import parse_report, render_json
 from netcheck.report.junit import render_junit
@@ -114,3 +129,44 @@ def test_deeply_nested_evidence_is_dropped_not_a_crash() -> None:
     last = replace(report.results[-1], evidence={"deep": nested})
     redacted = redact(replace(report, results=(*report.results[:-1], last)))
     assert "198.18.7.7" not in render_json(redacted) and "nested too deeply" in render_json(redacted)
+
+
+def live_report() -> Report:
+    """hostile_report's identities, but as a live run carries them: typed observations, not mappings."""
+    report = hostile_report()
+    agent = Target("bücher.example", Role.AGENT, AgentOS.WINDOWS)
+    link = Check(
+        "tcp:console->bücher.example:9876", Kind.TCP, Role.CONSOLE, agent, 9876, "Acquiring a license", port_key=PortKey.PRODUCT
+    )
+    session = TlsSession("TLSv1.3", "x", Certificate(SUBJECT, SUBJECT, None))
+    reply = TcpReply("connect", Reply.CONNECTED, rtt_ms=1.0, service=session)
+    responder = TcpReply("connect", Reply.CONNECTED, service=ResponderAnswer(True, False, answered_as="198.18.9.9:25001"))
+    name = NameObservation(
+        "bücher.example",
+        DnsConfig(("2001:db8::77",), ("corp.example",)),
+        dns=(DnsAnswer("2001:db8::77", "xn--bcher-kva.example", "NOERROR", ("198.18.7.7",)),),
+        hosts_path="/etc/hosts",
+        hosts=(HostsEntry(3, "198.18.7.7", ("bücher.example", "backup-alias", "fs01-alias.corp.example")),),
+        hosts_problems=(HostsProblem(4, "198.18.9.9 lonely backup-alias", "duplicate"),),
+        system=("198.18.7.7",),
+        ptr=(("198.18.7.7", ("ptr-name.corp.example",)),),
+    )
+    typed = (
+        Result(link, State.OPEN, Verdict.PASS, "connected", "", "198.18.7.7", reply),
+        Result(link, State.OPEN, Verdict.PASS, "connected", "", "198.18.7.7", responder),
+        Result(link, State.OPEN, Verdict.PASS, f"TLSv1.3 (x); certificate {SUBJECT}", "", "198.18.7.7", session),
+        Result(Check("name:bücher.example", Kind.NAME, Role.CONSOLE, agent), State.RESOLVED, Verdict.PASS, "", "", None, name),
+        Result(link, State.OPEN, Verdict.WARN, "not SSH", "", "198.18.7.7", UnknownService("220 mail.corp.example ESMTP")),
+    )
+    return replace(report, results=report.results[:-3] + typed + report.results[-1:])
+
+
+@pytest.mark.parametrize("name", RENDERERS)
+def test_a_live_reports_typed_evidence_is_redacted_too(name: str) -> None:
+    original = live_report()
+    redacted = redact(original)
+    text = RENDERERS[name](redacted)
+    assert [s for s in SECRETS if s in text] == []
+    assert "org-1" in text
+    assert [r.check.port_key for r in redacted.results] == [r.check.port_key for r in original.results]
+    assert all(isinstance(r.evidence, Mapping) for r in redacted.results)  # flattened as the JSON report writes them
