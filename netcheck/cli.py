@@ -6,6 +6,7 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad inp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from netcheck import __version__
+from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
 from netcheck.firewall import RuleFormat, firewall_rules, render_rules
 from netcheck.host.facts import os_description, port_holders, vantage
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
@@ -87,14 +89,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(path)!r} not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{what} {str(path)!r} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+    return read_text_limited(path, what)  # a regular file of at most 16 MiB, or one line and exit 2
 
 
 def _topology(
@@ -131,36 +126,18 @@ def _allow_open_files(wanted: int) -> None:
 
 
 def _check_readable(path: Path, what: str) -> None:
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(path)!r} not found") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
+    read_limited(path, what, PLAN_LIMIT)  # the same bound the run's own read applies (names/observe.py)
 
 
-def _check_output_path(path: Path) -> None:
+def _check_output_path(path: Path, what: str = "--output") -> None:
     """Refuse an output path that cannot be written before spending minutes on probes."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"--output {str(path)!r} is a directory")
-    if not parent.is_dir():
-        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} is not writable")
+    output_target(path, what)
 
 
 def _write_atomically(path: Path, chunks: Iterable[str]) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a report."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as sink:
-            for chunk in chunks:
-                sink.write(chunk)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """A regular file is replaced through a temporary file (a reader never sees half a report); devices,
+    FIFOs and /dev/stdout are written through (netcheck/files.py)."""
+    write_output(output_target(path), chunks)
 
 
 class _Progress:
@@ -382,17 +359,27 @@ def _emit(report: Report, output_format: Format, output: Path | None, *, quiet: 
         chunks = [RENDERERS[output_format](shown)]
     if output:
         _write_atomically(output, chunks)
-        if not quiet:
+        if not quiet and not output_target(output).is_stdout:  # the summary must not end up inside the report
             typer.echo(f"{summary_line(shown)}; report written to {output}")
     else:
-        for chunk in chunks:
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
+        try:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+
+
+def _reader_gone() -> None:
+    """stdout's reader has gone (`| head -1`): stop writing, quietly; the exit code still tells the verdict."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush at exit does not fail again
+    os.close(devnull)
 
 
 def _load_report(path: Path) -> Report:
     try:
-        return parse_report(_read_text(path, "report"))
+        return parse_report(read_text_limited(path, "report", REPORT_LIMIT))
     except ReportError as exc:
         raise InputError(f"{path}: {exc}") from None
 
@@ -468,6 +455,8 @@ def _guard(action: Callable[[], None], *, verbose: bool = False) -> None:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERNAL)
+    except OutputError as exc:
+        _fail(str(exc), EXIT_INTERNAL)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if verbose:
             traceback.print_exc()
@@ -507,7 +496,7 @@ def _listen(
     if not valid_server(bind):
         raise InputError(f"--bind {bind!r} is not an IP address")
     if log:
-        _check_output_path(log)
+        _check_output_path(log, "--log")
     holders = port_holders(ports)
     for taken, holder in holders.items():
         typer.echo(f"port {taken} is taken by {holder}: the product could not listen there either")
@@ -515,22 +504,38 @@ def _listen(
     if not free:
         _fail("every port is taken: nothing to listen on", EXIT_FAIL)
     sink = log.open("a", encoding="utf-8") if log else None
+    log_error = ""
+
+    def say(text: str) -> None:
+        try:
+            typer.echo(text)
+        except BrokenPipeError:  # `listen | head -1`: the reader has gone, so stop answering too
+            _reader_gone()
+            responder.stop()
 
     def on_ready(bound: list[int], failed: dict[int, str]) -> None:
         for number, reason in failed.items():
-            typer.echo(f"cannot listen on {number}: {reason}")
+            say(f"cannot listen on {number}: {reason}")
         if bound:
             auth = "with a token" if token else "without a token"
-            typer.echo(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
+            say(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
 
     def on_event(event: PeerEvent) -> None:
+        nonlocal sink, log_error
         ranges = ", ".join(event.source_ranges) or "outside the seed's source-port ranges"
         if not quiet:
             stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S")
-            typer.echo(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
+            say(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
         if sink:
-            sink.write(json.dumps(asdict(event)) + "\n")
-            sink.flush()
+            try:
+                sink.write(json.dumps(asdict(event)) + "\n")
+                sink.flush()
+            except OSError as exc:  # /dev/full, a full disk: the log the user asked for is lost, so stop
+                log_error = f"cannot write --log {str(log)!r}: {exc.strerror or exc}"
+                with contextlib.suppress(OSError):
+                    sink.close()
+                sink = None
+                responder.stop()
 
     responder = Responder(
         ListenOptions(free, duration, token.encode() if token else None, bind, max_connections), on_event, on_ready
@@ -540,11 +545,14 @@ def _listen(
         asyncio.run(responder.run())
     finally:
         if sink:
-            sink.close()
+            with contextlib.suppress(OSError):
+                sink.close()
+    if log_error:
+        _fail(log_error, EXIT_INTERNAL)
     if not responder.bound:
         _fail("could not listen on any port", EXIT_FAIL)
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(responder.counts.items())) or "no connection"
-    typer.echo(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
+    say(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
 
 
 def exit_code(report: Report) -> int:
