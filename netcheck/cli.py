@@ -434,12 +434,23 @@ def ports(
     agent: AgentOption = None,
     agents_file: AgentsFileOption = None,
     plan: PlanOption = None,
+    output: OutputOption = None,
 ) -> None:
     """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
 
     def run() -> None:
+        if output:
+            _check_output_path(output)
         topology, _plan = _topology(management_server, license_server, agent, agents_file, plan)
-        typer.echo(render_rules(firewall_rules(topology), rule_format), nl=False)
+        rules = render_rules(firewall_rules(topology), rule_format)
+        if output:
+            _write_atomically(output, [rules])
+            return
+        try:
+            sys.stdout.write(rules)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
 
     _guard(run)
 
