@@ -281,7 +281,20 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path, option: str) -> None
         args = [option, str(fifo)] + ([str(CONSOLE)] if option == "merge" else [])
     else:
         args = ["check", "--agent", "a1", option, str(fifo)]
-    refused(2, *args, message=f"{str(fifo)!r} is a FIFO, not a regular file")
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            refused(2, *args, message=f"{str(fifo)!r} is a FIFO, not a regular file")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
+            failures.append(exc)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()  # 0.1.0 blocked forever here: fail, don't hang
+    assert done.wait(timeout=30), "reading a FIFO blocked"
+    if failures:
+        raise failures[0]
 
 
 def test_a_fifo_agents_file_is_refused_in_a_subprocess(tmp_path: Path) -> None:
