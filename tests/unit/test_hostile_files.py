@@ -49,22 +49,37 @@ def refused(code: int, *args: str, message: str) -> None:
     assert result.output.count("netcheck: error: ") == 1
 
 
+def private_device(tmp_path: Path, name: str, minor: int) -> Path:
+    """A copy of a /dev node in tmp_path: a regression replaces this one, never the machine's /dev/full."""
+    if not ROOT:
+        pytest.skip("making a device node needs root")
+    device = tmp_path / name
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+    return device
+
+
+def private_stdout(tmp_path: Path) -> Path:
+    """A link to /proc/self/fd/1, as /dev/stdout is: a regression replaces this link, not the machine's."""
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    return link
+
+
 # --- --output -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not ROOT, reason="making a device node needs root")
 def test_output_to_a_device_writes_through_and_keeps_the_device(tmp_path: Path) -> None:
-    device = tmp_path / "null"
-    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a second /dev/null
+    device = private_device(tmp_path, "null", 3)
     proc = netcheck("report", str(CONSOLE), "--output", str(device))
     assert proc.returncode == 0, proc.stderr
     assert stat.S_ISCHR(os.stat(device).st_mode)
     assert list(tmp_path.iterdir()) == [device]  # no temporary file left behind
 
 
-def test_output_to_dev_full_is_one_line_and_exit_3() -> None:
-    one_line_error(netcheck("report", str(CONSOLE), "--output", "/dev/full"), 3, "cannot write '/dev/full'", "No space left")
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+def test_output_to_a_full_device_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    full = private_device(tmp_path, "full", 7)  # as /dev/full, which 0.1.0 replaced with a regular file as root
+    one_line_error(netcheck("report", str(CONSOLE), "--output", str(full)), 3, f"cannot write {str(full)!r}", "No space left")
+    assert stat.S_ISCHR(os.stat(full).st_mode)
 
 
 def test_output_to_a_fifo_writes_through(tmp_path: Path) -> None:
@@ -80,17 +95,18 @@ def test_output_to_a_fifo_writes_through(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
-def test_output_to_dev_stdout_prints_the_report_and_nothing_else() -> None:
-    proc = netcheck("report", str(CONSOLE), "--format", "json", "--output", "/dev/stdout")
+def test_output_to_dev_stdout_prints_the_report_and_nothing_else(tmp_path: Path) -> None:
+    proc = netcheck("report", str(CONSOLE), "--format", "json", "--output", str(private_stdout(tmp_path)))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["checks"]  # the whole report, without a summary line mixed in
+    assert (tmp_path / "stdout").is_symlink()
 
 
 def test_output_to_dev_stdout_redirected_to_a_file(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     with target.open("w") as sink:
         proc = subprocess.run(
-            [sys.executable, "-m", "netcheck", "report", str(CONSOLE), "--format", "json", "--output", "/dev/stdout"],
+            [sys.executable, "-m", "netcheck", "report", str(CONSOLE), "--format", "json", "--output", str(private_stdout(tmp_path))],
             stdout=sink, stderr=subprocess.PIPE, text=True, check=False, timeout=60,
         )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -193,8 +209,9 @@ def big_report(tmp_path: Path, copies: int = 40) -> Path:
     return path
 
 
-@pytest.mark.parametrize("output", [[], ["--output", "/dev/stdout"]])
-def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path, output: list[str]) -> None:
+@pytest.mark.parametrize("to_stdout", [False, True], ids=["stdout", "output-dev-stdout"])
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path, to_stdout: bool) -> None:
+    output = ["--output", str(private_stdout(tmp_path))] if to_stdout else []
     proc = subprocess.run(
         ["bash", "-c", f'"{sys.executable}" -m netcheck report "$1" --format json "${{@:2}}" | head -1; exit "${{PIPESTATUS[0]}}"', "_", str(big_report(tmp_path)), *output],
         capture_output=True, text=True, timeout=60, check=False,
@@ -231,13 +248,14 @@ def start_listen(*args: str) -> tuple[subprocess.Popen[str], int]:
     return proc, port
 
 
-def test_listen_log_to_dev_full_stops_with_one_line() -> None:
-    proc, port = start_listen("--log", "/dev/full")
+def test_listen_log_to_a_full_device_stops_with_one_line(tmp_path: Path) -> None:
+    full = private_device(tmp_path, "full", 7)
+    proc, port = start_listen("--log", str(full))
     knock(port, 3)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
     assert "Traceback" not in err
-    assert err.strip() == "netcheck: error: cannot write --log '/dev/full': No space left on device"
+    assert err.strip() == f"netcheck: error: cannot write --log {str(full)!r}: No space left on device"
 
 
 def test_listen_whose_reader_stops_ends_without_tracebacks() -> None:
@@ -261,16 +279,30 @@ def test_listen_log_names_log_not_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["check", "--agents-file", "/dev/zero"], "agents file '/dev/zero' is a character device, not a regular file"),
-        (["check", "--plan", "/dev/zero"], "plan file '/dev/zero' is a character device"),
-        (["check", "--agent", "a1", "--hosts-file", "/dev/zero"], "hosts file '/dev/zero' is a character device"),
-        (["report", "/dev/zero"], "report '/dev/zero' is a character device"),
-        (["merge", str(CONSOLE), "/dev/zero"], "report '/dev/zero' is a character device"),
-        (["ports", "--agents-file", "/dev/urandom"], "agents file '/dev/urandom' is a character device"),
+        (["check", "--agents-file", "/dev/null"], "agents file '/dev/null' is a character device, not a regular file"),
+        (["check", "--plan", "/dev/null"], "plan file '/dev/null' is a character device"),
+        (["check", "--agent", "a1", "--hosts-file", "/dev/null"], "hosts file '/dev/null' is a character device"),
+        (["report", "/dev/null"], "report '/dev/null' is a character device"),
+        (["merge", str(CONSOLE), "/dev/null"], "report '/dev/null' is a character device"),
     ],
 )
 def test_devices_are_refused_as_input(args: list[str], message: str) -> None:
+    """/dev/null in process (a regression reads nothing and fails); /dev/zero below, in a memory-capped subprocess."""
     refused(2, *args, message=message)
+
+
+def cap_memory() -> None:
+    import resource  # noqa: PLC0415 - POSIX only, in the child
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+@pytest.mark.parametrize(
+    "args", [["check", "--agents-file", "/dev/zero"], ["ports", "--plan", "/dev/urandom"]], ids=["zero", "urandom"]
+)
+def test_endless_devices_are_refused_at_once(args: list[str]) -> None:
+    """0.1.0 read /dev/zero until the kernel killed it (23.7 GB); the child is capped at 2 GB and 30 s here."""
+    one_line_error(netcheck(*args, timeout=30, preexec_fn=cap_memory), 2, "is a character device, not a regular file")
 
 
 @pytest.mark.parametrize("option", ["--agents-file", "--plan", "--hosts-file", "report", "merge"])
@@ -327,7 +359,7 @@ def test_the_hosts_file_read_for_names_is_bounded_too(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     loaded = load_hosts(fifo)  # would block forever on a FIFO in 0.1.0
     assert "FIFO" in loaded.error and not loaded.parsed.entries
-    assert "character device" in load_hosts(Path("/dev/zero")).error
+    assert "character device" in load_hosts(Path("/dev/null")).error
 
 
 # --- report files that break the schema -----------------------------------------------------------------------
