@@ -357,8 +357,12 @@ def test_read_limited_stops_at_the_limit_even_when_the_size_lies(tmp_path: Path)
 def test_the_hosts_file_read_for_names_is_bounded_too(tmp_path: Path) -> None:
     fifo = tmp_path / "hosts"
     os.mkfifo(fifo)
-    loaded = load_hosts(fifo)  # would block forever on a FIFO in 0.1.0
-    assert "FIFO" in loaded.error and not loaded.parsed.entries
+    results: list[Any] = []
+    reader = threading.Thread(target=lambda: results.append(load_hosts(fifo)), daemon=True)
+    reader.start()
+    reader.join(timeout=30)  # 0.1.0 blocked forever on a FIFO: fail, don't hang
+    assert results, "reading a FIFO hosts file blocked"
+    assert "FIFO" in results[0].error and not results[0].parsed.entries
     assert "character device" in load_hosts(Path("/dev/null")).error
 
 
