@@ -506,7 +506,7 @@ def _listen(
 ) -> None:
     if not valid_server(bind):
         raise InputError(f"--bind {bind!r} is not an IP address")
-    if log:
+    if log and not (log.is_file() and os.access(log, os.W_OK)):  # an existing log is appended to, not replaced
         _check_output_path(log, "--log")
     holders = port_holders(ports)
     for taken, holder in holders.items():
