@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -74,6 +74,8 @@ def test_names_and_addresses_that_are_fine(host: str) -> None:
 
 
 @given(st.text(max_size=40))
+@example("fe80::1%x -j ACCEPT")  # 0.1.0 accepted this: ipaddress takes any zone id
+@example("fe80::1%eth0")
 def test_whatever_validate_host_accepts_is_safe_in_a_rule(text: str) -> None:
     try:
         host = validate_host(text)
