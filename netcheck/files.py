@@ -7,7 +7,8 @@ Output goes to a temporary file created beside the target (random name, O_EXCL|O
 in a shared directory is never followed) and is renamed over it: a reader never sees half a report. The target
 keeps its mode (and, for root, its owner). What is not a regular file is written through, never replaced: a
 character device (`/dev/null`, a terminal), a FIFO, a socket, and `/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`.
-A symbolic link is written through as well: the file it points to is replaced, the link itself stays.
+A symbolic link is written through as well: the file it points to is replaced, the link itself stays; but
+another user's link in a shared sticky directory such as /tmp is refused, as the kernel's protected_symlinks does.
 """
 
 from __future__ import annotations
@@ -130,6 +131,18 @@ def _fd_alias(path: Path) -> int | None:
     return None
 
 
+def _planted_link(path: Path) -> bool:
+    """A symlink in a sticky world-writable directory (/tmp) that someone else owns: the kernel's
+    protected_symlinks rule, which realpath() + rename would otherwise bypass (a link planted to a victim file)."""
+    try:
+        link = os.lstat(path)
+        directory = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    shared = bool(directory.st_mode & stat.S_ISVTX) and bool(directory.st_mode & stat.S_IWOTH)
+    return stat.S_ISLNK(link.st_mode) and shared and link.st_uid not in (os.geteuid(), directory.st_uid)
+
+
 def output_target(path: Path, what: str = "--output") -> OutputTarget:
     """Decide how `path` will be written and check now that it can be (before minutes of probes): InputError if not."""
     name = str(path)
@@ -148,6 +161,8 @@ def output_target(path: Path, what: str = "--output") -> OutputTarget:
         return OutputTarget(path, write_through=True, fd=alias if alias is not None and alias >= 0 else None)
     if info is None and os.path.islink(path):
         raise InputError(f"{what} {name!r} is a symbolic link to a missing file")
+    if _planted_link(path):
+        raise InputError(f"{what} {name!r} is another user's symbolic link in a shared directory: give the file it points to")
     real = Path(os.path.realpath(path))
     parent = real.parent
     if not parent.is_dir():

@@ -139,6 +139,20 @@ def test_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
     assert json.loads(real.read_text())["tool"]["name"] == "netcheck"
 
 
+@pytest.mark.skipif(not ROOT, reason="giving a link to another user needs root")
+def test_another_users_symlink_in_a_shared_directory_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    planted = shared / "report.txt"
+    planted.symlink_to(victim)
+    os.lchown(planted, 65534, 65534)  # nobody planted it
+    refused(2, "report", str(CONSOLE), "--output", str(planted), message="another user's symbolic link in a shared directory")
+    assert victim.read_text() == "precious"
+
+
 def test_a_symlink_planted_at_the_old_temporary_name_is_not_followed(tmp_path: Path) -> None:
     """0.1.0 wrote to `.NAME.PID.tmp`: predictable, so a planted symlink redirected the write to a victim."""
     victim = tmp_path / "victim"
