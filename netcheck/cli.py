@@ -14,13 +14,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from netcheck import __version__
 from netcheck.address import is_address
 from netcheck.errors import InputError
+from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
 from netcheck.firewall import RuleFormat
 from netcheck.matrix import PRODUCT_PORT_KEYS, port_number
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
@@ -65,14 +66,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(path)!r} not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{what} {str(path)!r} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+    return read_text_limited(path, what)  # a regular file of at most 16 MiB, or one line and exit 2
 
 
 def _topology(
@@ -110,36 +104,18 @@ def _token_bytes(token: str | None) -> bytes | None:
 
 
 def _check_readable(path: Path, what: str) -> None:
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(path)!r} not found") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
+    read_limited(path, what, PLAN_LIMIT)  # the same bound the run's own read applies (names/observe.py)
 
 
-def _check_output_path(path: Path) -> None:
+def _check_output_path(path: Path, what: str = "--output") -> None:
     """Refuse an output path that cannot be written before spending minutes on probes."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"--output {str(path)!r} is a directory")
-    if not parent.is_dir():
-        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} is not writable")
+    output_target(path, what)
 
 
 def _write_atomically(path: Path, chunks: Iterable[str]) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a report."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as sink:
-            for chunk in chunks:
-                sink.write(chunk)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """A regular file is replaced through a temporary file (a reader never sees half a report); devices,
+    FIFOs and /dev/stdout are written through (netcheck/files.py)."""
+    write_output(output_target(path), chunks)
 
 
 class _Progress:
@@ -351,19 +327,29 @@ def _emit(report: Report, output: Output) -> None:
     chunks = render(report, output.format, verbose=output.verbose)
     if output.path:
         _write_atomically(output.path, chunks)
-        if not output.quiet:
+        if not output.quiet and not output_target(output.path).is_stdout:  # the summary must not end up inside the report
             typer.echo(f"{summary_line(report)}; report written to {output.path}")
     else:
-        for chunk in chunks:
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
+        try:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+
+
+def _reader_gone() -> None:
+    """stdout's reader has gone (`| head -1`): stop writing, quietly; the exit code still tells the verdict."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush at exit does not fail again
+    os.close(devnull)
 
 
 def _load_report(path: Path) -> Report:
     from netcheck.report.json import ReportError, parse_report  # noqa: PLC0415
 
     try:
-        return parse_report(_read_text(path, "report"))
+        return parse_report(read_text_limited(path, "report", REPORT_LIMIT))
     except ReportError as exc:
         raise InputError(f"{path}: {exc}") from None
 
@@ -423,14 +409,25 @@ def ports(
     agent: AgentOption = None,
     agents_file: AgentsFileOption = None,
     plan: PlanOption = None,
+    output: OutputOption = None,
 ) -> None:
     """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
 
     from netcheck.firewall import firewall_rules, render_rules  # noqa: PLC0415
 
     with _guarded():
+        if output:
+            _check_output_path(output)
         topology, _plan_file = _topology(management_server, license_server, agent, agents_file, plan)
-        typer.echo(render_rules(firewall_rules(topology), rule_format), nl=False)
+        rules = render_rules(firewall_rules(topology), rule_format)
+        if output:
+            _write_atomically(output, [rules])
+            return
+        try:
+            sys.stdout.write(rules)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
 
 
 @contextlib.contextmanager
@@ -445,6 +442,8 @@ def _guarded(*, verbose: bool = False) -> Iterator[None]:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERNAL)
+    except OutputError as exc:
+        _fail(str(exc), EXIT_INTERNAL)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if verbose:
             traceback.print_exc()
@@ -483,7 +482,6 @@ def _listen(
     ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
 ) -> None:
     import asyncio  # noqa: PLC0415
-    import json  # noqa: PLC0415
 
     from netcheck.host.facts import port_holders  # noqa: PLC0415
     from netcheck.responder import ListenOptions, PeerEvent, Responder  # noqa: PLC0415
@@ -491,31 +489,37 @@ def _listen(
     secret = _token_bytes(token)
     if not is_address(bind):
         raise InputError(f"--bind {bind!r} is not an IP address")
-    if log:
-        _check_output_path(log)
+    if log and not (log.is_file() and os.access(log, os.W_OK)):  # an existing log is appended to, not replaced
+        _check_output_path(log, "--log")
     holders = port_holders(ports)
     for taken, holder in holders.items():
         typer.echo(f"port {taken} is taken by {holder}: the product could not listen there either")
     free = tuple(dict.fromkeys(p for p in ports if p not in holders))
     if not free:
         _fail("every port is taken: nothing to listen on", EXIT_FAIL)
-    sink = log.open("a", encoding="utf-8") if log else None
+    sink = _PeerLog(log) if log else None
+
+    def say(text: str) -> None:
+        try:
+            typer.echo(text)
+        except BrokenPipeError:  # `listen | head -1`: the reader has gone, so stop answering too
+            _reader_gone()
+            responder.stop()
 
     def on_ready(bound: list[int], failed: dict[int, str]) -> None:
         for number, reason in failed.items():
-            typer.echo(f"cannot listen on {number}: {reason}")
+            say(f"cannot listen on {number}: {reason}")
         if bound:
             auth = "with a token" if secret else "without a token"
-            typer.echo(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
+            say(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
 
     def on_event(event: PeerEvent) -> None:
         ranges = ", ".join(event.source_ranges) or "outside the documented source-port ranges"
         if not quiet:
             stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S")
-            typer.echo(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
-        if sink:
-            sink.write(json.dumps(asdict(event)) + "\n")
-            sink.flush()
+            say(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
+        if sink and not sink.write(asdict(event)):
+            responder.stop()  # the log the user asked for is being lost: stop, and say so
 
     responder = Responder(ListenOptions(free, duration, secret, bind, max_connections), on_event, on_ready)
     started = time.monotonic()
@@ -524,10 +528,40 @@ def _listen(
     finally:
         if sink:
             sink.close()
+    if sink and sink.error:
+        _fail(sink.error, EXIT_INTERNAL)
     if not responder.bound:
         _fail("could not listen on any port", EXIT_FAIL)
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(responder.counts.items())) or "no connection"
-    typer.echo(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
+    say(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
+
+
+class _PeerLog:
+    """`listen --log`: one JSON line per peer, appended; a write that fails (a full disk, /dev/full) is remembered."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.error = path, ""
+        self.sink: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, object]) -> bool:
+        import json  # noqa: PLC0415
+
+        if self.sink is None:
+            return False
+        try:
+            self.sink.write(json.dumps(record) + "\n")
+            self.sink.flush()
+        except OSError as exc:
+            self.error = f"cannot write --log {str(self.path)!r}: {exc.strerror or exc}"
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.sink is not None:
+            with contextlib.suppress(OSError):
+                self.sink.close()
+            self.sink = None
 
 
 def exit_code(report: Report) -> int:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
+import re
+import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -71,12 +74,32 @@ def firewall_rules(topology: Topology) -> list[Rule]:
     return rules
 
 
+_RULE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,()/>:-]")
+
+
+def _value(text: str) -> str:
+    """A host name or address as it goes into a rule. topology.validate_host already allows nothing else;
+    this second check keeps a rule from ever carrying a quote, a space or a newline into a shell."""
+    if not _RULE_VALUE.match(text):
+        raise ValueError(f"refusing to put {text!r} into a firewall rule")
+    return text
+
+
+def _is_ipv6(source: str) -> bool:
+    try:
+        return ipaddress.ip_address(source).version == 6
+    except ValueError:
+        return False
+
+
 def _who(name: str | None, role: Role) -> str:
-    return name or f"any {role}"
+    return _value(name) if name else f"any {role}"
 
 
 def _comment(rule: Rule) -> str:
-    return f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})".replace('"', "'")
+    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes."""
+    return _COMMENT_UNSAFE.sub(" ", f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})")
 
 
 def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
@@ -101,8 +124,9 @@ def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
     lines = []
     for r in rules:
         on = f"# on {_who(r.destination, r.destination_role)}"
+        source = _value(r.source) if r.source else None
         if fmt is RuleFormat.NETSH:
-            remote = f" remoteip={r.source}" if r.source else ""
+            remote = f" remoteip={source}" if source else ""
             ports = ",".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
             lines += [
                 on,
@@ -110,18 +134,23 @@ def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
                 f"localport={r.port}{remote} remoteport={ports}",
             ]
         elif fmt is RuleFormat.IPTABLES:
-            source = f" -s {r.source}" if r.source else ""
+            # the family of the connection: the source's, or the destination's when any source may connect
+            ipv6 = _is_ipv6(source) if source else bool(r.destination and _is_ipv6(r.destination))
+            command = "ip6tables" if ipv6 else "iptables"
+            from_source = f" -s {shlex.quote(source)}" if source else ""
             ports = ",".join(f"{lo}:{hi}" for lo, hi in r.source_ports)
             lines += [
                 on,
-                f"iptables -A INPUT -p tcp{source} --dport {r.port} -m multiport --sports {ports} "
-                f'-m comment --comment "{_comment(r)}" -j ACCEPT',
+                f"{command} -A INPUT -p tcp{from_source} --dport {r.port} -m multiport --sports {ports} "
+                f"-m comment --comment {shlex.quote(_comment(r))} -j ACCEPT",
             ]
         else:
-            source = f"ip saddr {r.source} " if r.source else ""
+            family = "ip6" if source and _is_ipv6(source) else "ip"
+            from_source = f"{family} saddr {source} " if source else ""
             ports = ", ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
             lines += [
                 on,
-                f'add rule inet filter input {source}tcp sport {{ {ports} }} tcp dport {r.port} accept comment "{_comment(r)}"',
+                f"add rule inet filter input {from_source}tcp sport {{ {ports} }} tcp dport {r.port} "
+                f'accept comment "{_comment(r)}"',
             ]
     return "\n".join(lines) + "\n"

@@ -236,7 +236,7 @@ class HostsProblem:
     reason: str
 
     def describe(self) -> str:
-        return f"line {self.line}: {self.reason}: {self.text!r}"
+        return f"line {self.line}: {self.reason}: {self.text!r}" if self.text else f"line {self.line}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

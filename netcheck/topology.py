@@ -20,13 +20,25 @@ __all__ = ["InputError", "PlanFile", "build_topology", "merge_agents", "parse_ag
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
+_HOST_CHARACTERS = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 def validate_host(host: str, *, what: str = "host") -> str:
-    """Return `host` if it is an IP address or a well-formed host name, else raise InputError."""
+    """Return `host` if it is an IP address or a well-formed host name, else raise InputError.
+
+    The grammar is strict because names reach firewall rules and shell commands (`netcheck ports`): only
+    [A-Za-z0-9_.:-], so no IPv6 zone id (`fe80::1%eth0`) and no whitespace. One rule for numbers: a name whose
+    last label is a number (decimal, octal or 0x hex: `127.1`, `0127.0.0.1`, `0x7f.0.0.1`) is an IPv4 address
+    to every resolver, so it must be one in dotted-quad form (top-level domains are never numeric, RFC 3696).
+    """
     candidate = host.strip()
     if not candidate:
         raise InputError(f"empty {what}")
+    if "%" in candidate:
+        raise InputError(f"malformed {what} {host!r}: IPv6 zone ids (%...) are not supported")
+    if not _HOST_CHARACTERS.match(candidate):
+        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
@@ -35,8 +47,8 @@ def validate_host(host: str, *, what: str = "host") -> str:
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
-    if all(label.isdigit() for label in labels):
-        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address (write it as four decimal numbers)")
     return name
 
 

@@ -12,12 +12,14 @@ from typing import Any
 
 from netcheck.names.threads import in_daemon_thread
 from netcheck.names.udp import LINK_LOCAL_SLOTS, first_answer
+from netcheck.probes.scapy_env import quiet_scapy
 
 LLMNR_GROUP = "224.0.0.252"
 LLMNR_PORT = 5355
 
 
 def _layers() -> tuple[Any, Any]:
+    quiet_scapy()
     from scapy.layers import dns, llmnr  # noqa: PLC0415 - scapy is slow to import; only name fallbacks need it
 
     return llmnr, dns

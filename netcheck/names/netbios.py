@@ -13,11 +13,13 @@ from typing import Any
 
 from netcheck.names.threads import in_daemon_thread
 from netcheck.names.udp import LINK_LOCAL_SLOTS, first_answer
+from netcheck.probes.scapy_env import quiet_scapy
 
 NBNS_PORT = 137
 
 
 def _layers() -> Any:
+    quiet_scapy()
     from scapy.layers import netbios  # noqa: PLC0415 - scapy is slow to import; only name fallbacks need it
 
     return netbios

@@ -8,13 +8,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netcheck.errors import InputError
+from netcheck.files import PLAN_LIMIT, read_limited
 from netcheck.host.facts import interfaces as local_interfaces
 from netcheck.names.dns import MAX_ADDRESSES, query_ptr, query_server
 from netcheck.names.hosts import HostsFile, decode_hosts, parse_hosts
 from netcheck.names.llmnr import query_llmnr
 from netcheck.names.netbios import query_netbios
 from netcheck.names.system import resolve_system
-from netcheck.observations import DnsConfig, NameObservation
+from netcheck.observations import DnsConfig, HostsProblem, NameObservation
 
 __all__ = ["HostsSource", "NameObservation", "load_hosts", "observe_name"]
 
@@ -29,10 +31,26 @@ class HostsSource:
 
 
 def load_hosts(path: Path) -> HostsSource:
+    """The hosts file, read once: a regular file of at most 16 MiB (netcheck/files.py), else its error."""
     try:
-        return HostsSource(str(path), parse_hosts(decode_hosts(path.read_bytes())))
-    except OSError as exc:
-        return HostsSource(str(path), error=exc.strerror or str(exc))
+        return HostsSource(str(path), parse_hosts(decode_hosts(read_limited(path, "hosts file", PLAN_LIMIT))))
+    except InputError as exc:
+        return HostsSource(str(path), error=str(exc))
+
+
+SHOWN_HOSTS = 10
+"""Hosts-file entries and problems kept per name: a file with thousands for one name must not make a huge detail."""
+
+
+def _hosts_problems(name: str, hosts: HostsSource, lines: set[int]) -> tuple[HostsProblem, ...]:
+    mine = [p for p in hosts.parsed.problems if p.line in lines or name.lower() in p.text.lower().split()]
+    if len(mine) <= SHOWN_HOSTS:
+        return tuple(mine)
+    rest = mine[SHOWN_HOSTS:]
+    return (
+        *mine[:SHOWN_HOSTS],
+        HostsProblem(rest[0].line, "", f"and {len(rest)} more problems for {name}, up to line {rest[-1].line}"),
+    )
 
 
 DNS_BUDGET = 3
@@ -72,15 +90,16 @@ async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, tim
         considered = to_reverse[:MAX_ADDRESSES]
         names = await asyncio.gather(*(query_ptr(responsive, address, timeout_s, dns_config.port) for address in considered))
         ptr = list(zip(considered, names, strict=True))
-    entries = tuple(hosts.parsed.lookup(name))
-    lines = {entry.line for entry in entries}
+    found = hosts.parsed.lookup(name)
+    entries = tuple(found[:SHOWN_HOSTS])
+    lines = {entry.line for entry in found}
     return NameObservation(
         name=name,
         dns_config=dns_config,
         dns=tuple(answers),
         hosts_path=hosts.path,
         hosts=entries,
-        hosts_problems=tuple(p for p in hosts.parsed.problems if p.line in lines or name.lower() in p.text.lower().split()),
+        hosts_problems=_hosts_problems(name, hosts, lines),
         hosts_error=hosts.error,
         system=system.addresses,
         system_error=system.error,

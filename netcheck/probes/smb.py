@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netcheck.observations import SmbIdentity
+from netcheck.probes.scapy_env import quiet_scapy
 
 DIALECTS: dict[int, str] = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
 SIGNING_ENABLED = 0x01
@@ -27,6 +28,7 @@ MAX_MESSAGE = 64 * 1024  # a negotiate response is a few hundred bytes; refuse t
 
 
 def _smb2() -> Any:
+    quiet_scapy()
     from scapy.layers import smb2  # noqa: PLC0415 - scapy is slow to import; only service checks need it
 
     return smb2
@@ -86,6 +88,7 @@ def parse_negotiate(message: bytes) -> Negotiation | None:
 
 def build_smb1_negotiate() -> bytes:
     """An SMB1 NEGOTIATE offering only "NT LM 0.12": a server that accepts it still speaks SMB1."""
+    quiet_scapy()
     from scapy.layers.smb import SMB_Dialect, SMB_Header, SMBNegotiate_Request  # noqa: PLC0415
 
     return bytes(SMB_Header(Flags2=0xC843) / SMBNegotiate_Request(Dialects=[SMB_Dialect(DialectString="NT LM 0.12")]))

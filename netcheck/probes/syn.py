@@ -29,6 +29,7 @@ from pathlib import Path
 
 from netcheck.model import State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+from netcheck.probes.scapy_env import quiet_scapy
 from netcheck.probes.tcp import state_from_icmp
 
 SOURCE_PORTS = (40000, 60999)
@@ -99,6 +100,7 @@ def syn_available() -> bool:
 def _syn_template() -> bytes:
     """A 40-byte IPv4+TCP SYN built by scapy; per-target fields are patched in by build_syn."""
     logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    quiet_scapy()
     from scapy.layers.inet import IP, TCP  # noqa: PLC0415 - scapy is slow to import; only SYN probes need it
 
     return bytes(IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netcheck.observations import Certificate, TlsSession
+from netcheck.probes.scapy_env import quiet_scapy
 
 __all__ = ["Certificate", "TlsSession", "parse_certificate", "tls_handshake"]
 
@@ -35,6 +36,7 @@ def _name(rdns: Any) -> str:
 
 def parse_certificate(der: bytes) -> Certificate | None:
     """A DER certificate → subject, issuer, expiry (scapy's X.509 layer is the ASN.1 codec)."""
+    quiet_scapy()
     from scapy.layers.x509 import X509_Cert  # noqa: PLC0415 - scapy is slow to import
 
     try:

@@ -6,6 +6,7 @@ import json
 import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from netcheck.observations import (
     TlsSession,
     UnknownService,
 )
+from netcheck.report.validate import SchemaError, validate
 
 SCHEMA_VERSION = 1
 
@@ -198,6 +200,7 @@ def render_json(report: Report) -> str:
     return "".join(iter_json(report))
 
 
+@cache
 def load_schema() -> dict[str, Any]:
     """The JSON schema every report validates against."""
     text = resources.files("netcheck.report").joinpath("schema.json").read_text(encoding="utf-8")
@@ -229,13 +232,18 @@ def _result_from(item: dict[str, Any]) -> Result:
 
 
 def report_from_dict(data: Any) -> Report:
-    """The inverse of report_to_dict; ReportError names what is missing or wrong."""
-    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "netcheck":
+    """The inverse of report_to_dict, for a document valid against schema.json; ReportError names what is wrong."""
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(tool, dict) or tool.get("name") != "netcheck":
         raise ReportError("not a netcheck report (no tool.name = netcheck)")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ReportError(
-            f"schema_version {data.get('schema_version')!r} is not supported (this netcheck reads {SCHEMA_VERSION})"
+            f"schema_version {data.get('schema_version')!r:.40} is not supported (this netcheck reads {SCHEMA_VERSION})"
         )
+    try:
+        validate(data, load_schema())
+    except SchemaError as exc:
+        raise ReportError(f"malformed report: {exc}") from None
     try:
         return Report(
             tool_version=str(data["tool"]["version"]),
@@ -251,11 +259,17 @@ def report_from_dict(data: Any) -> Report:
         raise ReportError(f"malformed report: {type(exc).__name__}: {exc}") from None
 
 
+def _no_constant(name: str) -> Any:
+    raise ReportError(f"not JSON: {name} is not a JSON number")
+
+
 def parse_report(text: str) -> Report:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)  # NaN and Infinity are Python's, not JSON's
     except json.JSONDecodeError as exc:
         raise ReportError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ReportError("not a netcheck report: values nest too deep") from None
     return report_from_dict(data)
 
 
