@@ -1,7 +1,9 @@
 """--redact: host names, addresses and identities replaced by stable pseudonyms, for tickets that leave the company.
 
-Redaction works from the report's structure, not from what text looks like. First every field that can carry
-a name or an address is read: the vantage points, each check's target, address and source host, and the
+Redaction works from the report's structure, not from what text looks like. Evidence is first flattened as the
+JSON report writes it (`evidence_to_dict`), so a live run's typed observations and a loaded report's mappings
+are redacted alike and nothing typed slips through. Next every field that can carry a name or an address is
+read: the vantage points, each check's target, address and source host, and the
 evidence (DNS servers, query names and answers, hosts-file entries with their aliases, PTR names, the system
 resolver's addresses, ICMP senders, the address a responder answered as, certificate subjects and issuers,
 raw banners). Each name gets one pseudonym (host-N, ip-N, ip6-N, org-N, email-N, line-N) in order of first

@@ -38,6 +38,7 @@ from netcheck.probes import smb
 from netcheck.probes.handshake import responder_handshake
 from netcheck.probes.ssh import parse_banner
 from netcheck.probes.tls import parse_certificate
+from netcheck.report.json import service_to_dict
 from netcheck.responder import ListenOptions, PeerEvent, Responder
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -299,3 +300,38 @@ def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Pat
     assert "127.0.0.1:" in out and f"-> {port} handshake" in out
     assert "responder stopped after" in out and "1 handshake" in out
     assert list(tmp_path.iterdir()) == []  # nothing written to disk without --log
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (ResponderAnswer(False, False, busy=True, problem=handshake.BUSY),
+         {"verified": False, "busy": True, "problem": handshake.BUSY}),
+        (ResponderAnswer(True, False, answered_as="198.18.0.41:25001", problem=handshake.redirected("198.18.0.41:25001"),
+                         redirected=True),
+         {"verified": False, "answered_as": "198.18.0.41:25001", "redirected": True}),
+        (ResponderAnswer(True, True, answered_as="198.18.0.31:25001"),
+         {"verified": True, "answered_as": "198.18.0.31:25001"}),
+        (TlsSession("TLSv1", "x", None, "this machine's TLS library refuses the versions the server offers (X)"),
+         {"protocol": "tls", "tls_version": "TLSv1", "version_refused": "this machine's TLS library refuses the versions the server offers (X)"}),
+        (UnknownService(first_bytes="SSH-2.0-" + "x" * 100, ssh_problem="identification line never ended (no line feed in time)"),
+         {"protocol": "unknown", "ssh_problem": "identification line never ended (no line feed in time)"}),
+    ],
+)  # fmt: skip
+def test_the_json_evidence_says_what_the_typed_answer_holds(answer: ServiceAnswer, expected: dict[str, Any]) -> None:
+    data = service_to_dict(answer)
+    assert {key: data.get(key) for key in expected} == expected
+    if not isinstance(answer, ResponderAnswer) or not answer.busy:
+        assert "busy" not in data  # optional keys are left out when unset
+    if isinstance(answer, ResponderAnswer) and not answer.redirected:
+        assert "redirected" not in data
+
+
+def test_a_custom_ssh_port_that_does_not_end_its_banner_gets_the_ssh_advice_with_the_reason() -> None:
+    """Issue 14 #6: [ports] ssh = 2222 keeps the SSH message (never the product port's TLS one)."""
+    check = Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, 2222, port_key=PortKey.SSH)
+    answer = UnknownService(first_bytes="SSH-2.0-drip", ssh_problem="identification line never ended (no line feed in time)")
+    result = classify_service(check, answer, expect_responder=False, now=NOW)
+    assert result.verdict is Verdict.WARN
+    assert "port 2222 answers, but not with an SSH identification string (identification line never ended" in result.detail
+    assert "TLS" not in result.detail and "sshd" in result.remediation
