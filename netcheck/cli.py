@@ -5,55 +5,34 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad inp
 
 from __future__ import annotations
 
-import asyncio
-import json
+import contextlib
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from netcheck import __version__
-from netcheck.firewall import RuleFormat, firewall_rules, render_rules
-from netcheck.host.facts import os_description, port_holders, vantage
+from netcheck.address import is_address
+from netcheck.errors import InputError
+from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
+from netcheck.firewall import RuleFormat
+from netcheck.matrix import PRODUCT_PORT_KEYS, port_number
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
-from netcheck.names.dns import valid_server
-from netcheck.plan import NothingToCheck, plan_checks, plan_local
-from netcheck.report.base import summary_line
-from netcheck.report.html import render_html
-from netcheck.report.json import ReportError, iter_json, parse_report
-from netcheck.report.junit import render_junit
-from netcheck.report.markdown import render_markdown
-from netcheck.report.merge import merge_with_notes, parse_unreachable
-from netcheck.report.redact import redact
-from netcheck.report.table import render_table
-from netcheck.responder import ListenOptions, PeerEvent, Responder
-from netcheck.runner import Probes, RunOptions, effective_method, run_checks
-from netcheck.topology import InputError, PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan
+from netcheck.report.formats import Format
+
+if TYPE_CHECKING:
+    from netcheck.runner import RunOptions
+    from netcheck.topology import PlanFile
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-    JUNIT = "junit"
-    HTML = "html"
-
-
-RENDERERS: dict[Format, Callable[[Report], str]] = {  # table and JSON are rendered by _emit itself
-    Format.MARKDOWN: render_markdown,
-    Format.JUNIT: render_junit,
-    Format.HTML: render_html,
-}
 
 ManagementServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the management server.")]
 LicenseServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the license server.")]
@@ -87,14 +66,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(path)!r} not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{what} {str(path)!r} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+    return read_text_limited(path, what)  # a regular file of at most 16 MiB, or one line and exit 2
 
 
 def _topology(
@@ -105,6 +77,8 @@ def _topology(
     plan: Path | None,
 ) -> tuple[Topology, PlanFile]:
     """The topology from --plan, --agents-file and the options (options win over the plan file)."""
+    from netcheck.topology import PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan  # noqa: PLC0415
+
     plan_file = parse_plan(_read_text(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
     agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agent or []]]
     if agents_file:
@@ -118,49 +92,30 @@ def _topology(
     return topology, plan_file
 
 
-def _allow_open_files(wanted: int) -> None:
-    """Raise this process's open-file limit so `wanted` sockets fit (the soft limit is often 1024)."""
-    try:
-        import resource  # noqa: PLC0415 - POSIX only
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
-    except (ImportError, ValueError, OSError):
-        pass  # the runner's bound still holds; connects beyond the limit become error results
+def _token_bytes(token: str | None) -> bytes | None:
+    """--token (or NETCHECK_TOKEN) as bytes; an empty one would silently turn authentication off: refused."""
+    if token is None:
+        token = os.environ.get("NETCHECK_TOKEN")  # click reads an empty variable as unset
+        if token is None:
+            return None
+    if not token.strip():
+        raise InputError("--token (or NETCHECK_TOKEN) is empty: give the shared token, or unset it to run without one")
+    return token.encode()
 
 
 def _check_readable(path: Path, what: str) -> None:
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(path)!r} not found") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
+    read_limited(path, what, PLAN_LIMIT)  # the same bound the run's own read applies (names/observe.py)
 
 
-def _check_output_path(path: Path) -> None:
+def _check_output_path(path: Path, what: str = "--output") -> None:
     """Refuse an output path that cannot be written before spending minutes on probes."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"--output {str(path)!r} is a directory")
-    if not parent.is_dir():
-        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"--output {str(path)!r}: directory {str(parent)!r} is not writable")
+    output_target(path, what)
 
 
 def _write_atomically(path: Path, chunks: Iterable[str]) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a report."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as sink:
-            for chunk in chunks:
-                sink.write(chunk)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """A regular file is replaced through a temporary file (a reader never sees half a report); devices,
+    FIFOs and /dev/stdout are written through (netcheck/files.py)."""
+    write_output(output_target(path), chunks)
 
 
 class _Progress:
@@ -200,7 +155,8 @@ def main(
         typer.echo(f"netcheck {__version__}")
         raise typer.Exit(EXIT_PASS)
     if ctx.invoked_subcommand is None:
-        _guard(_check_this_machine)
+        with _guarded():
+            _check_this_machine()
 
 
 @app.command(
@@ -274,125 +230,126 @@ def check(
     ] = False,
 ) -> None:
     """Probe every link of the connection matrix that starts at this machine."""
-    options = locals()
-    _guard(lambda: _check(**options), verbose=verbose)
+    with _guarded(verbose=verbose):
+        secret = _token_bytes(token)
+        topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
+        role = vantage_role or plan_file.vantage or Role.CONSOLE
+        checks = _plan(topology, role)
+        for server in dns_server or []:
+            if not is_address(server):
+                raise InputError(f"--dns-server {server!r} is not an IP address")
+        if hosts_file is not None:
+            _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
+        output_options = Output(output_format, output, redact_report, quiet, verbose)
+        if output:
+            _check_output_path(output)
+        options = _run_options(
+            phase=phase or plan_file.phase or Phase.PRE_INSTALL,
+            method=method or plan_file.method or Method.AUTO,
+            timeout_s=timeout,
+            retries=retries,
+            concurrency=concurrency,
+            rate_pps=rate,
+            dns_servers=tuple(dns_server or ()),
+            hosts_path=hosts_file,
+            identify_services=identify,
+            expect_responder=expect_responder,
+            token=secret,
+        )
+        report = _run(checks, role, options, quiet=quiet)
+        _emit(report, output_options)
+        raise typer.Exit(exit_code(report))
 
 
-def _check(
-    *,
-    vantage_role: Role | None,
-    management_server: str | None,
-    license_server: str | None,
-    agent: list[str] | None,
-    agents_file: Path | None,
-    plan: Path | None,
-    phase: Phase | None,
-    method: Method | None,
-    dns_server: list[str] | None,
-    hosts_file: Path | None,
-    expect_responder: bool,
-    token: str | None,
-    timeout: float,
-    retries: int,
-    concurrency: int,
-    rate: int,
-    identify: bool,
-    output_format: Format,
-    output: Path | None,
-    redact_report: bool,
-    quiet: bool,
-    verbose: bool,
-) -> None:
-    topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
-    role = vantage_role or plan_file.vantage or Role.CONSOLE
+@dataclass(frozen=True)
+class Output:
+    """Where and how a report is written."""
+
+    format: Format = Format.TABLE
+    path: Path | None = None
+    redact: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+def _plan(topology: Topology, role: Role) -> list[Check]:
+    from netcheck.plan import NothingToCheck, plan_checks  # noqa: PLC0415
+
     try:
-        checks = plan_checks(topology, role)
+        return plan_checks(topology, role)
     except NothingToCheck as exc:
         raise InputError(str(exc)) from None
-    for server in dns_server or []:
-        if not valid_server(server):
-            raise InputError(f"--dns-server {server!r} is not an IP address")
-    if hosts_file is not None:
-        _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
-    if output:
-        _check_output_path(output)
-    probes = Probes()
-    chosen = effective_method(method or plan_file.method or Method.AUTO, probes)
-    if chosen is Method.SYN and not probes.syn_available():
-        raise InputError("--method syn needs raw sockets: run as root (or with CAP_NET_RAW), or use --method connect")
-    options = RunOptions(
-        phase=phase or plan_file.phase or Phase.PRE_INSTALL,
-        method=chosen,
-        timeout_s=timeout,
-        retries=retries,
-        concurrency=concurrency,
-        source_os=os_description(),
-        ports=dict(topology.ports),
-        dns_servers=tuple(dns_server or ()),
-        hosts_path=hosts_file,
-        expect_responder=expect_responder,
-        token=token.encode() if token else None,
-        rate_pps=rate,
-        identify_services=identify,
-    )
-    _allow_open_files(concurrency + 256)
-    report = _run(checks, role, options, probes, quiet=quiet)
-    _emit(report, output_format, output, quiet=quiet, verbose=verbose, redacted=redact_report)
-    raise typer.Exit(exit_code(report))
 
 
-def _run(checks: list[Check], role: Role, options: RunOptions, probes: Probes, *, quiet: bool) -> Report:
+def _run_options(**values: Any) -> RunOptions:
+    """The runner's options (the runner, with every probe, is imported only when a run starts)."""
+    from netcheck.runner import RunOptions  # noqa: PLC0415
+
+    return RunOptions(**values)
+
+
+def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -> Report:
     """Run the checks (with progress on a terminal) into one Report."""
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    clock = time.perf_counter()
+    from netcheck.host.windows import method_note  # noqa: PLC0415
+    from netcheck.runner import Probes, resolve_method, run  # noqa: PLC0415
+
+    probes = Probes()
+    # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
+    chosen = resolve_method(options.method, probes)
+    if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):
+        typer.echo(note, err=True)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=progress))
+        return run(checks, role, options, probes=probes, on_progress=progress)
     finally:
         progress.close()
-    return Report(
-        tool_version=__version__,
-        started_at=started_at,
-        duration_s=round(time.perf_counter() - clock, 3),
-        vantage=vantage(role),
-        phase=options.phase,
-        method=str(options.method),
-        results=tuple(results),
-    )
 
 
 def _check_this_machine() -> None:
     """Bare `netcheck`: host readiness and the product's ports on loopback, as a table."""
-    probes = Probes()
-    options = RunOptions(method=effective_method(Method.AUTO, probes), source_os=os_description(), timeout_s=1.0)
-    report = _run(plan_local(Role.CONSOLE), Role.CONSOLE, options, probes, quiet=False)
-    _emit(report, Format.TABLE, None, quiet=False, verbose=False, redacted=False)
+    from netcheck.plan import plan_local  # noqa: PLC0415
+
+    report = _run(plan_local(Role.CONSOLE), Role.CONSOLE, _run_options(timeout_s=1.0), quiet=False)
+    _emit(report, Output())
     typer.echo("Check a deployment's links with 'netcheck check --help'; answer probes with 'netcheck listen'.")
     raise typer.Exit(exit_code(report))
 
 
-def _emit(report: Report, output_format: Format, output: Path | None, *, quiet: bool, verbose: bool, redacted: bool) -> None:
+def _emit(report: Report, output: Output) -> None:
     """Render (redacted if asked) and write to --output, atomically, or to stdout."""
-    shown = redact(report) if redacted else report
-    if output_format is Format.JSON:
-        chunks: Iterable[str] = iter_json(shown)  # streamed: a large run's report is never one string
-    elif output_format is Format.TABLE:
-        chunks = [render_table(shown, verbose=verbose)]
+    from netcheck.report.base import summary_line  # noqa: PLC0415
+    from netcheck.report.formats import render  # noqa: PLC0415
+
+    if output.redact:
+        from netcheck.report.redact import redact  # noqa: PLC0415
+
+        report = redact(report)
+    chunks = render(report, output.format, verbose=output.verbose)
+    if output.path:
+        _write_atomically(output.path, chunks)
+        if not output.quiet and not output_target(output.path).is_stdout:  # the summary must not end up inside the report
+            typer.echo(f"{summary_line(report)}; report written to {output.path}")
     else:
-        chunks = [RENDERERS[output_format](shown)]
-    if output:
-        _write_atomically(output, chunks)
-        if not quiet:
-            typer.echo(f"{summary_line(shown)}; report written to {output}")
-    else:
-        for chunk in chunks:
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
+        try:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+
+
+def _reader_gone() -> None:
+    """stdout's reader has gone (`| head -1`): stop writing, quietly; the exit code still tells the verdict."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush at exit does not fail again
+    os.close(devnull)
 
 
 def _load_report(path: Path) -> Report:
+    from netcheck.report.json import ReportError, parse_report  # noqa: PLC0415
+
     try:
-        return parse_report(_read_text(path, "report"))
+        return parse_report(read_text_limited(path, "report", REPORT_LIMIT))
     except ReportError as exc:
         raise InputError(f"{path}: {exc}") from None
 
@@ -409,7 +366,8 @@ def report(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence in the table.")] = False,
 ) -> None:
     """Render a saved JSON report in another format. Exit 0 when rendered, 2 when the file is not a report."""
-    _guard(lambda: _render_saved([file], output_format, output, redact_report, verbose))
+    with _guarded():
+        _render_saved([file], Output(output_format, output, redact_report, verbose=verbose))
 
 
 @app.command(
@@ -432,14 +390,16 @@ def merge(
     """Combine reports taken from several vantage points into one report with a link matrix.
 
     The same run given twice is merged once; vantage points that share a host name are kept, with a warning."""
-    _guard(lambda: _render_saved(files, output_format, output, redact_report, False, unreachable or []))
+    with _guarded():
+        _render_saved(files, Output(output_format, output, redact_report), unreachable or [])
 
 
-def _render_saved(
-    files: list[Path], output_format: Format, output: Path | None, redacted: bool, verbose: bool, unreachable: Sequence[str] = ()
-) -> None:
-    if output:
-        _check_output_path(output)
+def _render_saved(files: list[Path], output: Output, unreachable: Sequence[str] = ()) -> None:
+    from netcheck.report.json import ReportError  # noqa: PLC0415
+    from netcheck.report.merge import merge_with_notes, parse_unreachable  # noqa: PLC0415
+
+    if output.path:
+        _check_output_path(output.path)
     reports = [_load_report(path) for path in files]
     try:
         hosts = [parse_unreachable(spec) for spec in unreachable]
@@ -452,7 +412,7 @@ def _render_saved(
                 typer.echo(f"netcheck merge: warning: {note}", err=True)
     except ReportError as exc:
         raise InputError(str(exc)) from None
-    _emit(combined, output_format, output, quiet=False, verbose=verbose, redacted=redacted)
+    _emit(combined, output)
 
 
 @app.command(
@@ -466,27 +426,41 @@ def ports(
     agent: AgentOption = None,
     agents_file: AgentsFileOption = None,
     plan: PlanOption = None,
+    output: OutputOption = None,
 ) -> None:
     """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
 
-    def run() -> None:
-        topology, _plan = _topology(management_server, license_server, agent, agents_file, plan)
-        typer.echo(render_rules(firewall_rules(topology), rule_format), nl=False)
+    from netcheck.firewall import firewall_rules, render_rules  # noqa: PLC0415
 
-    _guard(run)
+    with _guarded():
+        if output:
+            _check_output_path(output)
+        topology, _plan_file = _topology(management_server, license_server, agent, agents_file, plan)
+        rules = render_rules(firewall_rules(topology), rule_format)
+        if output:
+            _write_atomically(output, [rules])
+            return
+        try:
+            sys.stdout.write(rules)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
 
 
-def _guard(action: Callable[[], None], *, verbose: bool = False) -> None:
-    """Every command's body runs here: bad input exits 2 with one line, anything unexpected exits 3 with
+@contextlib.contextmanager
+def _guarded(*, verbose: bool = False) -> Iterator[None]:
+    """Every command's body runs inside: bad input exits 2 with one line, anything unexpected exits 3 with
     one line (the traceback only with --verbose), never a bare traceback."""
     try:
-        action()
+        yield
     except typer.Exit:
         raise
     except InputError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERNAL)
+    except OutputError as exc:
+        _fail(str(exc), EXIT_INTERNAL)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if verbose:
             traceback.print_exc()
@@ -517,53 +491,94 @@ def listen(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
     """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    _guard(lambda: _listen(port or [25001, 9876], duration, token, bind, max_connections, log, quiet))
+    with _guarded():
+        _listen(port or [port_number(key) for key in PRODUCT_PORT_KEYS], duration, token, bind, max_connections, log, quiet)
 
 
 def _listen(
     ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
 ) -> None:
-    if not valid_server(bind):
+    import asyncio  # noqa: PLC0415
+
+    from netcheck.host.facts import port_holders  # noqa: PLC0415
+    from netcheck.responder import ListenOptions, PeerEvent, Responder  # noqa: PLC0415
+
+    secret = _token_bytes(token)
+    if not is_address(bind):
         raise InputError(f"--bind {bind!r} is not an IP address")
-    if log:
-        _check_output_path(log)
+    if log and not (log.is_file() and os.access(log, os.W_OK)):  # an existing log is appended to, not replaced
+        _check_output_path(log, "--log")
     holders = port_holders(ports)
     for taken, holder in holders.items():
         typer.echo(f"port {taken} is taken by {holder}: the product could not listen there either")
     free = tuple(dict.fromkeys(p for p in ports if p not in holders))
     if not free:
         _fail("every port is taken: nothing to listen on", EXIT_FAIL)
-    sink = log.open("a", encoding="utf-8") if log else None
+    sink = _PeerLog(log) if log else None
+
+    def say(text: str) -> None:
+        try:
+            typer.echo(text)
+        except BrokenPipeError:  # `listen | head -1`: the reader has gone, so stop answering too
+            _reader_gone()
+            responder.stop()
 
     def on_ready(bound: list[int], failed: dict[int, str]) -> None:
         for number, reason in failed.items():
-            typer.echo(f"cannot listen on {number}: {reason}")
+            say(f"cannot listen on {number}: {reason}")
         if bound:
-            auth = "with a token" if token else "without a token"
-            typer.echo(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
+            auth = "with a token" if secret else "without a token"
+            say(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
 
     def on_event(event: PeerEvent) -> None:
-        ranges = ", ".join(event.source_ranges) or "outside the seed's source-port ranges"
+        ranges = ", ".join(event.source_ranges) or "outside the documented source-port ranges"
         if not quiet:
             stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S")
-            typer.echo(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
-        if sink:
-            sink.write(json.dumps(asdict(event)) + "\n")
-            sink.flush()
+            say(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
+        if sink and not sink.write(asdict(event)):
+            responder.stop()  # the log the user asked for is being lost: stop, and say so
 
-    responder = Responder(
-        ListenOptions(free, duration, token.encode() if token else None, bind, max_connections), on_event, on_ready
-    )
+    responder = Responder(ListenOptions(free, duration, secret, bind, max_connections), on_event, on_ready)
     started = time.monotonic()
     try:
         asyncio.run(responder.run())
     finally:
         if sink:
             sink.close()
+    if sink and sink.error:
+        _fail(sink.error, EXIT_INTERNAL)
     if not responder.bound:
         _fail("could not listen on any port", EXIT_FAIL)
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(responder.counts.items())) or "no connection"
-    typer.echo(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
+    say(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
+
+
+class _PeerLog:
+    """`listen --log`: one JSON line per peer, appended; a write that fails (a full disk, /dev/full) is remembered."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.error = path, ""
+        self.sink: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, object]) -> bool:
+        import json  # noqa: PLC0415
+
+        if self.sink is None:
+            return False
+        try:
+            self.sink.write(json.dumps(record) + "\n")
+            self.sink.flush()
+        except OSError as exc:
+            self.error = f"cannot write --log {str(self.path)!r}: {exc.strerror or exc}"
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.sink is not None:
+            with contextlib.suppress(OSError):
+                self.sink.close()
+            self.sink = None
 
 
 def exit_code(report: Report) -> int:

@@ -1,19 +1,23 @@
 """`netcheck ports`: the firewall rules the topology needs, derived from the connection matrix (pure).
 
 Every rule is inbound on the destination: who may connect (source), to which TCP port, from which source
-ports (the seed's ranges for the source's OS; their union when it is not known), and why.
+ports (the documented ranges for the source's OS; their union when it is not known), and why.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import ipaddress
+import re
+import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 
-from netcheck.matrix import LINKS, SOURCE_PORT_RANGES, Link, Presence, port_number
-from netcheck.model import AgentOS, Role, Target, Topology
+from netcheck.matrix import links_for, merge_ranges, port_number, source_ranges
+from netcheck.model import Role, Target, Topology
+
+__all__ = ["Rule", "RuleFormat", "firewall_rules", "merge_ranges", "render_rules", "source_ranges"]
 
 
 class RuleFormat(StrEnum):
@@ -35,38 +39,6 @@ class Rule:
     purpose: str
 
 
-def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """Overlapping or touching ranges joined (nftables refuses overlapping intervals in one set)."""
-    merged: list[tuple[int, int]] = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
-        else:
-            merged.append((low, high))
-    return tuple(merged)
-
-
-def source_ranges(os_name: AgentOS | None) -> tuple[tuple[int, int], ...]:
-    if os_name is AgentOS.LINUX:
-        keys = ["Linux and the virtual appliance"]
-    elif os_name is AgentOS.WINDOWS:
-        keys = ["Windows Vista and later", "Windows before Vista"]
-    else:
-        keys = list(SOURCE_PORT_RANGES)
-    return merge_ranges(SOURCE_PORT_RANGES[key] for key in keys)
-
-
-def _applies(link: Link, has_ms: bool) -> bool:
-    return not (link.presence is Presence.MS_PRESENT and not has_ms) and not (link.presence is Presence.MS_ABSENT and has_ms)
-
-
-def _by_role(topology: Topology, role: Role) -> tuple[Target, ...]:
-    if role is Role.AGENT:
-        return topology.agents
-    named = {Role.MANAGEMENT_SERVER: topology.management_server, Role.LICENSE_SERVER: topology.license_server}.get(role)
-    return (named,) if named else ()
-
-
 def firewall_rules(topology: Topology) -> list[Rule]:
     """One rule per (link, source, destination) the topology names; unnamed sources stay None (any host of the role).
 
@@ -75,14 +47,15 @@ def firewall_rules(topology: Topology) -> list[Rule]:
     generic = not (topology.agents or topology.management_server or topology.license_server)
     has_ms = generic or topology.management_server is not None
     rules = []
-    for link in LINKS:
-        if not _applies(link, has_ms):
+    for applicable in links_for(None, management_server=has_ms):
+        link = applicable.link
+        if applicable.superseded:
             continue
-        if not generic and not _by_role(topology, link.dest):
+        if not generic and not topology.targets(link.dest):
             continue  # the topology has no such destination (no license server, say): no rule for it
-        port = port_number(link.port_key, dict(topology.ports))
-        sources: tuple[Target | None, ...] = _by_role(topology, link.source) or (None,)
-        destinations: tuple[Target | None, ...] = _by_role(topology, link.dest) or (None,)
+        port = port_number(link.port_key, topology.ports)
+        sources: tuple[Target | None, ...] = topology.targets(link.source) or (None,)
+        destinations: tuple[Target | None, ...] = topology.targets(link.dest) or (None,)
         for destination in destinations:
             if link.agent_os and destination is not None and destination.os not in (None, link.agent_os):
                 continue
@@ -101,12 +74,32 @@ def firewall_rules(topology: Topology) -> list[Rule]:
     return rules
 
 
+_RULE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,()/>:-]")
+
+
+def _value(text: str) -> str:
+    """A host name or address as it goes into a rule. topology.validate_host already allows nothing else;
+    this second check keeps a rule from ever carrying a quote, a space or a newline into a shell."""
+    if not _RULE_VALUE.match(text):
+        raise ValueError(f"refusing to put {text!r} into a firewall rule")
+    return text
+
+
+def _is_ipv6(source: str) -> bool:
+    try:
+        return ipaddress.ip_address(source).version == 6
+    except ValueError:
+        return False
+
+
 def _who(name: str | None, role: Role) -> str:
-    return name or f"any {role}"
+    return _value(name) if name else f"any {role}"
 
 
 def _comment(rule: Rule) -> str:
-    return f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})".replace('"', "'")
+    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes."""
+    return _COMMENT_UNSAFE.sub(" ", f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})")
 
 
 def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
@@ -131,8 +124,9 @@ def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
     lines = []
     for r in rules:
         on = f"# on {_who(r.destination, r.destination_role)}"
+        source = _value(r.source) if r.source else None
         if fmt is RuleFormat.NETSH:
-            remote = f" remoteip={r.source}" if r.source else ""
+            remote = f" remoteip={source}" if source else ""
             ports = ",".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
             lines += [
                 on,
@@ -140,18 +134,23 @@ def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
                 f"localport={r.port}{remote} remoteport={ports}",
             ]
         elif fmt is RuleFormat.IPTABLES:
-            source = f" -s {r.source}" if r.source else ""
+            # the family of the connection: the source's, or the destination's when any source may connect
+            ipv6 = _is_ipv6(source) if source else bool(r.destination and _is_ipv6(r.destination))
+            command = "ip6tables" if ipv6 else "iptables"
+            from_source = f" -s {shlex.quote(source)}" if source else ""
             ports = ",".join(f"{lo}:{hi}" for lo, hi in r.source_ports)
             lines += [
                 on,
-                f"iptables -A INPUT -p tcp{source} --dport {r.port} -m multiport --sports {ports} "
-                f'-m comment --comment "{_comment(r)}" -j ACCEPT',
+                f"{command} -A INPUT -p tcp{from_source} --dport {r.port} -m multiport --sports {ports} "
+                f"-m comment --comment {shlex.quote(_comment(r))} -j ACCEPT",
             ]
         else:
-            source = f"ip saddr {r.source} " if r.source else ""
+            family = "ip6" if source and _is_ipv6(source) else "ip"
+            from_source = f"{family} saddr {source} " if source else ""
             ports = ", ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
             lines += [
                 on,
-                f'add rule inet filter input {source}tcp sport {{ {ports} }} tcp dport {r.port} accept comment "{_comment(r)}"',
+                f"add rule inet filter input {from_source}tcp sport {{ {ports} }} tcp dport {r.port} "
+                f'accept comment "{_comment(r)}"',
             ]
     return "\n".join(lines) + "\n"

@@ -2,7 +2,7 @@
 
 Before installation nothing listens on 25001/9876, so a one-sided probe sees at best a reset, and a firewall
 that forges resets looks the same. The responder binds the product's free ports, answers the netcheck
-handshake, and reports every peer with its source port and whether that port lies in the seed's ranges.
+handshake, and reports every peer with its source port and whether that port lies in the documented ranges.
 It holds up against what a network throws at it: a bounded number of connections, a bounded number of bytes
 read per peer, an idle timeout, and garbage is logged and dropped, never fatal.
 """
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from netcheck.handshake import REQUEST_BYTES, encode_response, parse_request
+from netcheck.handshake import REQUEST_BYTES, encode_busy, encode_response, parse_request
 from netcheck.matrix import source_port_ranges_of
 
 
@@ -70,6 +70,9 @@ class Responder:
     async def _handle(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         if self.active >= self.options.max_connections:
+            # Say "busy" rather than hang up, so the caller does not conclude that another program listens here.
+            with contextlib.suppress(OSError):
+                writer.write(encode_busy())
             self._record(port, peer, "busy")
             writer.close()
             return
@@ -80,7 +83,10 @@ class Responder:
             if nonce is None:
                 outcome = "garbage"
             else:
-                writer.write(encode_response(nonce, port, self.options.token))
+                # The address and port this connection reached (after any NAT), so a redirect shows.
+                local = writer.get_extra_info("sockname")
+                local_address, local_port = (str(local[0]), int(local[1])) if isinstance(local, tuple) else ("", port)
+                writer.write(encode_response(nonce, local_address, local_port, self.options.token))
                 await asyncio.wait_for(writer.drain(), self.options.idle_timeout_s)
                 outcome = "handshake"
         except TimeoutError:

@@ -8,26 +8,37 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from netcheck.matrix import PORTS
+from netcheck.errors import InputError
+from netcheck.matrix import PortKey, PortOverrides
 from netcheck.model import AgentOS, Method, Phase, Role, Target, Topology
 
-
-class InputError(ValueError):
-    """Bad input from the user: the CLI reports it in one line and exits with 2."""
+__all__ = ["InputError", "PlanFile", "build_topology", "merge_agents", "parse_agent_spec", "parse_agents_file", "parse_plan"]
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
+_HOST_CHARACTERS = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 def validate_host(host: str, *, what: str = "host") -> str:
-    """Return `host` if it is an IP address or a well-formed host name, else raise InputError."""
+    """Return `host` if it is an IP address or a well-formed host name, else raise InputError.
+
+    The grammar is strict because names reach firewall rules and shell commands (`netcheck ports`): only
+    [A-Za-z0-9_.:-], so no IPv6 zone id (`fe80::1%eth0`) and no whitespace. One rule for numbers: a name whose
+    last label is a number (decimal, octal or 0x hex: `127.1`, `0127.0.0.1`, `0x7f.0.0.1`) is an IPv4 address
+    to every resolver, so it must be one in dotted-quad form (top-level domains are never numeric, RFC 3696).
+    """
     candidate = host.strip()
     if not candidate:
         raise InputError(f"empty {what}")
+    if "%" in candidate:
+        raise InputError(f"malformed {what} {host!r}: IPv6 zone ids (%...) are not supported")
+    if not _HOST_CHARACTERS.match(candidate):
+        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
@@ -36,8 +47,8 @@ def validate_host(host: str, *, what: str = "host") -> str:
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
-    if all(label.isdigit() for label in labels):
-        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address (write it as four decimal numbers)")
     return name
 
 
@@ -93,7 +104,7 @@ class PlanFile:
     management_server: str | None = None
     license_server: str | None = None
     agents: tuple[Target, ...] = ()
-    ports: Mapping[str, int] = field(default_factory=dict)
+    ports: PortOverrides = field(default_factory=dict)
 
 
 _PLAN_KEYS = {"from", "phase", "method", "management_server", "license_server", "agents", "ports"}
@@ -107,16 +118,16 @@ def _enum_value(enum: Any, value: Any, *, key: str, filename: str) -> Any:
         raise InputError(f"{filename}: {key} = {value!r} is not one of {choices}") from None
 
 
-def parse_ports(table: Any, *, filename: str) -> dict[str, int]:
+def parse_ports(table: Any, *, filename: str) -> dict[PortKey, int]:
     if not isinstance(table, dict):
         raise InputError(f"{filename}: [ports] must be a table like install = 25001")
     ports = {}
     for key, value in table.items():
-        if key not in PORTS:
-            raise InputError(f"{filename}: unknown port name {key!r} in [ports]: use {', '.join(PORTS)}")
+        if key not in set(PortKey):
+            raise InputError(f"{filename}: unknown port name {key!r} in [ports]: use {', '.join(PortKey)}")
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise InputError(f"{filename}: port {value!r} for {key!r} is out of range 1-65535")
-        ports[key] = value
+        ports[PortKey(key)] = value
     return ports
 
 
@@ -181,7 +192,7 @@ def build_topology(
     management_server: str | None,
     license_server: str | None,
     agents: Iterable[Iterable[Target]],
-    ports: Mapping[str, int] | None = None,
+    ports: PortOverrides | None = None,
 ) -> Topology:
     """Assemble the topology; names are validated here so every entry point gets the same errors."""
     return Topology(

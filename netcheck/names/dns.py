@@ -6,10 +6,10 @@ has a stale record or never answers, and the agents may be configured with that 
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import dns.asyncquery
 import dns.exception
@@ -17,41 +17,29 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
+import dns.rrset
 
-# Outcomes that are not an rcode: the server never answered, or could not be asked.
-TIMEOUT = "TIMEOUT"
-UNREACHABLE = "UNREACHABLE"
-ERROR = "ERROR"
+from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
 
+__all__ = [
+    "MAX_ADDRESSES",
+    "DnsAnswer",
+    "DnsConfig",
+    "answers_to_question",
+    "candidate_names",
+    "query_ptr",
+    "query_server",
+    "summarize",
+    "system_dns_config",
+]
 
-@dataclass(frozen=True)
-class DnsConfig:
-    """Which name servers this machine uses, and how it completes short names."""
-
-    nameservers: tuple[str, ...]
-    search: tuple[str, ...] = ()
-    ndots: int = 1
-    source: str = "system"
-
-
-@dataclass(frozen=True)
-class DnsAnswer:
-    """One name server's answer for one name."""
-
-    server: str
-    qname: str
-    rcode: str
-    addresses: tuple[str, ...] = ()
-    ttl: int | None = None
-    elapsed_ms: float = 0.0
-    error: str = ""
-
-    @property
-    def answered(self) -> bool:
-        return self.rcode not in (TIMEOUT, UNREACHABLE, ERROR)
+MAX_ADDRESSES = 16
+"""Addresses kept per answer (and PTR lookups made per name): a hostile server may send thousands."""
+MAX_CNAME_HOPS = 8
 
 
 def system_dns_config() -> DnsConfig:
@@ -74,62 +62,99 @@ def candidate_names(name: str, search: Sequence[str], ndots: int) -> list[str]:
     return [*expanded, f"{name}."]
 
 
-def summarize(response: dns.message.Message) -> tuple[str, tuple[str, ...], int | None]:
-    """A response → (rcode name, A/AAAA addresses in answer order, smallest TTL among them)."""
-    addresses: list[str] = []
-    ttls: list[int] = []
-    for rrset in response.answer:
-        if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-            ttls.append(rrset.ttl)
-            addresses += [rdata.to_text() for rdata in rrset]
-    return dns.rcode.to_text(response.rcode()), tuple(addresses), min(ttls) if ttls else None
+class Summary(NamedTuple):
+    """One response, judged: see summarize()."""
+
+    rcode: str
+    addresses: tuple[str, ...]
+    ttl: int | None
+    ignored: int = 0
 
 
-async def _ask(server: str, qname: str, rdtype: dns.rdatatype.RdataType, timeout_s: float) -> dns.message.Message:
+def answers_to_question(response: dns.message.Message) -> tuple[list[dns.rrset.RRset], int]:
+    """The answer rrsets of the question's type owned by the name asked, or by the names its CNAME chain leads
+    to, and how many other answer records there were (ignored).
+
+    An A record for an unrelated owner that a server (or an attacker) slips into the answer section is not the
+    answer to the question asked.
+    """
+    if not response.question:
+        return [], sum(len(rrset) for rrset in response.answer)
+    question = response.question[0]
+    owner, used = question.name, set()
+    for _ in range(MAX_CNAME_HOPS):
+        cname = next((r for r in response.answer if r.name == owner and r.rdtype == dns.rdatatype.CNAME), None)
+        if cname is None or not len(cname) or id(cname) in used:
+            break
+        used.add(id(cname))
+        owner = cname[0].target
+    matching = [
+        rrset
+        for rrset in response.answer
+        if rrset.name == owner and rrset.rdtype == question.rdtype and rrset.rdclass == dns.rdataclass.IN
+    ]
+    used.update(id(rrset) for rrset in matching)
+    return matching, sum(len(rrset) for rrset in response.answer if id(rrset) not in used)
+
+
+def summarize(response: dns.message.Message) -> Summary:
+    """A response → (rcode, the addresses of the name asked in answer order, their smallest TTL, records ignored)."""
+    matching, ignored = answers_to_question(response)
+    addresses = tuple(rdata.to_text() for rrset in matching for rdata in rrset)
+    return Summary(dns.rcode.to_text(response.rcode()), addresses, min((r.ttl for r in matching), default=None), ignored)
+
+
+async def _ask(server: str, qname: str, rdtype: dns.rdatatype.RdataType, timeout_s: float, port: int = 53) -> dns.message.Message:
     query = dns.message.make_query(qname, rdtype)
-    response = await dns.asyncquery.udp(query, server, timeout=timeout_s)
+    # A stray or forged datagram (another source, another id, another question, garbage) is skipped, not
+    # taken as the server's failure: the real answer may still arrive before the deadline.
+    response = await dns.asyncquery.udp(query, server, timeout=timeout_s, port=port, ignore_unexpected=True, ignore_errors=True)
     if response.flags & dns.flags.TC:
-        response = await dns.asyncquery.tcp(query, server, timeout=timeout_s)
+        response = await dns.asyncquery.tcp(query, server, timeout=timeout_s, port=port)
     return response
 
 
-async def query_server(server: str, name: str, config: DnsConfig, timeout_s: float) -> DnsAnswer:
-    """Resolve `name` (A, then AAAA) at one server, walking the search list like a stub resolver."""
+async def query_server(
+    server: str, name: str, config: DnsConfig, timeout_s: float, *, port: int = 53, total_s: float | None = None
+) -> DnsAnswer:
+    """Resolve `name` (A, then AAAA) at one server, walking the search list like a stub resolver, all within
+    `total_s` (each query within `timeout_s`)."""
     started = time.perf_counter()
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 3)
 
     last = DnsAnswer(server, name, "NXDOMAIN")
-    for qname in candidate_names(name, config.search, config.ndots):
-        try:
-            rcode, addresses, ttl = summarize(await _ask(server, qname, dns.rdatatype.A, timeout_s))
-            if rcode == "NOERROR" and not addresses:
-                rcode, addresses, ttl = summarize(await _ask(server, qname, dns.rdatatype.AAAA, timeout_s))
-        except dns.exception.Timeout:
-            return DnsAnswer(server, qname.rstrip("."), TIMEOUT, elapsed_ms=elapsed(), error=f"no answer in {timeout_s} s")
-        except OSError as exc:
-            return DnsAnswer(server, qname.rstrip("."), UNREACHABLE, elapsed_ms=elapsed(), error=exc.strerror or str(exc))
-        except dns.exception.DNSException as exc:
-            return DnsAnswer(server, qname.rstrip("."), ERROR, elapsed_ms=elapsed(), error=str(exc))
-        last = DnsAnswer(server, qname.rstrip("."), rcode, addresses, ttl, elapsed())
-        if addresses or rcode not in ("NXDOMAIN", "NOERROR"):
-            return last
+    qname = name
+    try:
+        async with asyncio.timeout(total_s):
+            for qname in candidate_names(name, config.search, config.ndots):
+                summary = summarize(await _ask(server, qname, dns.rdatatype.A, timeout_s, port))
+                if summary.rcode == "NOERROR" and not summary.addresses:
+                    first = summary
+                    summary = summarize(await _ask(server, qname, dns.rdatatype.AAAA, timeout_s, port))
+                    summary = summary._replace(ignored=summary.ignored + first.ignored)
+                rcode, addresses, ttl, ignored = summary
+                kept, more = addresses[:MAX_ADDRESSES], max(0, len(addresses) - MAX_ADDRESSES)
+                last = DnsAnswer(server, qname.rstrip("."), rcode, kept, ttl, elapsed(), more=more, ignored=ignored)
+                if addresses or rcode not in ("NXDOMAIN", "NOERROR"):
+                    return last
+    except (dns.exception.Timeout, TimeoutError):
+        within = f"{timeout_s:g} s" if total_s is None or elapsed() < total_s * 1000 * 0.99 else f"{total_s:g} s in all"
+        return DnsAnswer(server, qname.rstrip("."), TIMEOUT, elapsed_ms=elapsed(), error=f"no answer in {within}")
+    except OSError as exc:
+        return DnsAnswer(server, qname.rstrip("."), UNREACHABLE, elapsed_ms=elapsed(), error=exc.strerror or str(exc))
+    except dns.exception.DNSException as exc:
+        return DnsAnswer(server, qname.rstrip("."), ERROR, elapsed_ms=elapsed(), error=str(exc))
     return last
 
 
-async def query_ptr(server: str, address: str, timeout_s: float) -> tuple[str, ...]:
+async def query_ptr(server: str, address: str, timeout_s: float, port: int = 53) -> tuple[str, ...]:
     """Names a server's PTR records give for `address` (empty when there are none or no answer)."""
     try:
-        response = await _ask(server, dns.reversename.from_address(address).to_text(), dns.rdatatype.PTR, timeout_s)
-    except (dns.exception.DNSException, OSError, ValueError):
+        async with asyncio.timeout(timeout_s):  # the TCP retry of a truncated answer included
+            response = await _ask(server, dns.reversename.from_address(address).to_text(), dns.rdatatype.PTR, timeout_s, port)
+    except (dns.exception.DNSException, OSError, ValueError):  # TimeoutError is an OSError
         return ()
-    return tuple(rdata.to_text().rstrip(".") for rrset in response.answer if rrset.rdtype == dns.rdatatype.PTR for rdata in rrset)
-
-
-def valid_server(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
+    names = [rdata.to_text().rstrip(".") for rrset in answers_to_question(response)[0] for rdata in rrset]
+    return tuple(names[:MAX_ADDRESSES])

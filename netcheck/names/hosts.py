@@ -14,24 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from netcheck.observations import HostsEntry, HostsProblem
+
+__all__ = ["HostsEntry", "HostsFile", "HostsProblem", "decode_hosts", "default_hosts_path", "parse_hosts"]
+
 _NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
-
-
-@dataclass(frozen=True)
-class HostsEntry:
-    line: int
-    address: str
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class HostsProblem:
-    line: int
-    text: str
-    reason: str
-
-    def describe(self) -> str:
-        return f"line {self.line}: {self.reason}: {self.text!r}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,8 @@ def default_hosts_path() -> Path:
 def decode_hosts(data: bytes) -> str:
     """Bytes of a hosts file → text: UTF-16 (with BOM), UTF-8 (with or without BOM), else Latin-1."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        # An odd byte count or a lone surrogate becomes U+FFFD: that line is then reported as bad, not fatal.
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -69,11 +57,17 @@ def _address(token: str) -> str | None:
         return None
 
 
+SHOWN_LINES = 5
+"""Line numbers listed for a line repeated many times (the rest are counted)."""
+
+
 def parse_hosts(text: str) -> HostsFile:
-    """Parse a hosts file; duplicates (one name, several addresses of one family) are reported as problems too."""
+    """Parse a hosts file. Duplicates are problems too: one name with several addresses of one family, and a
+    name given again with the same address (reported once per first line, however often it is repeated)."""
     entries: list[HostsEntry] = []
     problems: list[HostsProblem] = []
     first_seen: dict[tuple[str, bool], HostsEntry] = {}
+    repeats: dict[tuple[int, str], list[int]] = {}  # (first line, name) → the lines that repeat it
     for number, raw in enumerate(text.splitlines(), start=1):
         content = raw.split("#", 1)[0].strip()
         if not content:
@@ -92,14 +86,27 @@ def parse_hosts(text: str) -> HostsFile:
         if not names:
             continue
         entry = HostsEntry(number, address, names)
+        new_names = False
         for name in names:
             key = (name.rstrip(".").lower(), ":" in address)  # an IPv4 and an IPv6 address for one name is normal
             earlier = first_seen.get(key)
             if earlier is None:
                 first_seen[key] = entry
+                new_names = True
             elif earlier.address != address:
+                new_names = True
                 problems.append(
                     HostsProblem(number, raw.strip(), f"{name} is also on line {earlier.line} with {earlier.address}")
                 )
-        entries.append(entry)
+            else:
+                repeats.setdefault((earlier.line, name), []).append(number)
+        if new_names:  # a line that only repeats earlier ones adds nothing to look up
+            entries.append(entry)
+    for (line, name), lines in repeats.items():
+        shown = ", ".join(map(str, lines[:SHOWN_LINES])) + (
+            f" and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else ""
+        )
+        many = "a duplicate line" if len(lines) == 1 else f"{len(lines)} duplicate lines"
+        problems.append(HostsProblem(line, "", f"{name} is repeated with the same address: {many} ({shown})"))
+    problems.sort(key=lambda problem: problem.line)
     return HostsFile(tuple(entries), tuple(problems))

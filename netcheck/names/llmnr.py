@@ -5,19 +5,21 @@ scapy's LLMNR layers are the codec; the query goes out of every local IPv4 inter
 
 from __future__ import annotations
 
-import asyncio
 import random
 import socket
 from collections.abc import Sequence
 from typing import Any
 
-from netcheck.names.udp import first_answer
+from netcheck.names.threads import in_daemon_thread
+from netcheck.names.udp import LINK_LOCAL_SLOTS, first_answer
+from netcheck.probes.scapy_env import quiet_scapy
 
 LLMNR_GROUP = "224.0.0.252"
 LLMNR_PORT = 5355
 
 
 def _layers() -> tuple[Any, Any]:
+    quiet_scapy()
     from scapy.layers import dns, llmnr  # noqa: PLC0415 - scapy is slow to import; only name fallbacks need it
 
     return llmnr, dns
@@ -77,4 +79,4 @@ async def query_llmnr(name: str, interfaces: Sequence[str], timeout_s: float) ->
     single = llmnr_name(name)
     if single is None or not interfaces:
         return None
-    return await asyncio.to_thread(_query_blocking, single, interfaces, timeout_s)
+    return await in_daemon_thread(LINK_LOCAL_SLOTS, _query_blocking, single, interfaces, timeout_s)

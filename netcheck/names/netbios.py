@@ -6,18 +6,20 @@ non-DNS environment this is how the installing machine finds the agents.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import socket
 from collections.abc import Sequence
 from typing import Any
 
-from netcheck.names.udp import first_answer
+from netcheck.names.threads import in_daemon_thread
+from netcheck.names.udp import LINK_LOCAL_SLOTS, first_answer
+from netcheck.probes.scapy_env import quiet_scapy
 
 NBNS_PORT = 137
 
 
 def _layers() -> Any:
+    quiet_scapy()
     from scapy.layers import netbios  # noqa: PLC0415 - scapy is slow to import; only name fallbacks need it
 
     return netbios
@@ -74,4 +76,4 @@ async def query_netbios(name: str, broadcasts: Sequence[str], timeout_s: float) 
     nb_name = netbios_name(name)
     if nb_name is None or not broadcasts:
         return None
-    return await asyncio.to_thread(_query_blocking, nb_name, broadcasts, timeout_s)
+    return await in_daemon_thread(LINK_LOCAL_SLOTS, _query_blocking, nb_name, broadcasts, timeout_s)

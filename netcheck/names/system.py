@@ -1,12 +1,25 @@
-"""The system resolver (getaddrinfo): what the product itself will get for a name."""
+"""The system resolver (getaddrinfo): what the product itself will get for a name.
+
+getaddrinfo blocks and cannot be cancelled, so it runs in its own daemon thread and the caller waits at most
+its deadline: a resolver that hangs (dead name servers, a long search list) costs that name its deadline, not
+the run its patience. A thread that outlives its deadline keeps its slot until getaddrinfo returns; at most
+MAX_THREADS run at once, so a flood of hanging names cannot pile up threads either.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
+from typing import Any
 
-from netcheck.model import Observation, State
+from netcheck.names.threads import in_daemon_thread
+from netcheck.observations import SystemAnswer
+
+MAX_THREADS = 32
+MAX_ADDRESSES = 16
+_slots = threading.BoundedSemaphore(MAX_THREADS)
 
 
 def unique_addresses(infos: list[tuple[object, object, object, object, tuple[object, ...]]]) -> list[str]:
@@ -19,15 +32,25 @@ def unique_addresses(infos: list[tuple[object, object, object, object, tuple[obj
     return list(seen)
 
 
-async def resolve_system(name: str) -> Observation:
-    """Resolve `name` through the system resolver (hosts file, DNS, whatever nsswitch says)."""
-    loop = asyncio.get_running_loop()
+async def _getaddrinfo(name: str) -> Any:
+    return await in_daemon_thread(_slots, socket.getaddrinfo, name, None, 0, socket.SOCK_STREAM)
+
+
+async def resolve_system(name: str, deadline_s: float | None = None) -> SystemAnswer:
+    """Resolve `name` through the system resolver (hosts file, DNS, whatever nsswitch says), within `deadline_s`."""
     started = time.perf_counter()
+
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 3)
+
     try:
-        infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return Observation(State.UNRESOLVED, None, {"path": "system", "error": exc.strerror or str(exc)}, elapsed)
-    addresses = unique_addresses(infos)  # type: ignore[arg-type]
-    elapsed = round((time.perf_counter() - started) * 1000, 3)
-    return Observation(State.RESOLVED, addresses[0], {"path": "system", "addresses": addresses}, elapsed)
+        async with asyncio.timeout(deadline_s):
+            infos = await _getaddrinfo(name)
+    except TimeoutError:
+        return SystemAnswer(error=f"no answer from the system resolver within {deadline_s:g} s", elapsed_ms=elapsed())
+    except (socket.gaierror, UnicodeError) as exc:
+        return SystemAnswer(error=getattr(exc, "strerror", None) or str(exc), elapsed_ms=elapsed())
+    addresses = unique_addresses(infos)
+    if not addresses:
+        return SystemAnswer(error="the system resolver returned no address", elapsed_ms=elapsed())
+    return SystemAnswer(tuple(addresses[:MAX_ADDRESSES]), elapsed_ms=elapsed(), more=max(0, len(addresses) - MAX_ADDRESSES))

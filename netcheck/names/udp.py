@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
+
+LINK_LOCAL_SLOTS = threading.BoundedSemaphore(64)
+"""NetBIOS and LLMNR queries at once (each ends within its timeout, in its own daemon thread)."""
 
 
 def first_answer(sock: socket.socket, parse: Callable[[bytes], tuple[str, ...] | None], timeout_s: float) -> tuple[str, ...]:

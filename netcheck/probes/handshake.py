@@ -5,26 +5,39 @@ from __future__ import annotations
 import asyncio
 import os
 
-from netcheck.handshake import MAX_RESPONSE_BYTES, NONCE_BYTES, REQUEST_BYTES, ResponderAnswer, encode_request, parse_response
+from netcheck.handshake import (
+    FLAG_HMAC,
+    MAX_RESPONSE_BYTES,
+    NONCE_BYTES,
+    RESPONSE_BYTES,
+    ResponderAnswer,
+    encode_request,
+    parse_response,
+)
 
 
 async def responder_handshake(address: str, port: int, timeout_s: float, token: bytes | None) -> ResponderAnswer | None:
     """Ask address:port for the handshake; None when what answers is not a netcheck responder."""
     nonce = os.urandom(NONCE_BYTES)
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout_s)
+    writer: asyncio.StreamWriter | None = None
+    data = b""
     try:
-        writer.write(encode_request(nonce))
-        await writer.drain()
-        data = b""
-        while len(data) < MAX_RESPONSE_BYTES:
-            chunk = await asyncio.wait_for(reader.read(MAX_RESPONSE_BYTES - len(data)), timeout_s)
-            if not chunk:
-                break
-            data += chunk
-            if len(data) >= REQUEST_BYTES and not data[5] & 0x01:
-                break  # no HMAC follows
+        async with asyncio.timeout(timeout_s):  # one deadline for the whole exchange: a slow drip cannot stretch it
+            reader, writer = await asyncio.open_connection(address, port)
+            writer.write(encode_request(nonce))
+            await writer.drain()
+            while len(data) < MAX_RESPONSE_BYTES:
+                chunk = await reader.read(MAX_RESPONSE_BYTES - len(data))
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) >= RESPONSE_BYTES and not data[5] & FLAG_HMAC:
+                    break  # no HMAC follows
     except (TimeoutError, OSError):
+        if writer is None:
+            raise
         return None
     finally:
-        writer.close()
-    return parse_response(data, nonce, port, token)
+        if writer is not None:
+            writer.close()
+    return parse_response(data, nonce, address, port, token)

@@ -3,7 +3,8 @@
 One NEGOTIATE per SMB2/3 dialect (a server answers a negotiate with one dialect, so listing them takes one
 connection each, as nmap's smb-protocols does) plus one SMB1 negotiate for "NT LM 0.12". scapy's SMB and SMB2
 layers build and parse the packets; the NetBIOS session header (RFC 1002) frames them on TCP.
-The seed: traffic encryption on 445 depends on the File and Printer Sharing options, so it is reported.
+The product's documentation: traffic encryption on 445 depends on the File and Printer Sharing options, so it
+is reported.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from netcheck.observations import SmbIdentity
+from netcheck.probes.scapy_env import quiet_scapy
+
 DIALECTS: dict[int, str] = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
 SIGNING_ENABLED = 0x01
 SIGNING_REQUIRED = 0x02
@@ -24,6 +28,7 @@ MAX_MESSAGE = 64 * 1024  # a negotiate response is a few hundred bytes; refuse t
 
 
 def _smb2() -> Any:
+    quiet_scapy()
     from scapy.layers import smb2  # noqa: PLC0415 - scapy is slow to import; only service checks need it
 
     return smb2
@@ -83,6 +88,7 @@ def parse_negotiate(message: bytes) -> Negotiation | None:
 
 def build_smb1_negotiate() -> bytes:
     """An SMB1 NEGOTIATE offering only "NT LM 0.12": a server that accepts it still speaks SMB1."""
+    quiet_scapy()
     from scapy.layers.smb import SMB_Dialect, SMB_Header, SMBNegotiate_Request  # noqa: PLC0415
 
     return bytes(SMB_Header(Flags2=0xC843) / SMBNegotiate_Request(Dialects=[SMB_Dialect(DialectString="NT LM 0.12")]))
@@ -95,28 +101,6 @@ def smb1_accepted(message: bytes) -> bool:
     status = struct.unpack_from("<I", message, 5)[0]
     word_count = message[32]
     return status == 0 and word_count >= 1 and struct.unpack_from("<H", message, 33)[0] != 0xFFFF
-
-
-@dataclass(frozen=True)
-class SmbIdentity:
-    """What the server at 445 is, summed up over the negotiations."""
-
-    is_smb: bool
-    dialects: tuple[str, ...]
-    smb1: bool
-    signing_required: bool | None
-    encryption: bool
-    ciphers: tuple[str, ...]
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {
-            "protocol": "smb" if self.is_smb else "unknown",
-            "dialects": list(self.dialects),
-            "smb1": self.smb1,
-            "signing_required": self.signing_required,
-            "encryption": self.encryption,
-            "ciphers": list(self.ciphers),
-        }
 
 
 def summarize(negotiations: Iterable[Negotiation | None], smb1: bool) -> SmbIdentity:
@@ -137,23 +121,24 @@ def summarize(negotiations: Iterable[Negotiation | None], smb1: bool) -> SmbIden
 
 
 async def _exchange(address: str, port: int, request: bytes, timeout_s: float) -> bytes | None:
-    """Send one framed request, read one framed response; None if the server closes or says nothing."""
+    """Send one framed request, read one framed response, all within `timeout_s`; None if the server closes,
+    says nothing, or drips too slowly to finish in time."""
+    writer: asyncio.StreamWriter | None = None
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout_s)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(frame(request))
-        await writer.drain()
-        header = await asyncio.wait_for(reader.readexactly(4), timeout_s)
-        length = struct.unpack(">I", header)[0] & 0xFFFFFF
-        if header[0] != 0 or length > MAX_MESSAGE:
-            return None
-        return await asyncio.wait_for(reader.readexactly(length), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(address, port)
+            writer.write(frame(request))
+            await writer.drain()
+            header = await reader.readexactly(4)
+            length = struct.unpack(">I", header)[0] & 0xFFFFFF
+            if header[0] != 0 or length > MAX_MESSAGE:
+                return None
+            return await reader.readexactly(length)
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
         return None
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def identify_smb(address: str, port: int, timeout_s: float) -> SmbIdentity:

@@ -1,37 +1,23 @@
-"""TLS on the product port (9876 is encrypted by default, says the seed): version, cipher, certificate."""
+"""TLS on the product port (9876 is encrypted by default, says the product's documentation): version, cipher,
+certificate."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from netcheck.observations import Certificate, TlsSession
+from netcheck.probes.scapy_env import quiet_scapy
 
-@dataclass(frozen=True)
-class Certificate:
-    subject: str
-    issuer: str
-    not_after: datetime | None
+__all__ = ["Certificate", "TlsSession", "parse_certificate", "tls_handshake"]
 
 
-@dataclass(frozen=True)
-class TlsSession:
-    version: str
-    cipher: str
-    certificate: Certificate | None
-
-    def as_evidence(self) -> dict[str, Any]:
-        cert = self.certificate
-        return {
-            "protocol": "tls",
-            "tls_version": self.version,
-            "cipher": self.cipher,
-            "subject": cert.subject if cert else None,
-            "issuer": cert.issuer if cert else None,
-            "not_after": cert.not_after.isoformat() if cert and cert.not_after else None,
-        }
+# OpenSSL's reasons when the two sides share no protocol version: the server's protocol_version alert, or this
+# side refusing the version the server picked. Either way the server speaks TLS.
+_VERSION_MISMATCH = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "WRONG_SSL_VERSION", "VERSION_TOO_LOW"}
 
 
 _SHORT_NAMES = {"commonName": "CN", "organizationName": "O", "organizationUnitName": "OU", "countryName": "C"}
@@ -50,6 +36,7 @@ def _name(rdns: Any) -> str:
 
 def parse_certificate(der: bytes) -> Certificate | None:
     """A DER certificate → subject, issuer, expiry (scapy's X.509 layer is the ASN.1 codec)."""
+    quiet_scapy()
     from scapy.layers.x509 import X509_Cert  # noqa: PLC0415 - scapy is slow to import
 
     try:
@@ -67,12 +54,19 @@ def parse_certificate(der: bytes) -> Certificate | None:
     return Certificate(_name(tbs.subject), _name(tbs.issuer), not_after)
 
 
-async def tls_handshake(address: str, port: int, timeout_s: float) -> TlsSession:
-    """Handshake without verifying (we report the certificate; the product's trust is its own)."""
+def _context(legacy: bool = False) -> ssl.SSLContext:
+    """No verification (we report the certificate; the product's trust is its own); `legacy` accepts old versions."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=context), timeout_s)
+    if legacy:
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+async def _session(address: str, port: int, context: ssl.SSLContext, timeout_s: float) -> TlsSession:
+    _reader, writer = await asyncio.open_connection(address, port, ssl=context, ssl_handshake_timeout=max(timeout_s, 0.001))
     try:
         tls: ssl.SSLObject = writer.get_extra_info("ssl_object")
         der = tls.getpeercert(binary_form=True)
@@ -80,3 +74,20 @@ async def tls_handshake(address: str, port: int, timeout_s: float) -> TlsSession
         return TlsSession(tls.version() or "", cipher[0] if cipher else "", parse_certificate(der) if der else None)
     finally:
         writer.close()
+
+
+async def tls_handshake(address: str, port: int, timeout_s: float) -> TlsSession:
+    """Handshake as this machine's defaults allow, within one deadline. When the server offers only versions
+    they refuse, a second, permissive handshake (same deadline) learns which version it speaks."""
+    async with asyncio.timeout(timeout_s):
+        try:
+            return await _session(address, port, _context(), timeout_s)
+        except ssl.SSLError as exc:
+            if exc.reason not in _VERSION_MISMATCH:
+                raise
+            refused = f"this machine's TLS library refuses the versions the server offers ({exc.reason})"
+        try:
+            old = await _session(address, port, _context(legacy=True), timeout_s)
+        except (ssl.SSLError, OSError):
+            return TlsSession("", "", None, refused)
+        return replace(old, refused=refused)

@@ -3,10 +3,11 @@ what fails with its fix, and every check."""
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
 from netcheck.model import Report, Verdict
 from netcheck.report.base import group_links, heading, link_label, needs_attention, ordered, summary_line, worst
+from netcheck.report.text import visible
 
 COLOURS = {
     Verdict.PASS: "#2e7d32",
@@ -27,6 +28,11 @@ th { background: #f3f3f3; }
 li { margin-bottom: 6px; } code { background: #f3f3f3; padding: 0 3px; }
 svg text { font-family: system-ui, sans-serif; }
 """
+
+
+def escape(text: object) -> str:
+    """HTML-escaped, with control characters shown (`visible`): the page shows what the network sent."""
+    return _html_escape(visible(text))
 
 
 def badge(verdict: Verdict) -> str:
@@ -52,9 +58,11 @@ def diagram(report: Report) -> str:
         offset = (max(len(sources), len(targets)) - count) * row_h / 2
         return 20 + offset + index * row_h
 
+    source_row = {name: index for index, name in enumerate(sources)}  # dict lookups: list.index made this quadratic
+    target_row = {name: index for index, name in enumerate(targets)}
     for (source, target), results in edges.items():
-        y1 = y_of(sources.index(source), len(sources)) + box_h / 2
-        y2 = y_of(targets.index(target), len(targets)) + box_h / 2
+        y1 = y_of(source_row[source], len(sources)) + box_h / 2
+        y2 = y_of(target_row[target], len(targets)) + box_h / 2
         colour = COLOURS[worst(r.verdict for r in results)]
         label = ", ".join(f"{r.check.port} {r.verdict}" for r in results)
         parts.append(f'<line x1="{left + box_w}" y1="{y1}" x2="{right}" y2="{y2}" stroke="{colour}" stroke-width="3"/>')
@@ -98,3 +106,7 @@ def render_html(report: Report) -> str:
         + "<h2>All checks</h2><table><thead><tr><th>verdict</th><th>check</th><th>address</th><th>state</th>"
         f"<th>detail</th><th>purpose</th></tr></thead><tbody>{rows}</tbody></table></body></html>\n"
     )
+
+
+def html_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_html(report)]

@@ -4,18 +4,128 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, replace
+from functools import cache
 from importlib import resources
 from typing import Any
 
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.handshake import ResponderAnswer
+from netcheck.model import AgentOS, Check, Evidence, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.observations import (
+    NameObservation,
+    ServiceAnswer,
+    ServiceFailure,
+    SmbIdentity,
+    SshBanner,
+    TcpReply,
+    TlsSession,
+    UnknownService,
+)
+from netcheck.report.validate import SchemaError, validate
 
 SCHEMA_VERSION = 1
 
 
 class ReportError(ValueError):
     """A file that is not a netcheck JSON report (or not one this version can read)."""
+
+
+def service_to_dict(answer: ServiceAnswer) -> dict[str, Any]:
+    """What answered on a port, as the JSON report writes it (`protocol` says which kind)."""
+    if isinstance(answer, SshBanner):
+        return {"protocol": "ssh", "ssh_version": answer.protocol, "software": answer.software, "product": answer.product}
+    if isinstance(answer, SmbIdentity):
+        return {
+            "protocol": "smb" if answer.is_smb else "unknown",
+            "dialects": list(answer.dialects),
+            "smb1": answer.smb1,
+            "signing_required": answer.signing_required,
+            "encryption": answer.encryption,
+            "ciphers": list(answer.ciphers),
+        }
+    if isinstance(answer, TlsSession):
+        cert = answer.certificate
+        tls = {
+            "protocol": "tls",
+            "tls_version": answer.version,
+            "cipher": answer.cipher,
+            "subject": cert.subject if cert else None,
+            "issuer": cert.issuer if cert else None,
+            "not_after": cert.not_after.isoformat() if cert and cert.not_after else None,
+        }
+        return {**tls, "version_refused": answer.refused} if answer.refused else tls
+    if isinstance(answer, ResponderAnswer):
+        responder: dict[str, Any] = {
+            "protocol": "netcheck-responder",
+            "answered": True,
+            "authenticated": answer.authenticated,
+            "verified": answer.verified,
+        }
+        optional = {"busy": answer.busy, "answered_as": answer.answered_as, "problem": answer.problem}
+        responder.update({key: value for key, value in optional.items() if value})
+        if answer.redirected:
+            responder["redirected"] = True
+        return responder
+    if isinstance(answer, ServiceFailure):
+        return {"protocol": "error", "error": answer.message}
+    unknown: dict[str, Any] = {"protocol": "unknown"}
+    if isinstance(answer, UnknownService):
+        if answer.first_bytes is not None:
+            unknown["first_bytes"] = answer.first_bytes
+        if answer.tls_error is not None:
+            unknown["tls_error"] = answer.tls_error
+        if answer.ssh_problem:
+            unknown["ssh_problem"] = answer.ssh_problem
+    return unknown
+
+
+def tcp_reply_to_dict(reply: TcpReply) -> dict[str, Any]:
+    """Packet evidence of a TCP probe: only what was seen (absent fields are left out)."""
+    data: dict[str, Any] = {"method": reply.method, "reply": str(reply.reply)}
+    optional = {"tcp_flags": reply.tcp_flags, "ttl": reply.ttl, "rtt_ms": reply.rtt_ms}
+    data.update({key: value for key, value in optional.items() if value is not None})
+    if reply.icmp is not None:
+        data.update(
+            icmp_type=reply.icmp.type, icmp_code=reply.icmp.code, icmp_from=reply.icmp.sender, icmp_version=reply.icmp.version
+        )
+    if reply.error is not None:
+        data["error"] = reply.error
+    if reply.message is not None:
+        data["message"] = reply.message
+    if reply.no_arp_answer:
+        data["arp"] = "no answer"
+    if reply.errno is not None:
+        data["errno"] = reply.errno
+    if reply.winerror is not None:
+        data["winerror"] = reply.winerror
+    if reply.os_limits:
+        data["os_limits"] = list(reply.os_limits)
+    if reply.source_port is not None:
+        data["source_port"] = reply.source_port
+    data["attempts"] = reply.attempts
+    if reply.service is not None:
+        data["responder" if isinstance(reply.service, ResponderAnswer) else "service"] = service_to_dict(reply.service)
+    return data
+
+
+def name_to_dict(observation: NameObservation) -> dict[str, Any]:
+    """Every path's answer for a name."""
+    data = asdict(observation)
+    data.pop("name")
+    data["ptr"] = {ip: list(names) for ip, names in observation.ptr}
+    return data
+
+
+def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
+    """Typed evidence (or an already JSON-ready mapping) as the JSON report's `evidence` object."""
+    if isinstance(evidence, TcpReply):
+        return tcp_reply_to_dict(evidence)
+    if isinstance(evidence, NameObservation):
+        return name_to_dict(evidence)
+    if isinstance(evidence, Mapping):
+        return dict(evidence)
+    return service_to_dict(evidence)
 
 
 def result_to_dict(result: Result) -> dict[str, Any]:
@@ -37,7 +147,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "verdict": str(result.verdict),
         "detail": result.detail,
         "remediation": result.remediation,
-        "evidence": dict(result.evidence),
+        "evidence": evidence_to_dict(result.evidence),
         "elapsed_ms": result.elapsed_ms,
     }
 
@@ -97,6 +207,7 @@ def render_json(report: Report) -> str:
     return "".join(iter_json(report))
 
 
+@cache
 def load_schema() -> dict[str, Any]:
     """The JSON schema every report validates against."""
     text = resources.files("netcheck.report").joinpath("schema.json").read_text(encoding="utf-8")
@@ -129,13 +240,18 @@ def _result_from(item: dict[str, Any]) -> Result:
 
 
 def report_from_dict(data: Any) -> Report:
-    """The inverse of report_to_dict; ReportError names what is missing or wrong."""
-    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "netcheck":
+    """The inverse of report_to_dict, for a document valid against schema.json; ReportError names what is wrong."""
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(tool, dict) or tool.get("name") != "netcheck":
         raise ReportError("not a netcheck report (no tool.name = netcheck)")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ReportError(
-            f"schema_version {data.get('schema_version')!r} is not supported (this netcheck reads {SCHEMA_VERSION})"
+            f"schema_version {data.get('schema_version')!r:.40} is not supported (this netcheck reads {SCHEMA_VERSION})"
         )
+    try:
+        validate(data, load_schema())
+    except SchemaError as exc:
+        raise ReportError(f"malformed report: {exc}") from None
     try:
         return Report(
             tool_version=str(data["tool"]["version"]),
@@ -151,9 +267,20 @@ def report_from_dict(data: Any) -> Report:
         raise ReportError(f"malformed report: {type(exc).__name__}: {exc}") from None
 
 
+def _no_constant(name: str) -> Any:
+    raise ReportError(f"not JSON: {name} is not a JSON number")
+
+
 def parse_report(text: str) -> Report:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)  # NaN and Infinity are Python's, not JSON's
     except json.JSONDecodeError as exc:
         raise ReportError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ReportError("not a netcheck report: values nest too deep") from None
     return report_from_dict(data)
+
+
+def json_chunks(report: Report, *, verbose: bool) -> Iterator[str]:
+    """The streamed JSON report (`verbose` changes nothing: every check carries its evidence)."""
+    return iter_json(report)

@@ -4,35 +4,40 @@ from __future__ import annotations
 
 from netcheck.model import Report
 from netcheck.report.base import link_label, link_matrix, needs_attention, ordered, summary_line
+from netcheck.report.text import markdown, markdown_code
 
 
 def _cell(text: object) -> str:
-    """A table cell: pipes escaped, line breaks flattened (they would end the row)."""
-    return str(text if text is not None else "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell: Markdown escaped (pipes included), line breaks shown as \\n (they would end the row)."""
+    return markdown(text)
 
 
 def render_markdown(report: Report) -> str:
+    """Every value is escaped (`markdown`, `markdown_code`): a certificate subject or a report file's host name
+    cannot add headings, links or HTML to the ticket."""
     v = report.vantage
     lines = ["# netcheck report", ""]
     for other in report.merged_from or (v,):
+        addresses = ", ".join(other.addresses) or "none"
         lines.append(
-            f"- **Vantage:** {other.hostname} as {other.role} ({other.os}); addresses {', '.join(other.addresses) or 'none'}"
+            f"- **Vantage:** {markdown(other.hostname)} as {markdown(other.role)} ({markdown(other.os)}); "
+            f"addresses {markdown(addresses)}"
         )
     lines += [
-        f"- **netcheck:** {report.tool_version}; phase {report.phase}; method {report.method}",
-        f"- **Started:** {report.started_at}; took {report.duration_s:.1f} s",
+        f"- **netcheck:** {markdown(report.tool_version)}; phase {markdown(report.phase)}; method {markdown(report.method)}",
+        f"- **Started:** {markdown(report.started_at)}; took {report.duration_s:.1f} s",
         "",
-        f"**{summary_line(report)}**",
+        f"**{markdown(summary_line(report))}**",
         "",
     ]
     attention = needs_attention(report)
     if attention:
         lines += ["## What fails, and how to fix it", ""]
         for result in attention:
-            where = f" ({result.address})" if result.address else ""
-            lines.append(f"- **{result.verdict.upper()}** `{link_label(result)}`{where}: {result.detail}")
+            where = f" ({markdown(result.address)})" if result.address else ""
+            lines.append(f"- **{result.verdict.upper()}** {markdown_code(link_label(result))}{where}: {markdown(result.detail)}")
             if result.remediation:
-                lines.append(f"  - Fix: {result.remediation}")
+                lines.append(f"  - Fix: {markdown(result.remediation)}")
         lines.append("")
     if report.merged_from:
         sources, targets, cells = link_matrix(report)
@@ -44,12 +49,16 @@ def render_markdown(report: Report) -> str:
     lines += ["## All checks", "", "| verdict | check | address | state | detail | purpose |", "|---|---|---|---|---|---|"]
     for result in ordered(report.results):
         cells_text = [
-            result.verdict.upper(),
-            f"`{link_label(result)}`",
-            result.address,
-            result.state,
-            result.detail,
-            result.check.purpose,
+            _cell(result.verdict.upper()),
+            markdown_code(link_label(result), in_table=True),
+            _cell(result.address),
+            _cell(result.state),
+            _cell(result.detail),
+            _cell(result.check.purpose),
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells_text) + " |")
+        lines.append("| " + " | ".join(cells_text) + " |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_markdown(report)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 
-from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict, located_id
 from netcheck.report.json import ReportError
 
 
@@ -74,7 +74,7 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
             labels.add(label)
             for result in own_results:
                 check = result.check
-                unique_id = _unique(_id_on(check.id, str(check.source), label, result.source_host), taken_ids)
+                unique_id = _unique(_id_on(check, label, result.source_host), taken_ids)
                 results.append(replace(result, check=replace(check, id=unique_id), source_host=label))
         if kept_any:
             merged_reports.append(report)
@@ -183,17 +183,16 @@ def _shared_name_note(vantage: Vantage, earlier: Sequence[Vantage], label: str) 
     )
 
 
-def _id_on(check_id: str, source: str, label: str, already_on: str) -> str:
-    """'tcp:agent->ms:9876' → 'tcp:agent@win1->ms:9876'; 'host:firewall' → 'host:firewall@win1'.
+def _id_on(check: Check, label: str, already_on: str) -> str:
+    """The check's id as run on `label` ('tcp:agent@win1->ms:9876', 'host:firewall@win1').
 
     A check of a merged report already carries its host (already_on); it is relabelled only when that
     host's label changed in this merge."""
-    if already_on:
-        if already_on == label:
-            return check_id
-        return check_id.replace(f"@{already_on}", f"@{label}", 1) if f"@{already_on}" in check_id else f"{check_id}@{label}"
-    link = f":{source}->"
-    return check_id.replace(link, f":{source}@{label}->", 1) if link in check_id else f"{check_id}@{label}"
+    if not already_on:
+        return located_id(check, label)
+    if already_on == label:
+        return check.id
+    return check.id.replace(f"@{already_on}", f"@{label}", 1) if f"@{already_on}" in check.id else f"{check.id}@{label}"
 
 
 def _unique(check_id: str, taken: set[str]) -> str:

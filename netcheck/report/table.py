@@ -8,33 +8,45 @@ from tabulate import tabulate
 
 from netcheck.model import Report
 from netcheck.report.base import heading, link_label, link_matrix, needs_attention, ordered, summary_line
+from netcheck.report.json import evidence_to_dict
+from netcheck.report.text import visible
 
 
 def render_table(report: Report, *, verbose: bool = False) -> str:
+    """Every string passes through `visible`: a banner's escape sequences must not drive the terminal."""
     rows = []
     for result in ordered(report.results):
         row = [
             result.verdict.upper(),
-            link_label(result),
-            result.address or "",
-            result.state,
-            textwrap.fill(result.detail, 60),
-            textwrap.fill(result.check.purpose, 34),
+            visible(link_label(result)),
+            visible(result.address or ""),
+            visible(result.state),
+            textwrap.fill(visible(result.detail), 60),
+            textwrap.fill(visible(result.check.purpose), 34),
         ]
         if verbose:
-            row.append(textwrap.fill(", ".join(f"{k}={v}" for k, v in result.evidence.items()), 50))
+            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
+            row.append(textwrap.fill(visible(evidence), 50))
         rows.append(row)
     headers = ["verdict", "link", "address", "state", "detail", "purpose"] + (["evidence"] if verbose else [])
-    lines = [heading(report), "", tabulate(rows, headers=headers, tablefmt="simple")]
+    lines = [visible(heading(report)), "", tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)]
     if report.merged_from:
         sources, targets, cells = link_matrix(report)
-        matrix = [[source, *(str(cells.get((source, t), "")).upper() for t in targets)] for source in sources]
-        lines += ["", "Link matrix (worst verdict per source and target port):", tabulate(matrix, headers=["from", *targets])]
+        matrix = [[visible(source), *(str(cells.get((source, t), "")).upper() for t in targets)] for source in sources]
+        lines += [
+            "",
+            "Link matrix (worst verdict per source and target port):",
+            tabulate(matrix, headers=["from", *map(visible, targets)], disable_numparse=True),
+        ]
     fixes = [r for r in needs_attention(report) if r.remediation]
     if fixes:
         lines += ["", "What to fix:"]
         for number, result in enumerate(fixes, start=1):
-            wrapped = textwrap.fill(result.remediation, 100, initial_indent="     ", subsequent_indent="     ")
-            lines.append(f"{number:>3}. {link_label(result)}\n{wrapped}")
-    lines += ["", summary_line(report)]
+            wrapped = textwrap.fill(visible(result.remediation), 100, initial_indent="     ", subsequent_indent="     ")
+            lines.append(f"{number:>3}. {visible(link_label(result))}\n{wrapped}")
+    lines += ["", visible(summary_line(report))]
     return "\n".join(lines) + "\n"
+
+
+def table_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_table(report, verbose=verbose)]

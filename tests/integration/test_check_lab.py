@@ -363,6 +363,7 @@ def test_responder_verifies_a_link_end_to_end_and_flags_a_forged_reset(site: Sit
         "answered": True,
         "authenticated": True,
         "verified": True,
+        "answered_as": f"{RESPONDER}:25001",
     }
     assert "verified end to end" in verified["detail"]
     assert services[(RESPONDER, 25001)]["verdict"] == "pass"
@@ -375,7 +376,11 @@ def test_responder_verifies_a_link_end_to_end_and_flags_a_forged_reset(site: Sit
 def test_responder_with_another_token_is_not_verified(site: Site) -> None:
     _code, report = netcheck_json(site.console, "--agent", f"{RESPONDER}:windows", "--token", "wrong")
     service = services_of(report)[(RESPONDER, 25001)]
-    assert service["verdict"] == "warn" and service["evidence"]["verified"] is False
+    assert service["verdict"] == "fail" and service["evidence"]["verified"] is False
+    assert "failed token check" in service["detail"]
+    link = by_link(report)[(RESPONDER, 25001)]
+    assert "NOT verified" in link["detail"] and "(verified end to end)" not in link["detail"]
+    assert _code == 1
 
 
 def test_listen_reports_taken_ports_and_peers(site: Site) -> None:

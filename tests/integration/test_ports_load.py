@@ -22,9 +22,9 @@ TOPOLOGY = [
 ]
 
 
-def ports(fmt: str) -> list[str]:
+def ports(fmt: str, topology: list[str] = TOPOLOGY) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-m", "netcheck", "ports", "--format", fmt, *TOPOLOGY], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "netcheck", "ports", "--format", fmt, *topology], capture_output=True, text=True, check=True
     ).stdout
     return [line for line in out.splitlines() if line and not line.startswith("#")]
 
@@ -49,3 +49,43 @@ def test_iptables_rules_load(small_lab: Lab) -> None:
     listing = host.run(["iptables", "-S", "INPUT"]).stdout
     assert listing.count("-j ACCEPT") == len(rules) == 9
     assert "--dport 445 -m multiport --sports 1025:5000,32768:65535" in listing
+
+
+IPV6_TOPOLOGY = [
+    "--management-server",
+    "2001:db8::20",
+    "--license-server",
+    "198.18.0.25",
+    "--agent",
+    "[2001:db8::31]:windows",
+    "--agent",
+    "198.18.0.41:linux",
+]
+
+
+def test_ipv6_sources_load_into_nftables_as_ip6_saddr(small_lab: Lab) -> None:
+    host = small_lab.add_host("fw6", "198.18.0.20/24")
+    rules = ports("nftables", IPV6_TOPOLOGY)
+    assert any("ip6 saddr 2001:db8::31 " in rule for rule in rules)  # the agent registers over IPv6
+    host.nft(
+        "add table inet filter\nadd chain inet filter input { type filter hook input priority 0; }\n" + "\n".join(rules) + "\n"
+    )
+    listing = host.run(["nft", "list", "chain", "inet", "filter", "input"]).stdout
+    assert listing.count(" accept comment ") == len(rules)
+    assert "ip6 saddr 2001:db8::31 tcp sport" in listing
+    assert "ip saddr 198.18.0.41 tcp sport 32768-61000 tcp dport 9876 accept" in listing
+
+
+def test_ipv6_sources_load_into_ip6tables(small_lab: Lab) -> None:
+    host = small_lab.add_host("fw6", "198.18.0.20/24")
+    rules = ports("iptables", IPV6_TOPOLOGY)
+    v6 = [rule for rule in rules if rule.startswith("ip6tables ")]
+    v4 = [rule for rule in rules if rule.startswith("iptables ")]
+    assert v6 and v4 and len(v6) + len(v4) == len(rules)
+    for rule in rules:
+        host.run(["sh", "-c", rule])
+    listing6 = host.run(["ip6tables", "-S", "INPUT"]).stdout
+    listing4 = host.run(["iptables", "-S", "INPUT"]).stdout
+    assert listing6.count("-j ACCEPT") == len(v6)
+    assert listing4.count("-j ACCEPT") == len(v4)
+    assert "-s 2001:db8::31/128" in listing6

@@ -88,7 +88,7 @@ def test_report_command_re_renders_a_saved_report_unchanged(tmp_path: Path) -> N
         ("not json", "not JSON"),
         ('{"tool": {"name": "other"}}', "not a netcheck report"),
         ('{"tool": {"name": "netcheck"}, "schema_version": 9}', "schema_version 9 is not supported"),
-        ('{"tool": {"name": "netcheck", "version": "1"}, "schema_version": 1}', "malformed report: KeyError"),
+        ('{"tool": {"name": "netcheck", "version": "1"}, "schema_version": 1}', "malformed report: 'started_at' is missing"),
     ],
 )
 def test_report_command_refuses_what_is_not_a_report(tmp_path: Path, text: str, message: str) -> None:

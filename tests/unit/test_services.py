@@ -22,11 +22,23 @@ from hypothesis import strategies as st
 
 from netcheck import handshake
 from netcheck.classify import classify_service
+from netcheck.handshake import ResponderAnswer
+from netcheck.matrix import PortKey
 from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
+from netcheck.observations import (
+    Certificate,
+    ServiceAnswer,
+    ServiceFailure,
+    SmbIdentity,
+    SshBanner,
+    TlsSession,
+    UnknownService,
+)
 from netcheck.probes import smb
 from netcheck.probes.handshake import responder_handshake
 from netcheck.probes.ssh import parse_banner
 from netcheck.probes.tls import parse_certificate
+from netcheck.report.json import service_to_dict
 from netcheck.responder import ListenOptions, PeerEvent, Responder
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -104,55 +116,102 @@ NONCE = bytes(range(16))
 def test_handshake_round_trips() -> None:
     request = handshake.encode_request(NONCE)
     assert len(request) == handshake.REQUEST_BYTES and handshake.parse_request(request) == NONCE
-    plain = handshake.encode_response(NONCE, 25001, None)
-    assert handshake.parse_response(plain, NONCE, 25001, None) == handshake.ResponderAnswer(False, None)
-    assert handshake.parse_response(plain, NONCE, 25001, b"t") == handshake.ResponderAnswer(False, False)
-    signed = handshake.encode_response(NONCE, 25001, b"s3cret")
-    assert handshake.parse_response(signed, NONCE, 25001, b"s3cret") == handshake.ResponderAnswer(True, True)
-    assert handshake.parse_response(signed, NONCE, 25001, b"other") == handshake.ResponderAnswer(True, False)
-    assert handshake.parse_response(signed, NONCE, 9876, b"s3cret") == handshake.ResponderAnswer(True, False)
-    assert handshake.parse_response(signed, NONCE, 25001, None) == handshake.ResponderAnswer(True, None)
-    assert handshake.parse_response(signed, bytes(16), 25001, b"s3cret") is None  # someone else's nonce
-    assert b"s3cret" not in signed and len(plain) == handshake.REQUEST_BYTES  # reveals nothing but the magic
+    at = ("198.18.0.31", 25001)
+    plain = handshake.encode_response(NONCE, *at, None)
+    assert handshake.parse_response(plain, NONCE, *at, None) == handshake.ResponderAnswer(
+        False, None, answered_as="198.18.0.31:25001"
+    )
+    assert handshake.parse_response(plain, NONCE, *at, b"t") == handshake.ResponderAnswer(
+        False, False, answered_as="198.18.0.31:25001", problem=handshake.NO_TOKEN
+    )
+    signed = handshake.encode_response(NONCE, *at, b"s3cret")
+    good = handshake.parse_response(signed, NONCE, *at, b"s3cret")
+    assert good is not None and good.verified is True and good.authenticated and not good.problem
+    wrong = handshake.parse_response(signed, NONCE, *at, b"other")
+    assert wrong is not None and wrong.verified is False and wrong.problem == handshake.WRONG_TOKEN
+    other_port = handshake.parse_response(signed, NONCE, "198.18.0.31", 9876, b"s3cret")
+    assert other_port is not None and other_port.verified is False and "redirects" in other_port.problem
+    anonymous = handshake.parse_response(signed, NONCE, *at, None)
+    assert anonymous is not None and anonymous.verified is None and anonymous.authenticated
+    assert handshake.parse_response(signed, bytes(16), *at, b"s3cret") is None  # someone else's nonce
+    assert b"s3cret" not in signed and len(plain) == handshake.RESPONSE_BYTES  # reveals nothing but the magic
+
+
+def test_an_echo_is_not_a_responder() -> None:
+    """Without a token the reply still differs from the request: an echo server never passes."""
+    request = handshake.encode_request(NONCE)
+    assert handshake.parse_response(request, NONCE, "127.0.0.1", 25001, None) is None
+    assert handshake.parse_response(request + request, NONCE, "127.0.0.1", 25001, None) is None
+
+
+def test_the_mac_covers_the_address_dialled() -> None:
+    """A DNAT that sends 198.18.0.31's link to another agent's responder (same token) does not verify."""
+    elsewhere = handshake.encode_response(NONCE, "198.18.0.41", 25001, b"s3cret")
+    answer = handshake.parse_response(elsewhere, NONCE, "198.18.0.31", 25001, b"s3cret")
+    assert answer is not None and answer.verified is False
+    assert "reached at 198.18.0.41:25001, not at the address dialled" in answer.problem
+    forged = bytearray(elsewhere)
+    forged[22:38] = handshake.pack_address("198.18.0.31")  # rewrite the address: the MAC no longer checks
+    answer = handshake.parse_response(bytes(forged), NONCE, "198.18.0.31", 25001, b"s3cret")
+    assert answer is not None and answer.verified is False and answer.problem == handshake.WRONG_TOKEN
+    mapped = handshake.encode_response(NONCE, "::ffff:198.18.0.31", 25001, b"s3cret")
+    answer = handshake.parse_response(mapped, NONCE, "198.18.0.31", 25001, b"s3cret")
+    assert answer is not None and answer.verified is True  # a dual-stack socket's view of the same address
+
+
+def test_busy_answer_never_verifies() -> None:
+    answer = handshake.parse_response(handshake.encode_busy(), NONCE, "127.0.0.1", 25001, b"s3cret")
+    assert answer is not None and answer.busy and answer.verified is False
 
 
 @given(st.binary(max_size=80))
 def test_handshake_parsers_never_raise(data: bytes) -> None:
     assert handshake.parse_request(data) is None or len(data) == handshake.REQUEST_BYTES
-    assert handshake.parse_response(data, NONCE, 1, b"t") is None or data.startswith(handshake.MAGIC)
+    answer = handshake.parse_response(data, NONCE, "127.0.0.1", 1, b"t")
+    assert answer is None or data.startswith(handshake.RESPONSE_MAGIC)
+    assert answer is None or answer.verified is not True  # random bytes never carry a valid MAC
 
 
 CHECK = Check("service:console->w:445", Kind.SERVICE, Role.CONSOLE, Target("w", Role.AGENT, AgentOS.WINDOWS), 445, "files", True)
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
+KEYS = {22: PortKey.SSH, 445: PortKey.SMB, 9876: PortKey.PRODUCT, 25001: PortKey.INSTALL}
+EXPIRES = datetime(2027, 1, 1, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
-    ("port", "evidence", "expect", "verdict", "text"),
+    ("port", "answer", "expect", "verdict", "text"),
     [
-        (22, {"protocol": "ssh", "ssh_version": "2.0", "product": "OpenSSH 9.2p1"}, False, Verdict.PASS, "SSH 2.0: OpenSSH 9.2p1"),
-        (22, {"protocol": "unknown"}, False, Verdict.WARN, "not with an SSH identification string"),
-        (445, {"protocol": "smb", "dialects": ["2.0.2", "3.1.1"], "smb1": False, "signing_required": True, "ciphers": ["AES-128-GCM"]},
+        (22, SshBanner("2.0", "OpenSSH_9.2p1", ""), False, Verdict.PASS, "SSH 2.0: OpenSSH 9.2p1"),
+        (22, UnknownService(), False, Verdict.WARN, "not with an SSH identification string"),
+        (445, SmbIdentity(True, ("2.0.2", "3.1.1"), False, True, True, ("AES-128-GCM",)),
          False, Verdict.PASS, "SMB 3.1.1 (dialects 2.0.2, 3.1.1); signing required; encryption capable (AES-128-GCM)"),
-        (445, {"protocol": "smb", "dialects": ["2.1"], "smb1": True, "signing_required": False, "encryption": False},
+        (445, SmbIdentity(True, ("2.1",), True, False, False, ()),
          False, Verdict.WARN, "SMB 2.1 (dialects 2.1); signing not required; no encryption; SMB1 is enabled too"),
-        (445, {"protocol": "smb", "dialects": [], "smb1": True}, False, Verdict.FAIL, "SMB1 only"),
-        (445, {"protocol": "unknown", "dialects": [], "smb1": False}, False, Verdict.FAIL, "no SMB dialect"),
-        (9876, {"protocol": "tls", "tls_version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384", "subject": "CN=ms",
-                "not_after": "2027-01-01T00:00:00+00:00"}, False, Verdict.PASS, "TLSv1.3 (TLS_AES_256_GCM_SHA384); certificate CN=ms, expires 2027-01-01"),
-        (9876, {"protocol": "tls", "tls_version": "TLSv1.2", "cipher": "x", "subject": "CN=ms", "not_after": "2026-01-01T00:00:00+00:00"},
+        (445, SmbIdentity(True, (), True, None, False, ()), False, Verdict.FAIL, "SMB1 only"),
+        (445, SmbIdentity(False, (), False, None, False, ()), False, Verdict.FAIL, "no SMB dialect"),
+        (9876, TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", Certificate("CN=ms", "CN=ms", EXPIRES)),
+         False, Verdict.PASS, "TLSv1.3 (TLS_AES_256_GCM_SHA384); certificate CN=ms, expires 2027-01-01"),
+        (9876, TlsSession("TLSv1.2", "x", Certificate("CN=ms", "CN=ms", datetime(2026, 1, 1, tzinfo=UTC))),
          False, Verdict.WARN, "expired 2026-01-01"),
-        (9876, {"protocol": "unknown"}, False, Verdict.WARN, "neither TLS nor the netcheck handshake"),
-        (25001, {"protocol": "unknown"}, True, Verdict.WARN, "the netcheck responder did not answer"),
-        (25001, {"protocol": "netcheck-responder", "verified": True}, True, Verdict.PASS, "verified end to end (shared token checked)"),
-        (25001, {"protocol": "netcheck-responder", "verified": None}, False, Verdict.PASS, "no token to authenticate it"),
-        (25001, {"protocol": "netcheck-responder", "verified": False}, True, Verdict.WARN, "not with the token given"),
-        (25001, {"protocol": "error", "error": "boom"}, False, Verdict.ERROR, "could not identify the service: boom"),
+        (9876, UnknownService(), False, Verdict.WARN, "neither TLS nor the netcheck handshake"),
+        (25001, UnknownService(), True, Verdict.WARN, "the netcheck responder did not answer"),
+        (25001, ResponderAnswer(True, True), True, Verdict.PASS, "verified end to end (shared token checked)"),
+        (25001, ResponderAnswer(False, None), False, Verdict.PASS, "no token to authenticate it"),
+        (25001, ResponderAnswer(True, False, problem=handshake.WRONG_TOKEN), True, Verdict.FAIL,
+         "failed token check): not verified"),
+        (25001, ResponderAnswer(False, False, problem=handshake.NO_TOKEN), True, Verdict.FAIL,
+         "runs without a token: not verified"),
+        (25001, ResponderAnswer(False, None, problem=handshake.redirected("198.18.0.41:25001"), redirected=True),
+         False, Verdict.FAIL, "reached at 198.18.0.41:25001, not at the address dialled"),
+        (25001, ResponderAnswer(False, False, busy=True), True, Verdict.WARN, "busy"),
+        (25001, ServiceFailure("boom"), False, Verdict.ERROR, "could not identify the service: boom"),
     ],
 )  # fmt: skip
-def test_service_verdicts(port: int, evidence: dict[str, Any], expect: bool, verdict: Verdict, text: str) -> None:
-    result = classify_service(
-        Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, port), evidence, expect_responder=expect, now=NOW
-    )
+def test_service_verdicts(port: int, answer: ServiceAnswer, expect: bool, verdict: Verdict, text: str) -> None:
+    check = Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, port, port_key=KEYS[port])
+    result = classify_service(check, answer, expect_responder=expect, now=NOW)
     assert result.verdict is verdict
     assert text in result.detail
     if verdict in (Verdict.FAIL, Verdict.WARN):
@@ -201,9 +260,9 @@ async def _flood_then_handshake(port: int, events: list[PeerEvent]) -> tuple[Any
 def test_responder_survives_a_flood_and_still_answers() -> None:
     events: list[PeerEvent] = []
     good, wrong, anonymous, connected = asyncio.run(_flood_then_handshake(free_port(), events))
-    assert good == handshake.ResponderAnswer(True, True)
-    assert wrong == handshake.ResponderAnswer(True, False)
-    assert anonymous == handshake.ResponderAnswer(True, None)
+    assert (good.authenticated, good.verified) == (True, True)
+    assert (wrong.authenticated, wrong.verified) == (True, False)
+    assert (anonymous.authenticated, anonymous.verified) == (True, None)
     outcomes = [e.outcome for e in events]
     assert outcomes.count("handshake") == 3
     # Peers beyond the accept backlog are dropped by the kernel (their client still believes it connected),
@@ -220,6 +279,7 @@ def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Pat
     proc = subprocess.Popen(
         [sys.executable, "-m", "netcheck", "listen", "--port", str(port), "--bind", "127.0.0.1", "--duration", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(handshake.__file__).parents[1])},  # this checkout, not another install
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 20
@@ -229,7 +289,7 @@ def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Pat
                 answer = asyncio.run(responder_handshake("127.0.0.1", port, 1, None))
             except OSError:
                 time.sleep(0.1)
-        assert answer == handshake.ResponderAnswer(False, None)
+        assert answer == handshake.ResponderAnswer(False, None, answered_as=f"127.0.0.1:{port}")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     finally:
@@ -240,3 +300,38 @@ def test_listen_stops_cleanly_on_ctrl_c_and_writes_nothing_unasked(tmp_path: Pat
     assert "127.0.0.1:" in out and f"-> {port} handshake" in out
     assert "responder stopped after" in out and "1 handshake" in out
     assert list(tmp_path.iterdir()) == []  # nothing written to disk without --log
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (ResponderAnswer(False, False, busy=True, problem=handshake.BUSY),
+         {"verified": False, "busy": True, "problem": handshake.BUSY}),
+        (ResponderAnswer(True, False, answered_as="198.18.0.41:25001", problem=handshake.redirected("198.18.0.41:25001"),
+                         redirected=True),
+         {"verified": False, "answered_as": "198.18.0.41:25001", "redirected": True}),
+        (ResponderAnswer(True, True, answered_as="198.18.0.31:25001"),
+         {"verified": True, "answered_as": "198.18.0.31:25001"}),
+        (TlsSession("TLSv1", "x", None, "this machine's TLS library refuses the versions the server offers (X)"),
+         {"protocol": "tls", "tls_version": "TLSv1", "version_refused": "this machine's TLS library refuses the versions the server offers (X)"}),
+        (UnknownService(first_bytes="SSH-2.0-" + "x" * 100, ssh_problem="identification line never ended (no line feed in time)"),
+         {"protocol": "unknown", "ssh_problem": "identification line never ended (no line feed in time)"}),
+    ],
+)  # fmt: skip
+def test_the_json_evidence_says_what_the_typed_answer_holds(answer: ServiceAnswer, expected: dict[str, Any]) -> None:
+    data = service_to_dict(answer)
+    assert {key: data.get(key) for key in expected} == expected
+    if not isinstance(answer, ResponderAnswer) or not answer.busy:
+        assert "busy" not in data  # optional keys are left out when unset
+    if isinstance(answer, ResponderAnswer) and not answer.redirected:
+        assert "redirected" not in data
+
+
+def test_a_custom_ssh_port_that_does_not_end_its_banner_gets_the_ssh_advice_with_the_reason() -> None:
+    """Issue 14 #6: [ports] ssh = 2222 keeps the SSH message (never the product port's TLS one)."""
+    check = Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, 2222, port_key=PortKey.SSH)
+    answer = UnknownService(first_bytes="SSH-2.0-drip", ssh_problem="identification line never ended (no line feed in time)")
+    result = classify_service(check, answer, expect_responder=False, now=NOW)
+    assert result.verdict is Verdict.WARN
+    assert "port 2222 answers, but not with an SSH identification string (identification line never ended" in result.detail
+    assert "TLS" not in result.detail and "sshd" in result.remediation
