@@ -6,6 +6,7 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad inp
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -21,6 +22,8 @@ from typing import Annotated, NoReturn
 import typer
 
 from netcheck import __version__
+from netcheck.access import ssh as access_ssh
+from netcheck.access.credentials import CredentialInput, gather_credentials
 from netcheck.firewall import RuleFormat, firewall_rules, render_rules
 from netcheck.host.facts import os_description, port_holders, vantage
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
@@ -265,6 +268,40 @@ def check(
     identify: Annotated[
         bool, typer.Option("--identify/--no-identify", help="Find out what answers on open ports (SSH, SMB, TLS, responder).")
     ] = True,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            metavar="USER",
+            help="Log in to the agents as DOMAIN\\name, name@domain or name, to check that the remote installation "
+            "will work. The password is asked (on a terminal), or taken from NETCHECK_PASSWORD or --password-file; "
+            "never from the command line.",
+            show_default=False,
+        ),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Read the password from the first line of FILE (mode 600).", show_default=False),
+    ] = None,
+    ssh_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--ssh-key",
+            metavar="FILE",
+            help="A private key for SSH logins (a running ssh-agent is used too).",
+            show_default=False,
+        ),
+    ] = None,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="The known_hosts file to trust agents' SSH host keys from. [default: ~/.ssh/known_hosts]",
+            show_default=False,
+        ),
+    ] = None,
+    write_test: Annotated[
+        bool, typer.Option("--write-test/--no-write-test", help="Write and delete one file in ADMIN$ on Windows agents.")
+    ] = True,
     output_format: FormatOption = Format.TABLE,
     output: OutputOption = None,
     redact_report: RedactOption = False,
@@ -297,6 +334,11 @@ def _check(
     concurrency: int,
     rate: int,
     identify: bool,
+    user: str | None,
+    password_file: Path | None,
+    ssh_key: list[Path] | None,
+    known_hosts: Path | None,
+    write_test: bool,
     output_format: Format,
     output: Path | None,
     redact_report: bool,
@@ -316,6 +358,11 @@ def _check(
         _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
     if output:
         _check_output_path(output)
+    given = CredentialInput(user, password_file, tuple(ssh_key or ()), known_hosts, write_test, plan_file.credentials)
+    if (user or plan_file.credentials) and not access_ssh.available():
+        raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
+    credentials = gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
+    servers = tuple(t for t in (topology.management_server, topology.license_server) if t is not None)
     probes = Probes()
     chosen = effective_method(method or plan_file.method or Method.AUTO, probes)
     if chosen is Method.SYN and not probes.syn_available():
@@ -334,6 +381,8 @@ def _check(
         token=token.encode() if token else None,
         rate_pps=rate,
         identify_services=identify,
+        credentials=credentials,
+        servers=servers,
     )
     _allow_open_files(concurrency + 256)
     report = _run(checks, role, options, probes, quiet=quiet)

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     SERVICE = "service"
     HOST = "host"
     DISCOVERY = "discovery"
+    ACCESS = "access"
 
 
 class State(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
+from netcheck.access.verdicts import access_checks
 from netcheck.matrix import LINKS, Link, Presence, port_number
 from netcheck.model import Check, Kind, Role, Target, Topology
 
@@ -86,7 +87,8 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
         Check(id=f"name:{target.name}", kind=Kind.NAME, source=vantage, target=target, purpose="Name resolution")
         for target in named.values()
     ]
-    return name_checks + _dedupe(checks) + _discovery_checks(checks, vantage) + host_checks(topology, vantage)
+    links = _dedupe(checks)
+    return name_checks + links + access_checks(links) + _discovery_checks(checks, vantage) + host_checks(topology, vantage)
 
 
 THIS_MACHINE = "this machine"

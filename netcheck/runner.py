@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from netcheck.access.credentials import Credentials
+from netcheck.access.ssh import observe_ssh
+from netcheck.access.stage import AccessSetup, SmbObserver, SshObserver, run_access
 from netcheck.classify import (
     classify_discovery,
     classify_name,
@@ -28,7 +31,7 @@ from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
 from netcheck.host.checks import classify_host, classify_subnet
 from netcheck.host.facts import HostFacts, host_facts
 from netcheck.matrix import port_key_of
-from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State, Verdict
+from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State, Target, Verdict
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
@@ -64,6 +67,10 @@ class RunOptions:
     """A `netcheck listen` runs on the targets: a reset on a product port is then suspicious."""
     token: bytes | None = None
     """The shared secret of `netcheck listen --token`, to authenticate responders."""
+    credentials: Credentials | None = None
+    """Who logs in to the agents for the access checks (None: they are skipped)."""
+    servers: tuple[Target, ...] = ()
+    """The management server and license server, which agents visited through SSH must reach."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ class Probes:
     connect: ConnectProbe = connect_probe
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
+    ssh: SshObserver = observe_ssh
+    smb: SmbObserver | None = None
 
 
 def name_setup(options: RunOptions, probes: Probes) -> tuple[DnsConfig, HostsSource]:
@@ -116,7 +125,8 @@ async def run_checks(
     await run.host([c for c in checks if c.kind is Kind.HOST], resolved)
     await run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations)
     await run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved)
-    settled = settle_unknown_os([run.results[c.id] for c in checks], options.ports)
+    extra = await run.access([c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason], resolved)
+    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra, options.ports)
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, run.probes, run.limit)
@@ -190,6 +200,25 @@ class _Run:
                 self.done(classify_discovery(check, facts, non_dns))
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
+
+    async def access(self, checks: list[Check], resolved: Mapping[str, Result]) -> list[Result]:
+        """Log in to agents whose install link is open; returns the agent-side results (sources other than here)."""
+        if not checks:
+            return []
+        o = self.options
+        setup = AccessSetup(o.credentials, o.servers, o.phase, o.ports, o.timeout_s)
+        try:
+            probes = self.probes
+            results = await run_access(checks, self.results, resolved, setup, observe_ssh=probes.ssh, observe_smb=probes.smb)
+        except Exception as exc:  # noqa: BLE001
+            self.fail(checks, exc)
+            return []
+        ids = {c.id for c in checks}
+        extra = [r for r in results if r.check.id not in ids]
+        self.total += len(extra)
+        for result in results:
+            self.done(result)
+        return extra
 
     def judge(self, check: Check, observation: Observation) -> Result:
         o = self.options
@@ -268,7 +297,8 @@ async def identify_services(results: list[Result], options: RunOptions, probes: 
 
     async def identify(link: Result) -> tuple[Result, Result | None]:
         key = port_key_of(link.check.port, options.ports)
-        if link.state is not State.OPEN or link.verdict is Verdict.SKIP or key not in _IDENTIFIED or not link.address:
+        skip = link.state is not State.OPEN or link.verdict is Verdict.SKIP or key not in _IDENTIFIED
+        if skip or not link.address or link.source_host:  # a link seen on an agent (through SSH) is not identified from here
             return link, None
         async with limit:
             try:

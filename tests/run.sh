@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-  iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+  iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium sudo
+python3 -m pip install -q --disable-pip-version-check -e '.[test,install-check]'
 ruff check .
 ruff format --check .
 mypy

@@ -19,7 +19,7 @@ from netcheck.report.json import report_from_dict, report_to_dict
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)")
 _IPV6_CANDIDATE = re.compile(r"(?<![0-9A-Za-z:])[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+(?![0-9A-Za-z:])")
 _DOTTED_NAME = re.compile(r"(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9_-]+\.)+[A-Za-z][A-Za-z0-9-]*(?![A-Za-z0-9_-])")
-_NAME_KEYS = {"hostname", "target", "source_host", "qname", "server", "icmp_from"}
+_NAME_KEYS = {"hostname", "target", "source_host", "qname", "server", "icmp_from", "user", "account"}
 
 
 def _walk(value: Any, found: list[tuple[str, str]], key: str = "") -> None:

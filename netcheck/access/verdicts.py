@@ -1,0 +1,430 @@
+"""Access observations → Results (pure): will the remote installation work on this agent, and if not, why.
+
+Every failure is a named cause (`evidence.causes`) with the exact fix. The agent's own half of the matrix,
+seen through SSH, becomes ordinary `name` and `tcp` results whose source is that agent (`source_host`),
+with `evidence.via = "ssh"`, so every format, `merge` and the HTML diagram show them like any other link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
+from netcheck.classify import classify_tcp
+from netcheck.matrix import port_key_of
+from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Result, Role, State, Target, Verdict
+
+MIN_FREE_KB = 1024 * 1024
+"""Free space below which an agent fails (1 GiB): netcheck's own margin, not a figure from the product's documentation."""
+WARN_FREE_KB = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One named reason the installation would fail (or might), with its fix."""
+
+    name: str
+    verdict: Verdict
+    detail: str
+    fix: str = ""
+
+
+SSH_PURPOSE = "Remote installation over SSH: login, root or sudo, /tmp, free space, rpm/dpkg"
+SMB_PURPOSE = "Remote installation over SMB: login, ADMIN$, service control manager, UAC and sharing model"
+
+
+def access_checks(link_checks: Iterable[Check]) -> list[Check]:
+    """One `access` check per agent service link (SMB 445, SSH 22) this machine installs through."""
+    checks = []
+    for link in link_checks:
+        if link.kind is not Kind.TCP or link.target.role is not Role.AGENT or not link.must_be_served:
+            continue
+        purpose = SSH_PURPOSE if "(SSH)" in link.purpose else SMB_PURPOSE
+        checks.append(replace(link, id=link.id.replace("tcp:", "access:", 1), kind=Kind.ACCESS, purpose=purpose))
+    return checks
+
+
+def access_os(check: Check) -> AgentOS:
+    return AgentOS.LINUX if check.purpose == SSH_PURPOSE else AgentOS.WINDOWS
+
+
+def skipped(check: Check, reason: str, state: State = State.NOT_PROBED) -> Result:
+    return Result(check, state, Verdict.SKIP, f"not checked: {reason}")
+
+
+def _result(
+    check: Check, causes: Sequence[Cause], *, passed: str, evidence: Mapping[str, Any], address: str, ms: float
+) -> Result:
+    """Fail when any cause fails, warn when any warns; the detail names each cause, the fix lists each fix."""
+    failing = [c for c in causes if c.verdict is Verdict.FAIL]
+    warning = [c for c in causes if c.verdict is Verdict.WARN]
+    shown = failing or warning
+    verdict = Verdict.FAIL if failing else Verdict.WARN if warning else Verdict.PASS
+    detail = "; ".join(f"{c.name}: {c.detail}" for c in shown)
+    if not shown:
+        detail = passed
+    elif passed:
+        detail = f"{detail} ({passed})"
+    fix = " ".join(f"[{c.name}] {c.fix}" for c in shown if c.fix)
+    state = State.ENABLED if verdict is Verdict.PASS else State.DISABLED
+    full = {"via": "ssh" if access_os(check) is AgentOS.LINUX else "smb", **evidence, "causes": [c.name for c in shown]}
+    return Result(check, state, verdict, detail, fix, address, full, ms)
+
+
+# --- Linux agents (SSH) -----------------------------------------------------------------------------------
+
+
+def parse_mounts(text: str, path: str = "/tmp") -> tuple[str, tuple[str, ...]]:
+    """The mount point holding `path` and its options, from /proc/mounts (the longest matching mount point)."""
+    best, options = "", tuple[str, ...]()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, options = point, tuple(fields[3].split(","))
+    return best, options
+
+
+def parse_df(text: str) -> dict[str, int]:
+    """`df -Pk` → {mount point: available KiB}."""
+    free: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 6 and fields[3].isdigit():
+            free[fields[5]] = int(fields[3])
+    return free
+
+
+def _known_hosts_fix(obs: SshObservation, name: str) -> str:
+    algo = obs.key_type.replace("ssh-", "") if obs.key_type else "ed25519"
+    key_file = f"/etc/ssh/ssh_host_{algo if algo in ('ed25519', 'rsa') else 'ecdsa'}_key.pub"
+    port = f"-p {obs.port} " if obs.port != 22 else ""
+    return (
+        f"Compare the fingerprint with the one shown on {name} itself (ssh-keygen -lf {key_file}); if they match, add "
+        f"the key: ssh-keyscan {port}-t {obs.key_type or 'ed25519'} {obs.address} >> {obs.known_hosts} "
+        "(or give another file with --known-hosts)."
+    )
+
+
+def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
+    """The named causes seen on one Linux agent (empty: everything the installer needs is there)."""
+    fp = f"{obs.key_type} {obs.fingerprint}".strip()
+    if obs.host_key == "unknown":
+        return [
+            Cause(
+                "ssh-host-key-unknown",
+                Verdict.FAIL,
+                f"{name}'s host key ({fp}) is not in {obs.known_hosts}: not logged in (netcheck never trusts an unknown key)",
+                _known_hosts_fix(obs, name),
+            )
+        ]
+    if obs.host_key in ("changed", "revoked"):
+        return [
+            Cause(
+                f"ssh-host-key-{obs.host_key}",
+                Verdict.FAIL,
+                f"{name} presents {fp}, which {obs.known_hosts} does not trust ({obs.host_key}): not logged in",
+                f"If {name} was reinstalled, replace its entry: ssh-keygen -R {obs.address} -f {obs.known_hosts}, then "
+                f"{_known_hosts_fix(obs, name)} Otherwise something is intercepting the connection.",
+            )
+        ]
+    if obs.login == "refused":
+        root = obs.user.split("\\")[-1].split("@")[0] == "root"
+        extra = (
+            " For root: PermitRootLogin yes (password) or prohibit-password (keys) in /etc/ssh/sshd_config, then restart sshd."
+            if root
+            else ""
+        )
+        return [
+            Cause(
+                "ssh-login-refused",
+                Verdict.FAIL,
+                f"{name} refused the login of {obs.user} ({obs.error or 'permission denied'})",
+                f"Check the user name and the password or key of {obs.user} on {name}, that the account is not locked "
+                f"(passwd -S {obs.user.split(chr(92))[-1]}) and that sshd allows its method (PasswordAuthentication / "
+                f"PubkeyAuthentication in /etc/ssh/sshd_config).{extra}",
+            )
+        ]
+    if obs.login in ("timeout", "closed", "error"):
+        return [
+            Cause(
+                f"ssh-{obs.login}",
+                Verdict.FAIL,
+                f"SSH to {name} did not complete: {obs.error or obs.login}",
+                f"Check that sshd on {name} answers (systemctl status sshd) and that nothing between drops the session "
+                "after the handshake (an IPS, MaxStartups, a TCP wrapper in /etc/hosts.deny).",
+            )
+        ]
+    causes: list[Cause] = []
+    if obs.error:
+        causes.append(
+            Cause("ssh-command-failed", Verdict.FAIL, f"logged in, but {obs.error}", f"Check {name}'s shell for {obs.user}.")
+        )
+        return causes
+    if obs.uid is None:
+        causes.append(
+            Cause(
+                "ssh-no-shell",
+                Verdict.FAIL,
+                f"{obs.user} has no usable shell on {name}",
+                f"Give {obs.user} a login shell (chsh).",
+            )
+        )
+        return causes
+    user = _bare(obs.user)
+    if obs.uid != 0:
+        sudo = obs.sudo or CommandOutput(None, "", "")
+        if sudo.exit_status != 0:
+            why = (sudo.stderr.strip().splitlines() or ["sudo failed"])[-1][:160]
+            tty = " and remove 'Defaults requiretty'" if "tty" in why else ""
+            causes.append(
+                Cause(
+                    "no-root-or-sudo",
+                    Verdict.FAIL,
+                    f"{obs.user} is not root (uid {obs.uid}) and sudo -n true fails ({why})",
+                    f"Install as root (the product's installer runs as root), or let {user} use sudo without a password: "
+                    f"add the line '{user} ALL=(ALL) NOPASSWD: ALL' with visudo{tty}.",
+                )
+            )
+    tmp = obs.tmp
+    point, options = parse_mounts(obs.mounts or "")
+    if tmp is None or "writable=yes" not in tmp.stdout:
+        causes.append(
+            Cause(
+                "tmp-not-writable",
+                Verdict.FAIL,
+                f"{obs.user} cannot create a file in /tmp on {name}",
+                "Make /tmp writable for everyone with the sticky bit: chmod 1777 /tmp (and check it is not mounted read-only).",
+            )
+        )
+    elif "exec=yes" not in tmp.stdout:
+        how = f"mounted noexec on {point}" if "noexec" in options else "a file there cannot be executed"
+        causes.append(
+            Cause(
+                "tmp-noexec",
+                Verdict.FAIL,
+                f"/tmp on {name} is {how} (mount options: {','.join(options) or 'unknown'}): the installer runs its "
+                "packages from there",
+                f"For the installation, remount it: mount -o remount,exec {point or '/tmp'} (and drop noexec from its "
+                "line in /etc/fstab or tmp.mount if it must stay so).",
+            )
+        )
+    free = parse_df(obs.df or "")
+    if free:
+        lowest_point, lowest = min(free.items(), key=lambda item: item[1])
+        mib = lowest // 1024
+        if lowest < MIN_FREE_KB:
+            causes.append(
+                Cause(
+                    "low-disk-space",
+                    Verdict.FAIL,
+                    f"only {mib} MiB free on {lowest_point} of {name}",
+                    f"Free at least 1 GiB on {lowest_point} (netcheck's margin for the packages and the installed agent).",
+                )
+            )
+        elif lowest < WARN_FREE_KB:
+            causes.append(
+                Cause("low-disk-space", Verdict.WARN, f"{mib} MiB free on {lowest_point} of {name}", "Free some space.")
+            )
+    if obs.packages is not None and not ({"rpm", "dpkg"} & set(obs.packages)):
+        causes.append(
+            Cause(
+                "no-package-manager",
+                Verdict.FAIL,
+                f"neither rpm nor dpkg on {name}",
+                "The agent's installer installs RPM or DEB packages: install rpm (or dpkg) on the agent.",
+            )
+        )
+    return causes
+
+
+def classify_ssh(check: Check, obs: SshObservation) -> Result:
+    """The `access` result of one Linux agent."""
+    name = check.target.name
+    causes = ssh_causes(obs, name)
+    free = parse_df(obs.df or "")
+    point, options = parse_mounts(obs.mounts or "")
+    evidence: dict[str, Any] = {
+        "user": obs.user,
+        "account": _bare(obs.user),
+        "host_key": {"type": obs.key_type, "fingerprint": obs.fingerprint, "state": obs.host_key, "known_hosts": obs.known_hosts},
+        "login": obs.login or "not-tried",
+    }
+    if obs.login == "ok":
+        evidence |= {
+            "auth": obs.auth,
+            "uid": obs.uid,
+            "sudo": None if obs.sudo is None else ("ok" if obs.sudo.exit_status == 0 else "fails"),
+            "tmp": {
+                "mount": point,
+                "options": list(options),
+                "writable": "writable=yes" in (obs.tmp.stdout if obs.tmp else ""),
+                "exec": "exec=yes" in (obs.tmp.stdout if obs.tmp else ""),
+            },
+            "free_kib": free,
+            "package_managers": list(obs.packages or ()),
+        }
+    if obs.error:
+        evidence["error"] = obs.error
+    root = "root" if obs.uid == 0 else "passwordless sudo"
+    passed = (
+        f"logged in as {obs.user} (offered: {obs.auth}; host key {obs.key_type} {obs.fingerprint} known); {root}; "
+        f"/tmp writable and executable; {min(free.values(), default=0) // 1024} MiB free at least; "
+        f"{'/'.join(obs.packages or ())} present"
+        if obs.login == "ok"
+        else ""
+    )
+    return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)
+
+
+def _bare(user: str) -> str:
+    """The account name without its domain (what sudoers and passwd know)."""
+    return user.rsplit("\\", maxsplit=1)[-1].split("@", maxsplit=1)[0]
+
+
+# --- The agent's half of the matrix, seen through SSH -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server the agent must reach: its target, the purpose of the link, and where this machine resolves it."""
+
+    target: Target
+    port: int
+    purpose: str
+    console_addresses: tuple[str, ...] = ()
+
+
+_TCP_STATES = {
+    "connected": (State.OPEN, "connected"),
+    "refused": (State.CLOSED, "rst"),
+    "timeout": (State.FILTERED, "none"),
+    "unreachable": (State.UNREACHABLE, "error"),
+}
+
+
+def agent_side_results(
+    agent: Target, obs: SshObservation, servers: Sequence[Server], *, phase: Phase, ports: Mapping[str, int]
+) -> list[Result]:
+    """The agent → server links and names as ordinary results from that agent (source_host = the agent)."""
+    results: list[Result] = []
+    names = {n.name.lower(): n for n in obs.names}
+    probes = {(p.address, p.port): p for p in obs.probes}
+    for server in servers:
+        target = server.target
+        seen = names.get(target.name.lower())
+        if seen is not None:
+            results.append(_name_on_agent(agent, target, seen, server.console_addresses))
+        address = seen.resolver[0] if seen and seen.resolver else (target.name if seen is None else None)
+        check = Check(
+            id=f"tcp:agent@{agent.name}->{target.name}:{server.port}",
+            kind=Kind.TCP,
+            source=Role.AGENT,
+            target=target,
+            port=server.port,
+            purpose=f"{server.purpose} (probed on the agent through SSH)",
+        )
+        probe = probes.get((address or "", server.port))
+        if probe is None:
+            results.append(
+                Result(
+                    check,
+                    State.UNRESOLVED,
+                    Verdict.SKIP,
+                    f"not probed: {target.name} does not resolve on {agent.name}",
+                    source_host=agent.name,
+                    evidence={"via": "ssh"},
+                )
+            )
+            continue
+        results.append(_tcp_on_agent(check, agent, probe, phase, ports))
+    return results
+
+
+def _tcp_on_agent(check: Check, agent: Target, probe: TcpFromAgent, phase: Phase, ports: Mapping[str, int]) -> Result:
+    state, reply = _TCP_STATES.get(probe.outcome, (State.ERROR, "error"))
+    evidence: dict[str, Any] = {
+        "method": "connect",
+        "reply": reply,
+        "attempts": 1,
+        "command_ms": probe.elapsed_ms,
+        "via": "ssh",
+        "tool": probe.tool,
+    }
+    if probe.message and probe.outcome != "connected":
+        evidence["message"] = probe.message
+    observation = Observation(state, probe.address, evidence, probe.elapsed_ms, probe.message if state is State.ERROR else None)
+    result = classify_tcp(check, observation, phase=phase, source_os="Linux", ports=ports)
+    detail = f"{result.detail} [seen on {agent.name} with {probe.tool}]"
+    if state is State.UNREACHABLE:
+        detail = (
+            f"{result.detail}: {probe.message or 'no route'} — an ICMP reject (a firewall) or no route [seen on {agent.name}]"
+        )
+    if state is State.FILTERED:
+        fix = (
+            f"Allow TCP {check.port} from {agent.name} to {check.target.name} ({probe.address}) on {agent.name}'s own "
+            f"firewall (outbound), on every firewall between them and on {check.target.name}'s firewall (inbound)."
+        )
+        result = replace(result, remediation=fix)
+    return replace(result, detail=detail, source_host=agent.name)
+
+
+def _name_on_agent(agent: Target, target: Target, seen: NameOnAgent, here: Sequence[str]) -> Result:
+    """The agent's view of a server's name: fail when it cannot resolve it or its hosts file is stale (it disagrees
+    with the agent's DNS, or, without DNS, with what this machine resolves)."""
+    check = Check(
+        id=f"name:{target.name}@{agent.name}",
+        kind=Kind.NAME,
+        source=Role.AGENT,
+        target=target,
+        purpose=f"Name resolution on {agent.name} (through SSH: getent hosts, getent -s dns hosts, /etc/hosts)",
+    )
+    evidence: dict[str, Any] = {
+        "via": "ssh",
+        "system": list(seen.resolver),
+        "dns": list(seen.dns),
+        "hosts": list(seen.hosts_file),
+        "here": list(here),
+    }
+    state = State.RESOLVED if seen.resolver else State.UNRESOLVED
+    address = seen.resolver[0] if seen.resolver else None
+
+    def result(verdict: Verdict, detail: str, fix: str = "") -> Result:
+        return Result(check, state, verdict, detail, fix, address, evidence, source_host=agent.name)
+
+    right = (seen.dns or tuple(here) or (None,))[0]
+    if not seen.resolver:
+        line = f"'{right} {target.name}'" if right else f"'<address> {target.name}'"
+        return result(
+            Verdict.FAIL,
+            f"{agent.name} cannot resolve {target.name} (getent hosts finds nothing)",
+            f"Add an A record for {target.name} to the DNS server {agent.name} uses, "
+            f"or the line {line} to {agent.name}'s /etc/hosts.",
+        )
+    reference = seen.dns or tuple(here)
+    if seen.hosts_file and reference and not set(seen.hosts_file) & set(reference):
+        said = f"DNS on {agent.name} says" if seen.dns else "this machine resolves it to"
+        return result(
+            Verdict.FAIL,
+            f"stale hosts entry on {agent.name}: /etc/hosts maps {target.name} to {', '.join(seen.hosts_file)}, "
+            f"but {said} {', '.join(reference)}",
+            f"On {agent.name}, change the /etc/hosts line for {target.name} to '{right} {target.name}', "
+            "or delete it so that DNS is used.",
+        )
+    if here and not set(seen.resolver) & set(here):
+        return result(
+            Verdict.WARN,
+            f"{target.name} resolves to {', '.join(seen.resolver)} on {agent.name} but to {', '.join(here)} here",
+            "Check which address is right and fix DNS (or the hosts file) on the machine that is wrong.",
+        )
+    how = "its hosts file" if seen.hosts_file else "DNS"
+    return result(Verdict.PASS, f"{target.name} resolves to {', '.join(seen.resolver)} on {agent.name} (through {how})")
+
+
+def port_label(port: int, ports: Mapping[str, int]) -> str:
+    return port_key_of(port, ports) or str(port)
