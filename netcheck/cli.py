@@ -22,6 +22,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from netcheck import __version__
+from netcheck.access import smb as access_smb
 from netcheck.access import ssh as access_ssh
 from netcheck.access.credentials import CredentialInput, gather_credentials
 from netcheck.firewall import RuleFormat, firewall_rules, render_rules
@@ -359,7 +360,7 @@ def _check(
     if output:
         _check_output_path(output)
     given = CredentialInput(user, password_file, tuple(ssh_key or ()), known_hosts, write_test, plan_file.credentials)
-    if (user or plan_file.credentials) and not access_ssh.available():
+    if (user or plan_file.credentials) and not (access_ssh.available() and access_smb.available()):
         raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
     credentials = gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
     servers = tuple(t for t in (topology.management_server, topology.license_server) if t is not None)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netcheck.access.credentials import Credentials
+from netcheck.access.smb import observe_smb
 from netcheck.access.ssh import observe_ssh
 from netcheck.access.stage import AccessSetup, SmbObserver, SshObserver, run_access
 from netcheck.classify import (
@@ -87,7 +88,7 @@ class Probes:
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
     ssh: SshObserver = observe_ssh
-    smb: SmbObserver | None = None
+    smb: SmbObserver | None = observe_smb
 
 
 def name_setup(options: RunOptions, probes: Probes) -> tuple[DnsConfig, HostsSource]:

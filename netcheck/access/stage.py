@@ -13,7 +13,7 @@ from typing import Any
 
 from netcheck.access.credentials import NO_CREDENTIALS, Credentials
 from netcheck.access.ssh import AgentSideTarget, SshObservation
-from netcheck.access.verdicts import Server, access_os, agent_side_results, classify_ssh, skipped
+from netcheck.access.verdicts import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
 from netcheck.classify import error_result
 from netcheck.model import AgentOS, Check, Phase, Result, Role, State, Target, Verdict
 
@@ -90,10 +90,10 @@ async def run_access(
                 return [result, *side]
             if observe_smb is None:
                 return [skipped(check, "the SMB access checks are not available in this version")]
-            smb_result: Result = await asyncio.wait_for(
-                asyncio.to_thread(observe_smb, check, address, account, credentials, setup.timeout_s), VISIT_BUDGET_S
+            seen = await asyncio.wait_for(
+                asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, check.port or 445), VISIT_BUDGET_S
             )
-            return [smb_result]
+            return [classify_smb(check, seen)]
         except TimeoutError:
             return [_timed_out(check, address)]
         except Exception as exc:  # noqa: BLE001 - one agent's failure is that agent's error result, never the run's

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from netcheck.access.smb import SmbObservation
 from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
 from netcheck.classify import classify_tcp
 from netcheck.matrix import port_key_of
@@ -428,3 +429,177 @@ def _name_on_agent(agent: Target, target: Target, seen: NameOnAgent, here: Seque
 
 def port_label(port: int, ports: Mapping[str, int]) -> str:
     return port_key_of(port, ports) or str(port)
+
+
+# --- Windows agents (SMB) ---------------------------------------------------------------------------------
+
+LATFP_FIX = (
+    "reg add HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System /v LocalAccountTokenFilterPolicy "
+    "/t REG_DWORD /d 1 /f"
+)
+_LOGIN_CAUSES = {
+    0xC000006D: ("bad-password-1326", "the user name or password is wrong (1326, STATUS_LOGON_FAILURE)"),
+    0xC0000234: ("account-locked-1909", "the account is locked out (1909)"),
+    0xC0000072: ("account-disabled-1331", "the account is disabled (1331)"),
+    0xC0000071: ("password-expired-1330", "the password has expired (1330)"),
+    0xC0000224: ("password-must-change-1907", "the password must be changed before the first logon (1907)"),
+    0xC000015B: ("network-logon-denied-1385", "the account may not log on from the network (1385)"),
+}
+_DENIED = {0xC0000022, 5}
+
+
+def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
+    """The named causes seen on one Windows agent, in the order the installer would meet them."""
+    user = obs.user
+    login = obs.login
+    if login is None or not login.ok:
+        code = login.code if login else None
+        if code in _LOGIN_CAUSES:
+            cause, what = _LOGIN_CAUSES[code]
+            return [
+                Cause(
+                    cause,
+                    Verdict.FAIL,
+                    f"{name} refused the login of {user}: {what}",
+                    f"Check the user name and password of {user} (for a domain account: DOMAIN\\name); unlock or enable the "
+                    f"account (net user {_bare(user)} /active:yes, or Active Directory Users and Computers), and grant "
+                    "'Access this computer from the network' if it is denied.",
+                )
+            ]
+        return [
+            Cause(
+                "smb-login-error",
+                Verdict.FAIL,
+                f"SMB session setup with {name} failed: {login.message if login else 'not tried'}",
+                f"Check that the Server service (LanmanServer) runs on {name} and that NTLM is allowed for network logons.",
+            )
+        ]
+    causes: list[Cause] = []
+    if obs.guest:
+        causes.append(
+            Cause(
+                "guest-only-forceguest",
+                Verdict.FAIL,
+                f"{name} logged {user} in as Guest: the 'Guest only' sharing model (ForceGuest = 1) maps local accounts to "
+                "Guest, which cannot install",
+                "Set the classic sharing model on the agent: reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v ForceGuest "
+                "/t REG_DWORD /d 0 /f (Network access: Sharing and security model for local accounts = Classic), or use a "
+                "domain account.",
+            )
+        )
+        return causes
+    if obs.ipc is not None and not obs.ipc.ok:
+        causes.append(
+            Cause(
+                "ipc-denied",
+                Verdict.FAIL,
+                f"IPC$ on {name} refused {user} ({obs.ipc.status})",
+                "Check the Server service on the agent.",
+            )
+        )
+    share = obs.admin_share
+    denied_at = []
+    if share is not None and not share.ok:
+        if share.code == 0xC00000CC:
+            causes.append(
+                Cause(
+                    "admin-share-missing-67",
+                    Verdict.FAIL,
+                    f"{name} has no ADMIN$ share (67, STATUS_BAD_NETWORK_NAME): the installer copies its files there",
+                    "Re-enable the administrative shares: reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\"
+                    "Parameters /v AutoShareWks /t REG_DWORD /d 1 /f (AutoShareServer on Windows Server), then restart the "
+                    "Server service: net stop server /y && net start server.",
+                )
+            )
+        elif share.code in _DENIED:
+            denied_at.append("ADMIN$")
+        else:
+            causes.append(
+                Cause("admin-share-error", Verdict.FAIL, f"ADMIN$ on {name}: {share.status}", "Check the Server service.")
+            )
+    if obs.scm is not None and not obs.scm.ok:
+        if obs.scm.code in _DENIED:
+            denied_at.append("the service control manager (SC_MANAGER_CREATE_SERVICE)")
+        else:
+            causes.append(
+                Cause(
+                    "scm-error", Verdict.FAIL, f"the service control manager on {name}: {obs.scm.message}", "Check RPC over SMB."
+                )
+            )
+    if denied_at:
+        causes.append(_denied_cause(obs, name, " and ".join(denied_at)))
+    if obs.write is not None and not obs.write.ok:
+        causes.append(
+            Cause(
+                "admin-share-not-writable",
+                Verdict.FAIL,
+                f"{user} cannot write to ADMIN$ on {name} ({obs.write.message or obs.write.status})",
+                f"Give {user} write access to %SystemRoot% through ADMIN$ (a member of the local Administrators group has it).",
+            )
+        )
+    return causes
+
+
+def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
+    """Access denied after a good login: UAC's remote restrictions for a local account, otherwise not an administrator."""
+    latfp = obs.registry.get("LocalAccountTokenFilterPolicy")
+    if obs.account_kind != "domain" and latfp != 1:
+        seen = (
+            f"LocalAccountTokenFilterPolicy = {latfp}" if isinstance(latfp, int) else "LocalAccountTokenFilterPolicy not readable"
+        )
+        builtin = (
+            " (the built-in Administrator is filtered too when Admin Approval Mode is on)" if obs.account_kind != "local" else ""
+        )
+        return Cause(
+            "uac-remote-restrictions",
+            Verdict.FAIL,
+            f"login works, but {where} denied {obs.user}, a local account{builtin}: UAC gives local accounts a filtered "
+            f"token over the network ({seen}), or the account is not a local administrator",
+            f"Use a domain account that is a local administrator of {name}, or on {name} run: {LATFP_FIX} (and make sure "
+            f"{_bare(obs.user)} is in the local Administrators group).",
+        )
+    return Cause(
+        "not-local-administrator",
+        Verdict.FAIL,
+        f"login works, but {where} denied {obs.user}: the account is not a local administrator of {name}",
+        f"Add {obs.user} to the local Administrators group of {name}: net localgroup Administrators {obs.user} /add.",
+    )
+
+
+def classify_smb(check: Check, obs: SmbObservation) -> Result:
+    """The `access` result of one Windows agent."""
+    name = check.target.name
+    causes = smb_causes(obs, name)
+    steps = {
+        "login": obs.login.status if obs.login else "not-tried",
+        "ipc": obs.ipc.status if obs.ipc else "not-tried",
+        "admin_share": obs.admin_share.status if obs.admin_share else "not-tried",
+        "write": obs.write.status if obs.write else "not-tried" if obs.write_test else "skipped (--no-write-test)",
+        "scm": obs.scm.status if obs.scm else "not-tried",
+    }
+    evidence: dict[str, Any] = {
+        "user": obs.user,
+        "account": _bare(obs.user),
+        "account_kind": obs.account_kind,
+        "guest": obs.guest,
+        "dialect": obs.dialect,
+        "server": obs.server_name,
+        "server_domain": obs.server_domain,
+        "in_domain": obs.in_domain,
+        "steps": steps,
+        "registry": dict(obs.registry),
+    }
+    if obs.write_file:
+        evidence["write_file"] = f"ADMIN$\\{obs.write_file}"
+    member = {True: f"member of {obs.server_domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
+    wrote = (
+        f"wrote and deleted ADMIN$\\{obs.write_file}" if obs.write and obs.write.ok else "write test skipped (--no-write-test)"
+    )
+    passed = (
+        f"logged in as {obs.user} ({obs.account_kind} account; {name} is {member}); IPC$ and ADMIN$ connected; {wrote}; "
+        f"service control manager opened for SC_MANAGER_CREATE_SERVICE. The agent's own links (to the management and "
+        f"license servers) are not seen from here: run netcheck check --from agent on {name}"
+        if obs.login and obs.login.ok and not causes
+        else ""
+    )
+    return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)

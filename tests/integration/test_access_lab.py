@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from netcheck.report.json import parse_report
+from netcheck.report.table import render_table
 from tests.conftest import lab_unavailable, require_lab_privileges
 from tests.lab.access import (
+    ADMIN,
     CANARY,
     LIN_FW,
     LIN_NOEXEC,
@@ -26,6 +29,11 @@ from tests.lab.access import (
     PASSWORD,
     PLAIN,
     SUDOER,
+    USER,
+    WIN_ADMIN,
+    WIN_GUEST,
+    WIN_NOADMIN,
+    WIN_PASSWORD,
     AccessLab,
     build_access_lab,
 )
@@ -157,7 +165,7 @@ def test_users_and_passwords(access_lab: AccessLab, user: str, password: str, ve
     validate_report(report)
     check = access_of(report, LIN_OK)
     assert (check["verdict"], check["evidence"]["causes"]) == (verdict, causes), check
-    table = access_lab.run(*args, password=password).stdout
+    table = render_table(parse_report(proc.stdout))  # the same run, as the table
     for cause in causes:
         assert f"{cause}:" in table and f"[{cause}]" in table
     assert password not in proc.stdout + proc.stderr + table
@@ -171,16 +179,24 @@ def test_without_credentials_the_access_checks_skip_with_the_reason(access_lab: 
 
 def test_the_canary_password_appears_in_no_output(access_lab: AccessLab, tmp_path: Path) -> None:
     """A distinctive password through every format, --verbose, --redact, stderr, and error paths."""
-    base = (*SERVERS, *agents(LIN_OK, LIN_UNKNOWN), "--known-hosts", str(access_lab.known_hosts))
+    windows = ("--agent", f"{WIN_ADMIN}:windows")  # the canary also goes through NTLM (and is refused there)
+    base = (*SERVERS, *agents(LIN_OK, LIN_UNKNOWN), *windows, "--known-hosts", str(access_lab.known_hosts))
     seen: list[str] = []
-    for user in (SUDOER, PLAIN):  # the right password, then the same password refused (an error path)
-        for fmt in ("table", "json", "markdown", "junit", "html"):
+    for user, formats in ((SUDOER, ("table", "json", "markdown", "junit", "html")), (PLAIN, ("table",))):
+        # the right password in every format, then the same password refused (an error path)
+        for fmt in formats:
             proc = access_lab.run(*base, "--user", user, "--format", fmt, "--verbose", password=CANARY)
             assert proc.returncode in (0, 1), proc.stderr
             seen += [proc.stdout, proc.stderr]
-        output = tmp_path / f"{user}.json"
-        proc = access_lab.run(*base, "--user", user, "--format", "json", "--output", str(output), "--redact", password=CANARY)
-        seen += [proc.stdout, proc.stderr, output.read_text()]
+    output = tmp_path / "redacted.json"
+    proc = access_lab.run(*base, "--user", SUDOER, "--format", "json", "--output", str(output), "--redact", password=CANARY)
+    seen += [proc.stdout, proc.stderr, output.read_text()]
+    private = tmp_path / "pw-600"
+    private.write_text(CANARY + "\n")
+    os.chmod(private, 0o600)
+    from_file = access_lab.run(*base, "--user", SUDOER, "--password-file", str(private), "--verbose")
+    assert from_file.returncode in (0, 1), from_file.stderr
+    seen += [from_file.stdout, from_file.stderr]
     readable = tmp_path / "pw"
     readable.write_text(CANARY + "\n")
     os.chmod(readable, 0o644)
@@ -192,3 +208,60 @@ def test_the_canary_password_appears_in_no_output(access_lab: AccessLab, tmp_pat
     seen += [on_command_line.stdout, on_command_line.stderr]
     assert all(CANARY not in text for text in seen)
     assert any(SUDOER in text for text in seen)  # the runs did log in and report (the grep is not vacuous)
+
+
+@pytest.mark.parametrize(
+    ("agent", "user", "password", "extra", "verdict", "causes", "steps"),
+    [
+        (WIN_ADMIN, ADMIN, WIN_PASSWORD, (), "pass", [], {"admin_share": "ok", "write": "ok", "scm": "ok"}),
+        (WIN_ADMIN, ADMIN, WIN_PASSWORD, ("--no-write-test",), "pass", [], {"write": "skipped (--no-write-test)", "scm": "ok"}),
+        (
+            WIN_ADMIN,
+            USER,
+            WIN_PASSWORD,
+            (),
+            "fail",
+            ["uac-remote-restrictions"],
+            {"admin_share": "STATUS_ACCESS_DENIED", "scm": "0x00000005"},
+        ),
+        (WIN_ADMIN, f"LAB\\{USER}", WIN_PASSWORD, (), "fail", ["not-local-administrator"], {"login": "ok", "scm": "0x00000005"}),
+        (WIN_ADMIN, USER, "wrong-password", (), "fail", ["bad-password-1326"], {"login": "STATUS_LOGON_FAILURE"}),
+        (WIN_NOADMIN, ADMIN, WIN_PASSWORD, (), "fail", ["admin-share-missing-67"], {"admin_share": "STATUS_BAD_NETWORK_NAME"}),
+        (WIN_GUEST, ADMIN, WIN_PASSWORD, (), "fail", ["guest-only-forceguest"], {"login": "ok"}),
+    ],
+)
+def test_windows_agents_through_smb(  # noqa: PLR0917 - one parameter per table column
+    access_lab: AccessLab,
+    agent: str,
+    user: str,
+    password: str,
+    extra: tuple[str, ...],
+    verdict: str,
+    causes: list[str],
+    steps: dict[str, str],
+) -> None:
+    args = ("--from", "management-server", "--method", "connect", "--agent", f"{agent}:windows", "--user", user, *extra)
+    proc = access_lab.run(*args, "--format", "json", password=password)
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    check = by_id(report)[f"access:management-server->{agent}:445"]
+    assert (check["verdict"], check["evidence"]["causes"]) == (verdict, causes), check
+    assert check["evidence"]["via"] == "smb"
+    assert steps.items() <= check["evidence"]["steps"].items(), check["evidence"]["steps"]
+    assert proc.returncode == (0 if verdict == "pass" else 1), proc.stderr
+    table = render_table(parse_report(proc.stdout))  # the same run, as the table
+    for cause in causes:
+        assert f"{cause}:" in table and f"[{cause}]" in table
+    if verdict == "pass":
+        assert f"run netcheck check --from agent on {agent}" in check["detail"]
+    if causes == ["uac-remote-restrictions"]:
+        assert "LocalAccountTokenFilterPolicy /t REG_DWORD /d 1 /f" in check["remediation"]
+    assert password not in proc.stdout + proc.stderr + table
+
+
+def test_the_write_test_leaves_nothing_in_admin_share(access_lab: AccessLab) -> None:
+    args = ("--from", "management-server", "--method", "connect", "--agent", f"{WIN_ADMIN}:windows", "--user", ADMIN)
+    report = json.loads(access_lab.run(*args, "--format", "json", password=WIN_PASSWORD).stdout)
+    written = by_id(report)[f"access:management-server->{WIN_ADMIN}:445"]["evidence"]["write_file"]
+    assert written.startswith("ADMIN$\\netcheck-")
+    assert list((access_lab.workdir / "admin-win-admin").iterdir()) == []

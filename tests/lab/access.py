@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.lab.netns import Host, Lab, LabError, sh
-from tests.lab.services import _need, start_dnsmasq, start_listener
+from tests.lab.services import _need, start_dnsmasq, start_listener, start_smbd
 
 NET = "198.18.10"
 CONSOLE = f"{NET}.10"
@@ -35,8 +35,9 @@ PASSWORD = "lab-Pass-4r9"  # noqa: S105 - a test password for lab users
 CANARY = "Canary-Zq7x-9Kp2-Wv"
 SUDOER = "sudoer"  # passwordless sudo, password CANARY
 PLAIN = "plain"  # no sudo, password PASSWORD
-ADMIN = "winadmin"  # Samba: member of BUILTIN\Administrators
+ADMIN = "winadmin"  # Samba: member of BUILTIN\Administrators (through a group mapping)
 USER = "winuser"  # Samba: an ordinary user
+WIN_PASSWORD = "Win-Pass-8c2"  # noqa: S105 - the Samba users' password
 
 
 @dataclass
@@ -112,6 +113,39 @@ def start_agent_sshd(host: Host, workdir: Path, client_pub: str, *, noexec_tmp: 
     return f"{host.address} {(home / 'host_ed25519.pub').read_text().split(' ')[0]} {(home / 'host_ed25519.pub').read_text().split(' ')[1]}"
 
 
+def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, guest_only: bool = False) -> None:
+    """smbd with real users (smbpasswd): ADMIN an administrator (BUILTIN\\Administrators mapped to a Unix group), USER
+    an ordinary user. Without `admin_share` there is no ADMIN$; with `guest_only` no user is known to Samba and every
+    login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts)."""
+    base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:"))]
+    groups = [
+        line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:", "admins:"))
+    ]
+    host.etc_file("passwd", "\n".join([*base, f"{ADMIN}:x:3001:3001::/nonexistent:/usr/sbin/nologin",
+                                       f"{USER}:x:3002:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
+    host.etc_file("group", "\n".join([*groups, f"{ADMIN}:x:3001:", f"{USER}:x:3002:", f"admins:x:3100:{ADMIN}"]) + "\n")
+    home = workdir / f"smbd-{host.name}"
+    settings = "  map to guest = bad user\n"
+    if admin_share:
+        (workdir / f"admin-{host.name}").mkdir()
+        settings += (
+            f"[ADMIN$]\n  path = {workdir}/admin-{host.name}\n  read only = no\n  valid users = {ADMIN}\n  force user = root\n"
+        )
+    start_smbd(host, workdir, settings=settings)
+    if guest_only:
+        return
+    conf = str(home / "smb.conf")
+    for user in (ADMIN, USER):
+        host.run(["smbpasswd", "-c", conf, "-a", "-s", user], input_text=f"{WIN_PASSWORD}\n{WIN_PASSWORD}\n")
+    host.run(
+        ["net", "-s", conf, "groupmap", "add", "sid=S-1-5-32-544", "unixgroup=admins", "type=builtin", "ntgroup=Administrators"]
+    )
+    policies = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
+    host.run(["net", "-s", conf, "registry", "createkey", policies])
+    host.run(["net", "-s", conf, "registry", "setvalue", policies, "LocalAccountTokenFilterPolicy", "dword", "0"])
+    host.run(["net", "-s", conf, "registry", "setvalue", policies, "EnableLUA", "dword", "1"])
+
+
 def build_access_lab(workdir: Path) -> AccessLab:
     lab = Lab(workdir)
     try:
@@ -142,6 +176,9 @@ def build_access_lab(workdir: Path) -> AccessLab:
         unknown = lab.add_host("lin-unknown", f"{LIN_UNKNOWN}/24")
         unknown.etc_file("resolv.conf", resolv)
         start_agent_sshd(unknown, workdir, client_pub)  # its key is deliberately left out of known_hosts
+        start_agent_smbd(lab.add_host("win-admin", f"{WIN_ADMIN}/24"), workdir)
+        start_agent_smbd(lab.add_host("win-noadmin", f"{WIN_NOADMIN}/24"), workdir, admin_share=False)
+        start_agent_smbd(lab.add_host("win-guest", f"{WIN_GUEST}/24"), workdir, guest_only=True)
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text("\n".join(known) + "\n")
     except BaseException:

@@ -23,12 +23,15 @@ from netcheck.access.credentials import (
     parse_plan_credentials,
     parse_user,
 )
-from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
+from netcheck.access.smb import SmbObservation, Step, account_kind, observe_smb
+from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent, observe_ssh
 from netcheck.access.verdicts import (
+    SMB_PURPOSE,
     SSH_PURPOSE,
     Server,
     access_checks,
     agent_side_results,
+    classify_smb,
     classify_ssh,
     parse_df,
     parse_mounts,
@@ -325,3 +328,118 @@ def test_reports_with_access_results_validate_and_redact_user_names() -> None:
     text = render_json(hidden) + render_table(hidden, verbose=True)
     assert "deployer" not in text and "lin1.corp.example" not in text
     validate_report(report_to_dict(hidden))
+
+
+# --- Windows verdicts (the lab's Samba cannot serve remote registry: these branches are tested here) -------
+
+WIN = Target("win1.corp.example", Role.AGENT, AgentOS.WINDOWS)
+WIN_CHECK = Check("access:console->win1.corp.example:445", Kind.ACCESS, Role.CONSOLE, WIN, 445, SMB_PURPOSE, must_be_served=True)
+OK = Step(True)
+DENIED = Step(False, 0xC0000022, "SessionError: STATUS_ACCESS_DENIED")
+SCM_DENIED = Step(False, 5, "DCERPCException: rpc_s_access_denied")
+
+
+def smb(**changes: Any) -> SmbObservation:
+    base: dict[str, Any] = {
+        "address": "198.18.0.31",
+        "user": "admin",
+        "account_kind": "local",
+        "login": OK,
+        "server_name": "WIN1",
+        "server_domain": "CORP",
+        "ipc": OK,
+        "admin_share": OK,
+        "write": OK,
+        "write_file": "netcheck-0123.tmp",
+        "scm": OK,
+        "registry": {"LocalAccountTokenFilterPolicy": 1, "EnableLUA": 1, "ForceGuest": 0},
+    }
+    return SmbObservation(**{**base, **changes})
+
+
+def test_windows_agent_ready_for_installation() -> None:
+    result = classify_smb(WIN_CHECK, smb())
+    assert result.verdict is Verdict.PASS and result.evidence["in_domain"] is True
+    assert "member of CORP" in result.detail and "--from agent on win1.corp.example" in result.detail
+    assert result.evidence["registry"]["LocalAccountTokenFilterPolicy"] == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "cause", "in_fix"),
+    [
+        ({"login": Step(False, 0xC000006D, "")}, "bad-password-1326", "Check the user name and password"),
+        ({"login": Step(False, 0xC0000234, "")}, "account-locked-1909", "unlock"),
+        ({"login": Step(False, None, "OSError: timed out")}, "smb-login-error", "LanmanServer"),
+        ({"guest": True}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"admin_share": Step(False, 0xC00000CC, ""), "write": None}, "admin-share-missing-67", "AutoShareWks"),
+        (
+            {"admin_share": DENIED, "write": None, "scm": SCM_DENIED, "registry": {"LocalAccountTokenFilterPolicy": 0}},
+            "uac-remote-restrictions",
+            "/v LocalAccountTokenFilterPolicy /t REG_DWORD /d 1 /f",
+        ),
+        ({"scm": SCM_DENIED, "registry": {}}, "uac-remote-restrictions", "a domain account"),
+        ({"scm": SCM_DENIED}, "not-local-administrator", "net localgroup Administrators admin /add"),  # LATFP = 1: not UAC
+        ({"scm": SCM_DENIED, "account_kind": "domain", "registry": {}}, "not-local-administrator", "net localgroup"),
+        ({"write": Step(False, 0xC0000022, "denied")}, "admin-share-not-writable", "write access"),
+    ],
+)
+def test_each_windows_cause_with_its_fix(changes: dict[str, Any], cause: str, in_fix: str) -> None:
+    result = classify_smb(WIN_CHECK, smb(**changes))
+    assert result.verdict is Verdict.FAIL
+    assert result.evidence["causes"] == [cause] and result.evidence["via"] == "smb"
+    assert in_fix in result.remediation
+
+
+@pytest.mark.parametrize(
+    ("text", "server", "kind"),
+    [("CORP\\admin", "WIN1", "domain"), ("admin@corp.example", "WIN1", "domain"), ("admin", "WIN1", "local"),
+     ("WIN1\\admin", "WIN1", "local"), ("Administrator", "WIN1", "builtin-administrator")],
+)  # fmt: skip
+def test_account_kinds(text: str, server: str, kind: str) -> None:
+    assert account_kind(parse_user(text), server) == kind
+
+
+# --- a hanging server cannot stall the run ----------------------------------------------------------------
+
+
+def _silent_server() -> tuple[Any, int]:
+    import socket  # noqa: PLC0415
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    return listener, listener.getsockname()[1]
+
+
+def test_a_silent_ssh_server_is_a_timeout_not_a_hang(tmp_path: Path) -> None:
+    import asyncio  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    listener, port = _silent_server()  # accepts (the kernel's backlog), never sends a banner
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    creds = Credentials(linux=parse_user("root"), password=Secret(CANARY), known_hosts=known)
+    started = time.monotonic()
+    try:
+        obs = asyncio.run(
+            observe_ssh("127.0.0.1", "127.0.0.1", port, account=parse_user("root"), credentials=creds, targets=(), timeout_s=0.5)
+        )
+    finally:
+        listener.close()
+    assert obs.login == "timeout" and time.monotonic() - started < 15
+    assert classify_ssh(CHECK, obs).evidence["causes"] == ["ssh-timeout"]
+
+
+def test_a_silent_smb_server_is_a_failed_login_not_a_hang() -> None:
+    import time  # noqa: PLC0415
+
+    listener, port = _silent_server()
+    creds = Credentials(windows=parse_user("admin"), password=Secret(CANARY))
+    started = time.monotonic()
+    try:
+        obs = observe_smb("127.0.0.1", parse_user("admin"), creds, 0.5, port)
+    finally:
+        listener.close()
+    assert obs.login is not None and not obs.login.ok and time.monotonic() - started < 15
+    result = classify_smb(WIN_CHECK, obs)
+    assert result.evidence["causes"] == ["smb-login-error"] and CANARY not in json.dumps(result.evidence) + result.detail
