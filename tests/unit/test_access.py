@@ -443,3 +443,96 @@ def test_a_silent_smb_server_is_a_failed_login_not_a_hang() -> None:
     assert obs.login is not None and not obs.login.ok and time.monotonic() - started < 15
     result = classify_smb(WIN_CHECK, obs)
     assert result.evidence["causes"] == ["smb-login-error"] and CANARY not in json.dumps(result.evidence) + result.detail
+
+
+# --- the access stage in the runner, with fake probes ------------------------------------------------------
+
+
+def run_with(ssh: Any, smb_observer: Any, credentials: Credentials | None, open_ports: tuple[int, ...] = (22, 445)) -> list[Any]:
+    import asyncio  # noqa: PLC0415
+
+    from netcheck.model import Method, Observation, State, Topology  # noqa: PLC0415
+    from netcheck.runner import RunOptions, run_checks  # noqa: PLC0415
+    from tests.unit.test_runner import fake_probes  # noqa: PLC0415
+
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        state = State.OPEN if port in open_ports else State.CLOSED
+        return Observation(
+            state, address, {"method": "connect", "reply": "connected" if state is State.OPEN else "rst", "attempts": 1}
+        )
+
+    topology = Topology(
+        management_server=Target("ms.example", Role.MANAGEMENT_SERVER),
+        agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX), Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)),
+    )
+    checks = plan_checks(topology, Role.MANAGEMENT_SERVER)
+    options = RunOptions(method=Method.CONNECT, credentials=credentials, servers=(topology.management_server,))  # type: ignore[arg-type]
+    probes = fake_probes(connect, ssh=ssh, smb=smb_observer)
+    return asyncio.run(run_checks(checks, options, probes=probes, on_progress=lambda _d, _t: None))
+
+
+CREDS = Credentials(windows=parse_user("admin"), linux=parse_user("root"), password=Secret(CANARY))
+
+
+async def fake_ssh(name: str, address: str, port: int, **kwargs: Any) -> SshObservation:
+    assert kwargs["targets"][0].name == "ms.example" and kwargs["credentials"] is CREDS
+    names = (NameOnAgent("ms.example", ("198.18.0.20",), (), ("198.18.0.20",)),)
+    return observation(
+        address=address, names=names, probes=(TcpFromAgent("198.18.0.20", 9876, "refused", "", "bash /dev/tcp", 2.0),)
+    )
+
+
+def fake_smb(address: str, account: Any, credentials: Credentials, timeout_s: float, port: int) -> SmbObservation:
+    return smb(address=address, scm=SCM_DENIED, registry={})
+
+
+def test_the_access_stage_adds_agent_side_results() -> None:
+    results = run_with(fake_ssh, fake_smb, CREDS)
+    by = {r.check.id: r for r in results}
+    assert by["access:management-server->198.18.0.41:22"].verdict is Verdict.PASS
+    assert by["access:management-server->198.18.0.31:445"].evidence["causes"] == ["uac-remote-restrictions"]
+    side = by["tcp:agent@198.18.0.41->ms.example:9876"]
+    assert side.source_host == "198.18.0.41" and side.verdict is Verdict.PASS and "service" not in side.evidence
+    assert "name:ms.example@198.18.0.41" in by
+
+
+def test_access_checks_skip_without_credentials_or_open_link() -> None:
+    results = {r.check.id: r for r in run_with(fake_ssh, fake_smb, None)}
+    assert "no credentials: give --user" in results["access:management-server->198.18.0.41:22"].detail
+    closed = {r.check.id: r for r in run_with(fake_ssh, fake_smb, CREDS, open_ports=(445,))}
+    skipped = closed["access:management-server->198.18.0.41:22"]
+    assert skipped.verdict is Verdict.SKIP and "TCP 22 to 198.18.0.41 is closed" in skipped.detail
+    assert not any(r.source_host for r in closed.values())  # no visit: no agent-side results
+
+
+def test_a_broken_or_stuck_observer_is_that_agent_s_result_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio  # noqa: PLC0415
+
+    from netcheck.access import stage  # noqa: PLC0415
+
+    async def stuck(*_a: Any, **_k: Any) -> SshObservation:
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+    def leaky(*_a: Any, **_k: Any) -> SmbObservation:
+        raise RuntimeError(f"library bug showing {CANARY}")
+
+    monkeypatch.setattr(stage, "VISIT_BUDGET_S", 0.2)
+    results = {r.check.id: r for r in run_with(stuck, leaky, CREDS)}
+    linux, windows = results["access:management-server->198.18.0.41:22"], results["access:management-server->198.18.0.31:445"]
+    assert linux.verdict is Verdict.FAIL and linux.evidence["causes"] == ["ssh-timeout"]
+    assert windows.verdict is Verdict.ERROR and CANARY not in windows.detail and "********" in windows.detail
+
+
+# --- golden files: a real lab report with access checks, in every format -----------------------------------
+
+
+@pytest.mark.parametrize("name", ["table.txt", "report.json", "report.md", "junit.xml", "report.html"])
+def test_access_report_in_every_format(name: str) -> None:
+    from netcheck.report.json import parse_report  # noqa: PLC0415
+    from tests.unit.test_formats import FIXTURES, FORMATS, golden  # noqa: PLC0415
+
+    text = (FIXTURES / "report_access.json").read_text()
+    validate_report(json.loads(text))
+    assert report_to_dict(report_from_dict(json.loads(text))) == json.loads(text)
+    golden(f"access.{name}", FORMATS[name](parse_report(text)))
