@@ -230,9 +230,10 @@ def gather_credentials(
         password, source = read_password_file(password_file), "--password-file"
     elif environ.get("NETCHECK_PASSWORD"):
         password, source = Secret(environ["NETCHECK_PASSWORD"]), "NETCHECK_PASSWORD"
-    elif stdin_is_tty and not keys:
+    elif stdin_is_tty:
         shown = windows_text if windows_text == linux_text else "the agents' users"
-        typed = prompt(f"Password for {shown}: ")
+        hint = " (Enter for none: SSH keys only)" if keys else ""
+        typed = prompt(f"Password for {shown}{hint}: ")
         if typed:
             password, source = Secret(typed), "prompt"
     return Credentials(

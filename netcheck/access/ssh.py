@@ -13,7 +13,7 @@ import ipaddress
 import shlex
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +351,4 @@ def _first_line(text: str) -> str:
 
 
 def _replace(obs: SshObservation, **changes: Any) -> SshObservation:
-    from dataclasses import replace  # noqa: PLC0415
-
     return replace(obs, **changes)
