@@ -588,6 +588,7 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
         "in_domain": obs.in_domain,
         "steps": steps,
         "registry": dict(obs.registry),
+        "agent_side": f"not seen from here: run netcheck check --from agent on {name}",
     }
     if obs.write_file:
         evidence["write_file"] = f"ADMIN$\\{obs.write_file}"
