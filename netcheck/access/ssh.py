@@ -194,7 +194,7 @@ async def observe_ssh(
             state = "revoked" if revoked else "unknown"
             return done(fingerprint=fingerprint, key_type=key_type, host_key=state)
         options: dict[str, Any] = {
-            "username": account.name,
+            "username": account.text,  # as typed: a domain user on Linux (SSSD, winbind) logs in with its domain
             "known_hosts": known,
             "config": None,
             "connect_timeout": step,

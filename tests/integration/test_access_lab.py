@@ -122,6 +122,22 @@ def test_an_unknown_host_key_is_reported_never_trusted(root_run: tuple[dict[str,
     assert not any(c.get("source_host") == LIN_UNKNOWN for c in root_run[0]["checks"])
 
 
+def test_a_changed_host_key_fails_and_nothing_is_sent(access_lab: AccessLab, tmp_path: Path) -> None:
+    impostor = (access_lab.workdir / "sshd-lin-unknown" / "host_ed25519.pub").read_text().split()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"{LIN_OK} {impostor[0]} {impostor[1]}\n")  # LIN_OK's entry holds another machine's key
+    proc = access_lab.run(
+        *SERVERS, *agents(LIN_OK), "--user", SUDOER, "--known-hosts", str(known), "--format", "json", password=CANARY
+    )
+    check = access_of(json.loads(proc.stdout), LIN_OK)
+    assert (check["verdict"], check["evidence"]["causes"], check["evidence"]["login"]) == (
+        "fail",
+        ["ssh-host-key-changed"],
+        "not-tried",
+    )
+    assert f"ssh-keygen -R {LIN_OK}" in check["remediation"] and CANARY not in proc.stdout + proc.stderr
+
+
 def test_agent_side_links_and_names_seen_through_ssh(root_run: tuple[dict[str, Any], str]) -> None:
     report, table = root_run
     checks = by_id(report)
