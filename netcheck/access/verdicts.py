@@ -135,7 +135,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
             )
         ]
     if obs.login == "refused":
-        root = obs.user.split("\\")[-1].split("@")[0] == "root"
+        root = _bare(obs.user) == "root"
         extra = (
             " For root: PermitRootLogin yes (password) or prohibit-password (keys) in /etc/ssh/sshd_config, then restart sshd."
             if root
@@ -147,7 +147,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
                 Verdict.FAIL,
                 f"{name} refused the login of {obs.user} ({obs.error or 'permission denied'})",
                 f"Check the user name and the password or key of {obs.user} on {name}, that the account is not locked "
-                f"(passwd -S {obs.user.split(chr(92))[-1]}) and that sshd allows its method (PasswordAuthentication / "
+                f"(passwd -S {_bare(obs.user)}) and that sshd allows its method (PasswordAuthentication / "
                 f"PubkeyAuthentication in /etc/ssh/sshd_config).{extra}",
             )
         ]

@@ -188,6 +188,26 @@ def test_user_without_the_extra_says_exactly_what_to_install(monkeypatch: pytest
     ]
 
 
+@pytest.mark.parametrize(
+    ("args", "plan", "message"),
+    [
+        (["--user", "root", "--password-file", "/nonexistent/pw"], "", "--password-file '/nonexistent/pw' not found"),
+        (["--user", "root", "--ssh-key", "/nonexistent/id"], "", "--ssh-key '/nonexistent/id' not found"),
+        (["--user", "root", "--known-hosts", "/nonexistent/kh"], "", "--known-hosts '/nonexistent/kh' not found"),
+        (["--user", "a b"], "", "--user 'a b' is not a user name"),
+        ([], '[credentials]\npassword = "x"\n', "a password does not belong in a plan file"),
+    ],
+)
+def test_bad_credential_input_exits_2_with_one_line(tmp_path: Path, args: list[str], plan: str, message: str) -> None:
+    extra = []
+    if plan:
+        (tmp_path / "site.toml").write_text(plan)
+        extra = ["--plan", str(tmp_path / "site.toml")]
+    result = CliRunner().invoke(cli.app, ["check", "--agent", "198.18.0.41:linux", *args, *extra], env={"NETCHECK_PASSWORD": ""})
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and message in result.output
+
+
 def test_no_password_option_exists() -> None:
     result = CliRunner().invoke(cli.app, ["check", "--agent", "a1", f"--password={CANARY}"])
     assert result.exit_code == 2 and CANARY not in result.output
