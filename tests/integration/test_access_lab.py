@@ -113,6 +113,7 @@ def test_noexec_tmp_is_seen_in_the_mounts_and_by_running_a_file(root_run: tuple[
     assert evidence["tmp"] == {"mount": "/tmp", "options": evidence["tmp"]["options"], "writable": True, "exec": False}
     assert "noexec" in evidence["tmp"]["options"]
     assert "mount -o remount,exec /tmp" in access_of(root_run[0], LIN_NOEXEC)["remediation"]
+    assert list(Path("/tmp").glob(".netcheck.*")) == []  # the agents' /tmp is this machine's: nothing was left there
 
 
 def test_an_unknown_host_key_is_reported_never_trusted(root_run: tuple[dict[str, Any], str]) -> None:
