@@ -5,59 +5,34 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad inp
 
 from __future__ import annotations
 
-import asyncio
-import getpass
-import json
+import contextlib
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from netcheck import __version__
-from netcheck.access import smb as access_smb
-from netcheck.access import ssh as access_ssh
-from netcheck.access.credentials import CredentialInput, gather_credentials
-from netcheck.firewall import RuleFormat, firewall_rules, render_rules
-from netcheck.host.facts import os_description, port_holders, vantage
+from netcheck.address import is_address
+from netcheck.errors import InputError
+from netcheck.firewall import RuleFormat
+from netcheck.matrix import PRODUCT_PORT_KEYS, PortKey, port_number
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
-from netcheck.names.dns import valid_server
-from netcheck.plan import NothingToCheck, plan_checks, plan_local
-from netcheck.report.base import summary_line
-from netcheck.report.html import render_html
-from netcheck.report.json import ReportError, iter_json, parse_report
-from netcheck.report.junit import render_junit
-from netcheck.report.markdown import render_markdown
-from netcheck.report.merge import merge_reports
-from netcheck.report.redact import redact
-from netcheck.report.table import render_table
-from netcheck.responder import ListenOptions, PeerEvent, Responder
-from netcheck.runner import Probes, RunOptions, effective_method, run_checks
-from netcheck.topology import InputError, PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan
+from netcheck.report.formats import Format
+
+if TYPE_CHECKING:
+    from netcheck.access.credentials import Credentials
+    from netcheck.runner import RunOptions
+    from netcheck.topology import PlanFile
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-    JUNIT = "junit"
-    HTML = "html"
-
-
-RENDERERS: dict[Format, Callable[[Report], str]] = {  # table and JSON are rendered by _emit itself
-    Format.MARKDOWN: render_markdown,
-    Format.JUNIT: render_junit,
-    Format.HTML: render_html,
-}
 
 ManagementServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the management server.")]
 LicenseServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the license server.")]
@@ -109,6 +84,8 @@ def _topology(
     plan: Path | None,
 ) -> tuple[Topology, PlanFile]:
     """The topology from --plan, --agents-file and the options (options win over the plan file)."""
+    from netcheck.topology import PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan  # noqa: PLC0415
+
     plan_file = parse_plan(_read_text(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
     agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agent or []]]
     if agents_file:
@@ -120,18 +97,6 @@ def _topology(
         ports=plan_file.ports,
     )
     return topology, plan_file
-
-
-def _allow_open_files(wanted: int) -> None:
-    """Raise this process's open-file limit so `wanted` sockets fit (the soft limit is often 1024)."""
-    try:
-        import resource  # noqa: PLC0415 - POSIX only
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
-    except (ImportError, ValueError, OSError):
-        pass  # the runner's bound still holds; connects beyond the limit become error results
 
 
 def _check_readable(path: Path, what: str) -> None:
@@ -204,7 +169,8 @@ def main(
         typer.echo(f"netcheck {__version__}")
         raise typer.Exit(EXIT_PASS)
     if ctx.invoked_subcommand is None:
-        _guard(_check_this_machine)
+        with _guarded():
+            _check_this_machine()
 
 
 @app.command(
@@ -312,128 +278,145 @@ def check(
     ] = False,
 ) -> None:
     """Probe every link of the connection matrix that starts at this machine."""
-    options = locals()
-    _guard(lambda: _check(**options), verbose=verbose)
+    with _guarded(verbose=verbose):
+        topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
+        role = vantage_role or plan_file.vantage or Role.CONSOLE
+        checks = _plan(topology, role)
+        for server in dns_server or []:
+            if not is_address(server):
+                raise InputError(f"--dns-server {server!r} is not an IP address")
+        if hosts_file is not None:
+            _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
+        output_options = Output(output_format, output, redact_report, quiet, verbose)
+        if output:
+            _check_output_path(output)
+        access = AccessOptions(user, password_file, tuple(ssh_key or ()), known_hosts, write_test)
+        credentials = _credentials(access, plan_file)
+        options = _run_options(
+            phase=phase or plan_file.phase or Phase.PRE_INSTALL,
+            method=method or plan_file.method or Method.AUTO,
+            timeout_s=timeout,
+            retries=retries,
+            concurrency=concurrency,
+            rate_pps=rate,
+            dns_servers=tuple(dns_server or ()),
+            hosts_path=hosts_file,
+            identify_services=identify,
+            expect_responder=expect_responder,
+            token=token.encode() if token else None,
+            credentials=credentials,
+            servers=tuple(
+                (t, port_number(PortKey.PRODUCT, topology.ports))
+                for t in (topology.management_server, topology.license_server)
+                if t is not None
+            ),
+        )
+        report = _run(checks, role, options, quiet=quiet)
+        _emit(report, output_options)
+        raise typer.Exit(exit_code(report))
 
 
-def _check(
-    *,
-    vantage_role: Role | None,
-    management_server: str | None,
-    license_server: str | None,
-    agent: list[str] | None,
-    agents_file: Path | None,
-    plan: Path | None,
-    phase: Phase | None,
-    method: Method | None,
-    dns_server: list[str] | None,
-    hosts_file: Path | None,
-    expect_responder: bool,
-    token: str | None,
-    timeout: float,
-    retries: int,
-    concurrency: int,
-    rate: int,
-    identify: bool,
-    user: str | None,
-    password_file: Path | None,
-    ssh_key: list[Path] | None,
-    known_hosts: Path | None,
-    write_test: bool,
-    output_format: Format,
-    output: Path | None,
-    redact_report: bool,
-    quiet: bool,
-    verbose: bool,
-) -> None:
-    topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
-    role = vantage_role or plan_file.vantage or Role.CONSOLE
+@dataclass(frozen=True)
+class Output:
+    """Where and how a report is written."""
+
+    format: Format = Format.TABLE
+    path: Path | None = None
+    redact: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class AccessOptions:
+    """The access checks' options as given on the command line (the password is never one of them)."""
+
+    user: str | None = None
+    password_file: Path | None = None
+    ssh_keys: tuple[Path, ...] = ()
+    known_hosts: Path | None = None
+    write_test: bool = True
+
+
+def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | None:
+    """Who logs in to the agents; None (the access checks then skip) when no user is given anywhere.
+
+    netcheck.access (and its optional libraries) is imported only when a user is given, so a run without
+    --user, and `netcheck --help`, never load it.
+    """
+    if not (access.user or plan_file.credentials):
+        return None
+    import getpass  # noqa: PLC0415
+
+    from netcheck.access import smb as access_smb  # noqa: PLC0415
+    from netcheck.access import ssh as access_ssh  # noqa: PLC0415
+    from netcheck.access.credentials import CredentialInput, gather_credentials  # noqa: PLC0415
+
+    if not (access_ssh.available() and access_smb.available()):
+        raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
+    given = CredentialInput(
+        access.user, access.password_file, access.ssh_keys, access.known_hosts, access.write_test, plan_file.credentials
+    )
+    return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
+
+
+def _plan(topology: Topology, role: Role) -> list[Check]:
+    from netcheck.plan import NothingToCheck, plan_checks  # noqa: PLC0415
+
     try:
-        checks = plan_checks(topology, role)
+        return plan_checks(topology, role)
     except NothingToCheck as exc:
         raise InputError(str(exc)) from None
-    for server in dns_server or []:
-        if not valid_server(server):
-            raise InputError(f"--dns-server {server!r} is not an IP address")
-    if hosts_file is not None:
-        _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
-    if output:
-        _check_output_path(output)
-    given = CredentialInput(user, password_file, tuple(ssh_key or ()), known_hosts, write_test, plan_file.credentials)
-    if (user or plan_file.credentials) and not (access_ssh.available() and access_smb.available()):
-        raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
-    credentials = gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
-    servers = tuple(t for t in (topology.management_server, topology.license_server) if t is not None)
-    probes = Probes()
-    chosen = effective_method(method or plan_file.method or Method.AUTO, probes)
-    if chosen is Method.SYN and not probes.syn_available():
-        raise InputError("--method syn needs raw sockets: run as root (or with CAP_NET_RAW), or use --method connect")
-    options = RunOptions(
-        phase=phase or plan_file.phase or Phase.PRE_INSTALL,
-        method=chosen,
-        timeout_s=timeout,
-        retries=retries,
-        concurrency=concurrency,
-        source_os=os_description(),
-        ports=dict(topology.ports),
-        dns_servers=tuple(dns_server or ()),
-        hosts_path=hosts_file,
-        expect_responder=expect_responder,
-        token=token.encode() if token else None,
-        rate_pps=rate,
-        identify_services=identify,
-        credentials=credentials,
-        servers=servers,
-    )
-    _allow_open_files(concurrency + 256)
-    report = _run(checks, role, options, probes, quiet=quiet)
-    _emit(report, output_format, output, quiet=quiet, verbose=verbose, redacted=redact_report)
-    raise typer.Exit(exit_code(report))
 
 
-def _run(checks: list[Check], role: Role, options: RunOptions, probes: Probes, *, quiet: bool) -> Report:
+def _run_options(**values: Any) -> RunOptions:
+    """The runner's options (the runner, with every probe, is imported only when a run starts)."""
+    from netcheck.runner import RunOptions  # noqa: PLC0415
+
+    return RunOptions(**values)
+
+
+def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -> Report:
     """Run the checks (with progress on a terminal) into one Report."""
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    clock = time.perf_counter()
+    from netcheck.host.windows import method_note  # noqa: PLC0415
+    from netcheck.runner import Probes, resolve_method, run  # noqa: PLC0415
+
+    probes = Probes()
+    # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
+    chosen = resolve_method(options.method, probes)
+    if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):
+        typer.echo(note, err=True)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=progress))
+        return run(checks, role, options, probes=probes, on_progress=progress)
     finally:
         progress.close()
-    return Report(
-        tool_version=__version__,
-        started_at=started_at,
-        duration_s=round(time.perf_counter() - clock, 3),
-        vantage=vantage(role),
-        phase=options.phase,
-        method=str(options.method),
-        results=tuple(results),
-    )
 
 
 def _check_this_machine() -> None:
     """Bare `netcheck`: host readiness and the product's ports on loopback, as a table."""
-    probes = Probes()
-    options = RunOptions(method=effective_method(Method.AUTO, probes), source_os=os_description(), timeout_s=1.0)
-    report = _run(plan_local(Role.CONSOLE), Role.CONSOLE, options, probes, quiet=False)
-    _emit(report, Format.TABLE, None, quiet=False, verbose=False, redacted=False)
+    from netcheck.plan import plan_local  # noqa: PLC0415
+
+    report = _run(plan_local(Role.CONSOLE), Role.CONSOLE, _run_options(timeout_s=1.0), quiet=False)
+    _emit(report, Output())
     typer.echo("Check a deployment's links with 'netcheck check --help'; answer probes with 'netcheck listen'.")
     raise typer.Exit(exit_code(report))
 
 
-def _emit(report: Report, output_format: Format, output: Path | None, *, quiet: bool, verbose: bool, redacted: bool) -> None:
+def _emit(report: Report, output: Output) -> None:
     """Render (redacted if asked) and write to --output, atomically, or to stdout."""
-    shown = redact(report) if redacted else report
-    if output_format is Format.JSON:
-        chunks: Iterable[str] = iter_json(shown)  # streamed: a large run's report is never one string
-    elif output_format is Format.TABLE:
-        chunks = [render_table(shown, verbose=verbose)]
-    else:
-        chunks = [RENDERERS[output_format](shown)]
-    if output:
-        _write_atomically(output, chunks)
-        if not quiet:
-            typer.echo(f"{summary_line(shown)}; report written to {output}")
+    from netcheck.report.base import summary_line  # noqa: PLC0415
+    from netcheck.report.formats import render  # noqa: PLC0415
+
+    if output.redact:
+        from netcheck.report.redact import redact  # noqa: PLC0415
+
+        report = redact(report)
+    chunks = render(report, output.format, verbose=output.verbose)
+    if output.path:
+        _write_atomically(output.path, chunks)
+        if not output.quiet:
+            typer.echo(f"{summary_line(report)}; report written to {output.path}")
     else:
         for chunk in chunks:
             sys.stdout.write(chunk)
@@ -441,6 +424,8 @@ def _emit(report: Report, output_format: Format, output: Path | None, *, quiet: 
 
 
 def _load_report(path: Path) -> Report:
+    from netcheck.report.json import ReportError, parse_report  # noqa: PLC0415
+
     try:
         return parse_report(_read_text(path, "report"))
     except ReportError as exc:
@@ -459,7 +444,8 @@ def report(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence in the table.")] = False,
 ) -> None:
     """Render a saved JSON report in another format. Exit 0 when rendered, 2 when the file is not a report."""
-    _guard(lambda: _render_saved([file], output_format, output, redact_report, verbose))
+    with _guarded():
+        _render_saved([file], Output(output_format, output, redact_report, verbose=verbose))
 
 
 @app.command(
@@ -472,18 +458,22 @@ def merge(
     redact_report: RedactOption = False,
 ) -> None:
     """Combine reports taken from several vantage points into one report with a link matrix."""
-    _guard(lambda: _render_saved(files, output_format, output, redact_report, False))
+    with _guarded():
+        _render_saved(files, Output(output_format, output, redact_report))
 
 
-def _render_saved(files: list[Path], output_format: Format, output: Path | None, redacted: bool, verbose: bool) -> None:
-    if output:
-        _check_output_path(output)
+def _render_saved(files: list[Path], output: Output) -> None:
+    from netcheck.report.json import ReportError  # noqa: PLC0415
+    from netcheck.report.merge import merge_reports  # noqa: PLC0415
+
+    if output.path:
+        _check_output_path(output.path)
     reports = [_load_report(path) for path in files]
     try:
         combined = reports[0] if len(reports) == 1 else merge_reports(reports, tool_version=__version__)
     except ReportError as exc:
         raise InputError(str(exc)) from None
-    _emit(combined, output_format, output, quiet=False, verbose=verbose, redacted=redacted)
+    _emit(combined, output)
 
 
 @app.command(
@@ -500,18 +490,19 @@ def ports(
 ) -> None:
     """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
 
-    def run() -> None:
-        topology, _plan = _topology(management_server, license_server, agent, agents_file, plan)
+    from netcheck.firewall import firewall_rules, render_rules  # noqa: PLC0415
+
+    with _guarded():
+        topology, _plan_file = _topology(management_server, license_server, agent, agents_file, plan)
         typer.echo(render_rules(firewall_rules(topology), rule_format), nl=False)
 
-    _guard(run)
 
-
-def _guard(action: Callable[[], None], *, verbose: bool = False) -> None:
-    """Every command's body runs here: bad input exits 2 with one line, anything unexpected exits 3 with
+@contextlib.contextmanager
+def _guarded(*, verbose: bool = False) -> Iterator[None]:
+    """Every command's body runs inside: bad input exits 2 with one line, anything unexpected exits 3 with
     one line (the traceback only with --verbose), never a bare traceback."""
     try:
-        action()
+        yield
     except typer.Exit:
         raise
     except InputError as exc:
@@ -548,13 +539,20 @@ def listen(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
     """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    _guard(lambda: _listen(port or [25001, 9876], duration, token, bind, max_connections, log, quiet))
+    with _guarded():
+        _listen(port or [port_number(key) for key in PRODUCT_PORT_KEYS], duration, token, bind, max_connections, log, quiet)
 
 
 def _listen(
     ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
 ) -> None:
-    if not valid_server(bind):
+    import asyncio  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from netcheck.host.facts import port_holders  # noqa: PLC0415
+    from netcheck.responder import ListenOptions, PeerEvent, Responder  # noqa: PLC0415
+
+    if not is_address(bind):
         raise InputError(f"--bind {bind!r} is not an IP address")
     if log:
         _check_output_path(log)
@@ -574,7 +572,7 @@ def _listen(
             typer.echo(f"listening on {bind} port {', '.join(map(str, bound))} for {duration:g} s, {auth}; Ctrl-C stops")
 
     def on_event(event: PeerEvent) -> None:
-        ranges = ", ".join(event.source_ranges) or "outside the seed's source-port ranges"
+        ranges = ", ".join(event.source_ranges) or "outside the documented source-port ranges"
         if not quiet:
             stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S")
             typer.echo(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")

@@ -1,19 +1,20 @@
 """`netcheck ports`: the firewall rules the topology needs, derived from the connection matrix (pure).
 
 Every rule is inbound on the destination: who may connect (source), to which TCP port, from which source
-ports (the seed's ranges for the source's OS; their union when it is not known), and why.
+ports (the documented ranges for the source's OS; their union when it is not known), and why.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from netcheck.matrix import LINKS, SOURCE_PORT_RANGES, Link, Presence, port_number
-from netcheck.model import AgentOS, Role, Target, Topology
+from netcheck.matrix import links_for, merge_ranges, port_number, source_ranges
+from netcheck.model import Role, Target, Topology
+
+__all__ = ["Rule", "RuleFormat", "firewall_rules", "merge_ranges", "render_rules", "source_ranges"]
 
 
 class RuleFormat(StrEnum):
@@ -35,38 +36,6 @@ class Rule:
     purpose: str
 
 
-def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """Overlapping or touching ranges joined (nftables refuses overlapping intervals in one set)."""
-    merged: list[tuple[int, int]] = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
-        else:
-            merged.append((low, high))
-    return tuple(merged)
-
-
-def source_ranges(os_name: AgentOS | None) -> tuple[tuple[int, int], ...]:
-    if os_name is AgentOS.LINUX:
-        keys = ["Linux and the virtual appliance"]
-    elif os_name is AgentOS.WINDOWS:
-        keys = ["Windows Vista and later", "Windows before Vista"]
-    else:
-        keys = list(SOURCE_PORT_RANGES)
-    return merge_ranges(SOURCE_PORT_RANGES[key] for key in keys)
-
-
-def _applies(link: Link, has_ms: bool) -> bool:
-    return not (link.presence is Presence.MS_PRESENT and not has_ms) and not (link.presence is Presence.MS_ABSENT and has_ms)
-
-
-def _by_role(topology: Topology, role: Role) -> tuple[Target, ...]:
-    if role is Role.AGENT:
-        return topology.agents
-    named = {Role.MANAGEMENT_SERVER: topology.management_server, Role.LICENSE_SERVER: topology.license_server}.get(role)
-    return (named,) if named else ()
-
-
 def firewall_rules(topology: Topology) -> list[Rule]:
     """One rule per (link, source, destination) the topology names; unnamed sources stay None (any host of the role).
 
@@ -75,14 +44,15 @@ def firewall_rules(topology: Topology) -> list[Rule]:
     generic = not (topology.agents or topology.management_server or topology.license_server)
     has_ms = generic or topology.management_server is not None
     rules = []
-    for link in LINKS:
-        if not _applies(link, has_ms):
+    for applicable in links_for(None, management_server=has_ms):
+        link = applicable.link
+        if applicable.superseded:
             continue
-        if not generic and not _by_role(topology, link.dest):
+        if not generic and not topology.targets(link.dest):
             continue  # the topology has no such destination (no license server, say): no rule for it
-        port = port_number(link.port_key, dict(topology.ports))
-        sources: tuple[Target | None, ...] = _by_role(topology, link.source) or (None,)
-        destinations: tuple[Target | None, ...] = _by_role(topology, link.dest) or (None,)
+        port = port_number(link.port_key, topology.ports)
+        sources: tuple[Target | None, ...] = topology.targets(link.source) or (None,)
+        destinations: tuple[Target | None, ...] = topology.targets(link.dest) or (None,)
         for destination in destinations:
             if link.agent_os and destination is not None and destination.os not in (None, link.agent_os):
                 continue

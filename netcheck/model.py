@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from netcheck.matrix import PortKey
+    from netcheck.observations import NameObservation, ServiceAnswer, TcpReply
 
 
 class Role(StrEnum):
@@ -40,6 +44,29 @@ class Kind(StrEnum):
     HOST = "host"
     DISCOVERY = "discovery"
     ACCESS = "access"
+
+
+class HostAspect(StrEnum):
+    """What a `host` check looks at on the machine netcheck runs on."""
+
+    INTERFACES = "interfaces"
+    PORT_FREE = "port"
+    """A port the product will listen on is free (the check's port says which)."""
+    SOURCE_PORTS = "source-ports"
+    FIREWALL = "firewall"
+    PRIVILEGES = "privileges"
+    SUBNET = "subnet"
+
+
+class DiscoveryAspect(StrEnum):
+    """What a `discovery` check looks at (non-DNS environments, on the installing machine)."""
+
+    NETWORK_DISCOVERY = "network-discovery"
+    FILE_AND_PRINTER_SHARING = "file-and-printer-sharing"
+    NETWORK_PROFILE = "network-profile"
+
+
+Aspect = HostAspect | DiscoveryAspect
 
 
 class State(StrEnum):
@@ -85,12 +112,43 @@ class Topology:
     management_server: Target | None = None
     license_server: Target | None = None
     agents: tuple[Target, ...] = ()
-    ports: Mapping[str, int] = field(default_factory=dict)
+    ports: Mapping[PortKey, int] = field(default_factory=dict)
+    """The plan file's [ports]: ports the product was configured with instead of the defaults."""
+
+    def targets(self, role: Role) -> tuple[Target, ...]:
+        """The machines of the topology that have `role`."""
+        if role is Role.AGENT:
+            return self.agents
+        named = {Role.MANAGEMENT_SERVER: self.management_server, Role.LICENSE_SERVER: self.license_server}.get(role)
+        return (named,) if named else ()
+
+
+def check_id(kind: Kind, source: Role, target: str, port: int | None = None, *, aspect: str | None = None, host: str = "") -> str:
+    """The id a check is shown and saved under: 'tcp:console->win1:445', 'name:ms', 'host:firewall'.
+
+    Ids are for people and the JSON report; nothing decides behaviour by reading one. `host` is the machine
+    that ran the check, for the ids of merged reports ('tcp:agent@win1->ms:9876', 'host:firewall@win1').
+    """
+    if aspect is not None:
+        where = f"@{host}" if host else ""
+        suffix = f"-{port}" if port is not None else ""
+        return f"{kind}:{aspect}{suffix}{where}"
+    if kind is Kind.NAME:
+        return f"{kind}:{target}" + (f"@{host}" if host else "")
+    origin = f"{source}@{host}" if host else str(source)
+    return f"{kind}:{origin}->{target}" + (f":{port}" if port is not None else "")
+
+
+def located_id(check: Check, host: str) -> str:
+    """The id of `check` as run on `host`, for merged reports: 'tcp:agent@win1->ms:9876', 'host:firewall@win1'."""
+    if check.kind in (Kind.TCP, Kind.SERVICE):
+        return check_id(check.kind, check.source, check.target.name, check.port, host=host)
+    return f"{check.id}@{host}"
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One thing to find out: a TCP link from this machine, or whether a name resolves."""
+    """One thing to find out: a TCP link from this machine, whether a name resolves, or a fact of a machine."""
 
     id: str
     kind: Kind
@@ -102,17 +160,14 @@ class Check:
     """True when the port must already answer before installation (445 on Windows, 22 on Linux)."""
     skip_reason: str = ""
     """Set when the link exists in the matrix but not from here; the check is reported, not probed."""
+    port_key: PortKey | None = None
+    """For links and services: which port of the matrix this is (its number may be configured otherwise)."""
+    aspect: Aspect | None = None
+    """For host and discovery checks: what is looked at."""
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What a probe saw, before any judgement."""
-
-    state: State
-    address: str | None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    elapsed_ms: float = 0.0
-    error: str | None = None
+Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | Mapping[str, Any]"
+"""Typed observations from a run; plain JSON-ready mappings from host checks and from loaded reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +180,7 @@ class Result:
     detail: str
     remediation: str = ""
     address: str | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=dict)
     elapsed_ms: float = 0.0
     source_host: str = ""
     """The machine that ran the check, when it is not the report's vantage (merged reports)."""

@@ -2,53 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Iterable
 from dataclasses import replace
 
-from netcheck.access.verdicts import access_checks
-from netcheck.matrix import LINKS, Link, Presence, port_number
-from netcheck.model import Check, Kind, Role, Target, Topology
+from netcheck.address import is_address
+from netcheck.matrix import SUPERSEDED_REASON, PortKey, links_for, port_number, product_ports
+from netcheck.model import Check, DiscoveryAspect, HostAspect, Kind, Role, Target, Topology, check_id
 
 
 class NothingToCheck(ValueError):
     """The topology gives this vantage role no link to test."""
-
-
-def is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _targets_for(link: Link, topology: Topology) -> tuple[Target, ...]:
-    if link.dest is Role.AGENT:
-        return topology.agents
-    if link.dest is Role.MANAGEMENT_SERVER:
-        return (topology.management_server,) if topology.management_server else ()
-    if link.dest is Role.LICENSE_SERVER:
-        return (topology.license_server,) if topology.license_server else ()
-    return ()
-
-
-def _skip_reason(link: Link, topology: Topology, vantage: Role) -> str | None:
-    """None when the link is probed from here; otherwise why it is shown but not probed."""
-    has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
-    if link.presence is Presence.MS_ABSENT and has_ms:
-        return "the management server installs agents (run netcheck --from management-server there)"
-    return None
-
-
-def _applies(link: Link, topology: Topology, vantage: Role) -> bool:
-    has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
-    # MS_ABSENT links still apply when a management server exists: they are shown as skipped, with the reason.
-    return link.source is vantage and not (link.presence is Presence.MS_PRESENT and not has_ms)
-
-
-def check_id(kind: str, source: Role, target: str, port: int | None = None) -> str:
-    suffix = f":{port}" if port is not None else ""
-    return f"{kind}:{source}->{target}{suffix}"
 
 
 def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
@@ -59,19 +22,19 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
     """
     checks: list[Check] = []
     named: dict[str, Target] = {}
-    for link in LINKS:
-        if not _applies(link, topology, vantage):
-            continue
-        port = port_number(link.port_key, dict(topology.ports))
-        for target in _targets_for(link, topology):
+    has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
+    for applicable in links_for(vantage, management_server=has_ms):
+        link = applicable.link
+        port = port_number(link.port_key, topology.ports)
+        skip_reason = SUPERSEDED_REASON if applicable.superseded else ""
+        for target in topology.targets(link.dest):
             if link.agent_os is not None and target.os not in (None, link.agent_os):
                 continue
-            skip_reason = _skip_reason(link, topology, vantage) or ""
             if not skip_reason and not is_address(target.name):
                 named.setdefault(target.name.lower(), target)
             checks.append(
                 Check(
-                    id=check_id("tcp", vantage, target.name, port),
+                    id=check_id(Kind.TCP, vantage, target.name, port),
                     kind=Kind.TCP,
                     source=vantage,
                     target=target,
@@ -79,23 +42,45 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
                     purpose=link.purpose,
                     must_be_served=link.must_be_served,
                     skip_reason=skip_reason,
+                    port_key=link.port_key,
                 )
             )
     if all(check.skip_reason for check in checks):
         raise NothingToCheck(_why_nothing(topology, vantage))
     name_checks = [
-        Check(id=f"name:{target.name}", kind=Kind.NAME, source=vantage, target=target, purpose="Name resolution")
+        Check(
+            id=check_id(Kind.NAME, vantage, target.name), kind=Kind.NAME, source=vantage, target=target, purpose="Name resolution"
+        )
         for target in named.values()
     ]
     links = _dedupe(checks)
     return name_checks + links + access_checks(links) + _discovery_checks(checks, vantage) + host_checks(topology, vantage)
 
 
+SSH_PURPOSE = "Remote installation over SSH: login, root or sudo, /tmp, free space, rpm/dpkg"
+SMB_PURPOSE = "Remote installation over SMB: login, ADMIN$, service control manager, UAC and sharing model"
+
+
+def access_checks(link_checks: Iterable[Check]) -> list[Check]:
+    """One `access` check per agent service link (SMB 445, SSH 22) this machine installs through.
+
+    It carries the link's target and port key: the runner finds the link's result by them, never by id.
+    """
+    checks = []
+    for link in link_checks:
+        if link.kind is not Kind.TCP or link.target.role is not Role.AGENT or not link.must_be_served:
+            continue
+        purpose = SSH_PURPOSE if link.port_key is PortKey.SSH else SMB_PURPOSE
+        access_id = check_id(Kind.ACCESS, link.source, link.target.name, link.port)
+        checks.append(replace(link, id=access_id, kind=Kind.ACCESS, purpose=purpose))
+    return checks
+
+
 THIS_MACHINE = "this machine"
 DISCOVERY_ASPECTS = (
-    ("network-discovery", "Network Discovery on the installing machine (non-DNS environments)"),
-    ("file-and-printer-sharing", "File and Printer Sharing on the installing machine (non-DNS environments)"),
-    ("network-profile", "Network profile that allows Network Discovery (non-DNS environments)"),
+    (DiscoveryAspect.NETWORK_DISCOVERY, "Network Discovery on the installing machine (non-DNS environments)"),
+    (DiscoveryAspect.FILE_AND_PRINTER_SHARING, "File and Printer Sharing on the installing machine (non-DNS environments)"),
+    (DiscoveryAspect.NETWORK_PROFILE, "Network profile that allows Network Discovery (non-DNS environments)"),
 )
 
 
@@ -106,7 +91,10 @@ def _discovery_checks(checks: list[Check], vantage: Role) -> list[Check]:
         return []
     target = Target(THIS_MACHINE, vantage)
     return [
-        Check(f"discovery:{aspect}", Kind.DISCOVERY, vantage, target, purpose=purpose) for aspect, purpose in DISCOVERY_ASPECTS
+        Check(
+            check_id(Kind.DISCOVERY, vantage, "", aspect=aspect), Kind.DISCOVERY, vantage, target, purpose=purpose, aspect=aspect
+        )
+        for aspect, purpose in DISCOVERY_ASPECTS
     ]
 
 
@@ -138,32 +126,32 @@ def _why_nothing(topology: Topology, vantage: Role) -> str:
     return f"nothing to check from the {vantage}: give --agent or --agents-file"
 
 
-HOST_ASPECTS = (
-    ("interfaces", "This machine's network interfaces"),
-    ("source-ports", "Source ports this machine uses (firewall rules must allow them)"),
-    ("firewall", "This machine's own firewall"),
-    ("privileges", "Raw SYN probes need root (packet evidence)"),
-)
+def _host_check(vantage: Role, target: Target, aspect: HostAspect, purpose: str, port: int | None = None) -> Check:
+    return Check(
+        check_id(Kind.HOST, vantage, target.name, port, aspect=aspect), Kind.HOST, vantage, target, port, purpose, aspect=aspect
+    )
 
 
 def host_checks(topology: Topology, vantage: Role) -> list[Check]:
     """Readiness of the machine netcheck runs on: its interfaces, the product's ports, source ports, firewall."""
     me = Target(THIS_MACHINE, vantage)
-    ports = [port_number(key, dict(topology.ports)) for key in ("product", "install")]
-    checks = [Check(f"host:{aspect}", Kind.HOST, vantage, me, purpose=purpose) for aspect, purpose in HOST_ASPECTS[:1]]
+    checks = [_host_check(vantage, me, HostAspect.INTERFACES, "This machine's network interfaces")]
     checks += [
-        Check(f"host:port-{port}", Kind.HOST, vantage, me, port=port, purpose=f"TCP {port} must be free for the product")
-        for port in ports
+        _host_check(vantage, me, HostAspect.PORT_FREE, f"TCP {port} must be free for the product", port)
+        for port in product_ports(topology.ports)
     ]
-    checks += [Check(f"host:{aspect}", Kind.HOST, vantage, me, purpose=purpose) for aspect, purpose in HOST_ASPECTS[1:]]
+    checks += [
+        _host_check(vantage, me, HostAspect.SOURCE_PORTS, "Source ports this machine uses (firewall rules must allow them)"),
+        _host_check(vantage, me, HostAspect.FIREWALL, "This machine's own firewall"),
+        _host_check(vantage, me, HostAspect.PRIVILEGES, "Raw SYN probes need root (packet evidence)"),
+    ]
     if vantage is Role.AGENT and topology.management_server is not None:
         checks.append(
-            Check(
-                "host:subnet",
-                Kind.HOST,
+            _host_check(
                 vantage,
                 topology.management_server,
-                purpose="Management server on another subnet: the hosts file entry the product's documentation recommends",
+                HostAspect.SUBNET,
+                "Management server on another subnet: the hosts file entry the product's documentation recommends",
             )
         )
     return checks
@@ -172,18 +160,19 @@ def host_checks(topology: Topology, vantage: Role) -> list[Check]:
 LOOPBACK = "127.0.0.1"
 
 
-def plan_local(vantage: Role, ports: dict[str, int] | None = None) -> list[Check]:
+def plan_local(vantage: Role) -> list[Check]:
     """What bare `netcheck` runs: host readiness, and the product's ports probed on loopback."""
     me = Target(LOOPBACK, Role.AGENT)
     links = [
         Check(
-            check_id("tcp", vantage, LOOPBACK, port_number(key, ports)),
+            check_id(Kind.TCP, vantage, LOOPBACK, port_number(key)),
             Kind.TCP,
             vantage,
             me,
-            port_number(key, ports),
-            purpose=f"Loopback: can this machine reach its own TCP {port_number(key, ports)}?",
+            port_number(key),
+            purpose=f"Loopback: can this machine reach its own TCP {port_number(key)}?",
+            port_key=key,
         )
-        for key in ("install", "product")
+        for key in (PortKey.INSTALL, PortKey.PRODUCT)
     ]
-    return links + host_checks(Topology(ports=ports or {}), vantage)
+    return links + host_checks(Topology(), vantage)

@@ -2,7 +2,7 @@
 
 Before installation nothing listens on 25001/9876, so a one-sided probe sees at best a reset, and a firewall
 that forges resets looks the same. The responder binds the product's free ports, answers the netcheck
-handshake, and reports every peer with its source port and whether that port lies in the seed's ranges.
+handshake, and reports every peer with its source port and whether that port lies in the documented ranges.
 It holds up against what a network throws at it: a bounded number of connections, a bounded number of bytes
 read per peer, an idle timeout, and garbage is logged and dropped, never fatal.
 """

@@ -7,36 +7,43 @@ cannot turn into a wrong verdict or take the whole run down.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from netcheck import __version__
 from netcheck.access.credentials import Credentials
 from netcheck.access.smb import observe_smb
 from netcheck.access.ssh import observe_ssh
 from netcheck.access.stage import AccessSetup, SmbObserver, SshObserver, run_access
+from netcheck.address import ip_version, is_address
 from netcheck.classify import (
     classify_discovery,
     classify_name,
-    classify_service,
     classify_tcp,
     error_result,
+    judge_host,
+    judge_identified,
+    misdirected,
     settle_unknown_os,
     skipped_link,
     unresolved_link,
+    wants_identification,
 )
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
-from netcheck.host.checks import classify_host, classify_subnet
-from netcheck.host.facts import HostFacts, host_facts
-from netcheck.matrix import port_key_of
-from netcheck.model import Check, Kind, Method, Observation, Phase, Result, State, Target, Verdict
+from netcheck.errors import InputError
+from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
+from netcheck.host.windows import SYN_ON_WINDOWS
+from netcheck.matrix import PortKey
+from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
-from netcheck.plan import is_address
+from netcheck.observations import Observation, ServiceAnswer, ServiceFailure
 from netcheck.probes import syn as syn_probe
 from netcheck.probes.service import identify_service
 from netcheck.probes.tcp import connect_probe
@@ -57,7 +64,7 @@ class RunOptions:
     rate_pps: int = 20000
     """SYN probes sent per second at most."""
     source_os: str | None = None
-    ports: Mapping[str, int] = field(default_factory=dict)
+    """This machine's OS, for the source-port ranges in remediations (platform.system() + release)."""
     dns_servers: tuple[str, ...] = ()
     """Name servers to ask instead of the system's (--dns-server)."""
     hosts_path: Path | None = None
@@ -70,8 +77,8 @@ class RunOptions:
     """The shared secret of `netcheck listen --token`, to authenticate responders."""
     credentials: Credentials | None = None
     """Who logs in to the agents for the access checks (None: they are skipped)."""
-    servers: tuple[Target, ...] = ()
-    """The management server and license server, which agents visited through SSH must reach."""
+    servers: tuple[tuple[Target, int], ...] = ()
+    """The management server and license server with their product port: agents visited through SSH must reach them."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,11 @@ class Probes:
     load_hosts: Callable[[Path], HostsSource] = load_hosts
     discovery: Callable[[], DiscoveryFacts] = observe_discovery
     host_facts: Callable[[Sequence[int], bool], HostFacts] = host_facts
-    identify: Callable[[str, str, int, float, bytes | None], Awaitable[dict[str, Any]]] = identify_service
+    identify: Callable[[PortKey, str, int, float, bytes | None], Awaitable[ServiceAnswer]] = identify_service
     connect: ConnectProbe = connect_probe
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
+    vantage: Callable[[Role], Vantage] = vantage
     ssh: SshObserver = observe_ssh
     smb: SmbObserver | None = observe_smb
 
@@ -99,11 +107,52 @@ def name_setup(options: RunOptions, probes: Probes) -> tuple[DnsConfig, HostsSou
     return config, probes.load_hosts(options.hosts_path or default_hosts_path())
 
 
-def effective_method(method: Method, probes: Probes) -> Method:
-    """auto → syn when raw sockets are available, connect otherwise."""
+def resolve_method(method: Method, probes: Probes) -> Method:
+    """auto → syn when raw sockets are available, connect otherwise; syn without raw sockets is bad input."""
     if method is Method.AUTO:
         return Method.SYN if probes.syn_available() else Method.CONNECT
+    if method is Method.SYN and not probes.syn_available():
+        if sys.platform.startswith("win"):
+            raise InputError(SYN_ON_WINDOWS)
+        raise InputError("--method syn needs raw sockets: run as root (or with CAP_NET_RAW), or use --method connect")
     return method
+
+
+def allow_open_files(wanted: int) -> None:
+    """Raise this process's open-file limit so `wanted` sockets fit (the soft limit is often 1024)."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    except (ImportError, ValueError, OSError):
+        pass  # the runner's bound still holds; connects beyond the limit become error results
+
+
+def run(
+    checks: Sequence[Check], role: Role, options: RunOptions, *, probes: Probes | None = None, on_progress: Progress | None = None
+) -> Report:
+    """Run the checks from this machine (in `role`) into one Report; the method is resolved here, once.
+
+    Raises InputError when the options ask for what this machine cannot do (--method syn without privileges).
+    """
+    probes = probes or Probes()
+    options = replace(options, method=resolve_method(options.method, probes), source_os=options.source_os or os_description())
+    if options.method is Method.CONNECT:
+        allow_open_files(options.concurrency + 256)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=on_progress))
+    return Report(
+        tool_version=__version__,
+        started_at=started_at,
+        duration_s=round(time.perf_counter() - clock, 3),
+        vantage=probes.vantage(role),
+        phase=options.phase,
+        method=str(options.method),
+        results=tuple(results),
+    )
 
 
 async def run_checks(
@@ -127,7 +176,7 @@ async def run_checks(
     await run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations)
     await run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved)
     extra = await run.access([c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason], resolved)
-    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra, options.ports)
+    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra)
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, run.probes, run.limit)
@@ -207,7 +256,7 @@ class _Run:
         if not checks:
             return []
         o = self.options
-        setup = AccessSetup(o.credentials, o.servers, o.phase, o.ports, o.timeout_s)
+        setup = AccessSetup(o.credentials, o.servers, o.phase, o.timeout_s)
         try:
             probes = self.probes
             results = await run_access(checks, self.results, resolved, setup, observe_ssh=probes.ssh, observe_smb=probes.smb)
@@ -223,25 +272,28 @@ class _Run:
 
     def judge(self, check: Check, observation: Observation) -> Result:
         o = self.options
-        return classify_tcp(
-            check, observation, phase=o.phase, source_os=o.source_os, ports=o.ports, expect_responder=o.expect_responder
-        )
+        return classify_tcp(check, observation, phase=o.phase, source_os=o.source_os, expect_responder=o.expect_responder)
 
     async def links(self, checks: list[Check], resolved: Mapping[str, Result]) -> None:
         """Probe every link at its address: by SYN (IPv4, when the method is syn) or by connect."""
         to_probe: list[tuple[Check, str]] = []
         for check in checks:
             if is_address(check.target.name):
-                to_probe.append((check, check.target.name))
-                continue
-            name = resolved.get(check.target.name.lower())
-            if name is None or name.state is not State.RESOLVED or not name.address:
-                self.done(unresolved_link(check, f"name:{check.target.name}"))
+                address = check.target.name
             else:
-                to_probe.append((check, name.address))
-        syn = effective_method(self.options.method, self.probes) is Method.SYN
-        syn_jobs = [(c, a) for c, a in to_probe if syn and ":" not in a]
-        connect_jobs = [(c, a) for c, a in to_probe if not (syn and ":" not in a)]
+                name = resolved.get(check.target.name.lower())
+                if name is None or name.state is not State.RESOLVED or not name.address:
+                    self.done(unresolved_link(check, check_id(Kind.NAME, check.source, check.target.name)))
+                    continue
+                address = name.address
+            wrong = misdirected(check, address)
+            if wrong is not None:
+                self.done(wrong)
+            else:
+                to_probe.append((check, address))
+        syn = self.options.method is Method.SYN  # the SYN engine speaks IPv4 only
+        syn_jobs = [(c, a) for c, a in to_probe if syn and ip_version(a) == 4]
+        connect_jobs = [(c, a) for c, a in to_probe if not (syn and ip_version(a) == 4)]
         await asyncio.gather(self.syn(syn_jobs), *(self.connect(c, a) for c, a in connect_jobs))
 
     async def connect(self, check: Check, address: str) -> None:
@@ -281,41 +333,21 @@ class _Run:
                 self.done(error_result(check, "SYN probe returned no observation"))
 
 
-def judge_host(check: Check, snapshot: HostFacts, resolved: Mapping[str, Result], phase: Phase) -> Result:
-    if check.id != "host:subnet":
-        return classify_host(check, snapshot, phase=phase)
-    name = resolved.get(check.target.name.lower())
-    address = check.target.name if is_address(check.target.name) else (name.address if name else None)
-    return classify_subnet(check, snapshot, address, bool(name and name.evidence.get("hosts")))
-
-
-_IDENTIFIED = {"ssh", "smb", "install", "product"}
-
-
 async def identify_services(results: list[Result], options: RunOptions, probes: Probes, limit: asyncio.Semaphore) -> list[Result]:
     """For each open link, a `service` result right after it, and what answered in the link's evidence."""
     now = datetime.now(UTC)
 
     async def identify(link: Result) -> tuple[Result, Result | None]:
-        key = port_key_of(link.check.port, options.ports)
-        skip = link.state is not State.OPEN or link.verdict is Verdict.SKIP or key not in _IDENTIFIED
-        if skip or not link.address or link.source_host:  # a link seen on an agent (through SSH) is not identified from here
+        if not wants_identification(link) or link.check.port_key is None or link.address is None:
             return link, None
         async with limit:
             try:
-                evidence = await probes.identify(key or "", link.address, link.check.port or 0, options.timeout_s, options.token)
+                answer = await probes.identify(
+                    link.check.port_key, link.address, link.check.port or 0, options.timeout_s, options.token
+                )
             except Exception as exc:  # noqa: BLE001 - an identification failure is an error result, never a verdict
-                evidence = {"protocol": "error", "error": f"{type(exc).__name__}: {exc}"}
-        if key == "install" and evidence.get("protocol") == "unknown" and not options.expect_responder:
-            return link, None  # nothing is expected to answer on 25001 before installation: nothing to say
-        check = replace(link.check, id=link.check.id.replace("tcp:", "service:", 1), kind=Kind.SERVICE)
-        service = classify_service(check, evidence, expect_responder=options.expect_responder, now=now)
-        service = replace(service, address=link.address)
-        field_name = "responder" if evidence.get("protocol") == "netcheck-responder" else "service"
-        detail = link.detail
-        if field_name == "responder":
-            detail = f"{detail}; netcheck responder answered (verified end to end)"
-        return replace(link, evidence={**link.evidence, field_name: evidence}, detail=detail), service
+                answer = ServiceFailure(f"{type(exc).__name__}: {exc}")
+        return judge_identified(link, answer, expect_responder=options.expect_responder, now=now)
 
     pairs = await asyncio.gather(*(identify(r) for r in results))
     return [r for link, service in pairs for r in (link, service) if r is not None]

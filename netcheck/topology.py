@@ -12,12 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netcheck.matrix import PORTS
+from netcheck.errors import InputError
+from netcheck.matrix import PortKey, PortOverrides
 from netcheck.model import AgentOS, Method, Phase, Role, Target, Topology
 
-
-class InputError(ValueError):
-    """Bad input from the user: the CLI reports it in one line and exits with 2."""
+__all__ = ["InputError", "PlanFile", "build_topology", "merge_agents", "parse_agent_spec", "parse_agents_file", "parse_plan"]
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -93,7 +92,7 @@ class PlanFile:
     management_server: str | None = None
     license_server: str | None = None
     agents: tuple[Target, ...] = ()
-    ports: Mapping[str, int] = field(default_factory=dict)
+    ports: PortOverrides = field(default_factory=dict)
     credentials: Mapping[str, str] = field(default_factory=dict)
     """[credentials]: user names and paths for the access checks (never a password)."""
 
@@ -109,16 +108,16 @@ def _enum_value(enum: Any, value: Any, *, key: str, filename: str) -> Any:
         raise InputError(f"{filename}: {key} = {value!r} is not one of {choices}") from None
 
 
-def parse_ports(table: Any, *, filename: str) -> dict[str, int]:
+def parse_ports(table: Any, *, filename: str) -> dict[PortKey, int]:
     if not isinstance(table, dict):
         raise InputError(f"{filename}: [ports] must be a table like install = 25001")
     ports = {}
     for key, value in table.items():
-        if key not in PORTS:
-            raise InputError(f"{filename}: unknown port name {key!r} in [ports]: use {', '.join(PORTS)}")
+        if key not in set(PortKey):
+            raise InputError(f"{filename}: unknown port name {key!r} in [ports]: use {', '.join(PortKey)}")
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise InputError(f"{filename}: port {value!r} for {key!r} is out of range 1-65535")
-        ports[key] = value
+        ports[PortKey(key)] = value
     return ports
 
 
@@ -161,12 +160,12 @@ def parse_plan(text: str, *, filename: str) -> PlanFile:
         license_server=names.get("license_server"),
         agents=tuple(agents),
         ports=parse_ports(data.get("ports", {}), filename=filename),
-        credentials=_plan_credentials(data.get("credentials", {}), filename=filename),
+        credentials=_plan_credentials(data["credentials"], filename=filename) if "credentials" in data else {},
     )
 
 
 def _plan_credentials(table: Any, *, filename: str) -> dict[str, str]:
-    from netcheck.access.credentials import parse_plan_credentials  # noqa: PLC0415 - it imports InputError from here
+    from netcheck.access.credentials import parse_plan_credentials  # noqa: PLC0415 - only for plans that have the table
 
     return parse_plan_credentials(table, filename=filename)
 
@@ -190,7 +189,7 @@ def build_topology(
     management_server: str | None,
     license_server: str | None,
     agents: Iterable[Iterable[Target]],
-    ports: Mapping[str, int] | None = None,
+    ports: PortOverrides | None = None,
 ) -> Topology:
     """Assemble the topology; names are validated here so every entry point gets the same errors."""
     return Topology(

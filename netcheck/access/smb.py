@@ -109,7 +109,7 @@ def _step(exc: Exception) -> Step:
     return Step(False, code, f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
-def observe_smb(address: str, account: Account, credentials: Credentials, timeout_s: float, port: int = 445) -> SmbObservation:
+def observe_smb(address: str, account: Account, credentials: Credentials, timeout_s: float, port: int) -> SmbObservation:
     """Walk the installer's path on one Windows agent, stopping where it breaks."""
     from impacket.smbconnection import SMBConnection  # noqa: PLC0415
 

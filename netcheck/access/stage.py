@@ -13,9 +13,11 @@ from typing import Any
 
 from netcheck.access.credentials import NO_CREDENTIALS, Credentials
 from netcheck.access.ssh import AgentSideTarget, SshObservation
-from netcheck.access.verdicts import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
-from netcheck.classify import error_result
-from netcheck.model import AgentOS, Check, Phase, Result, Role, State, Target, Verdict
+from netcheck.classify.access import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
+from netcheck.classify.common import error_result
+from netcheck.matrix import PortKey, links_for, port_number
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
+from netcheck.observations import NameObservation
 
 VISIT_BUDGET_S = 120.0
 """One agent's whole visit (host key, login, every command) at most."""
@@ -23,16 +25,20 @@ VISIT_BUDGET_S = 120.0
 SshObserver = Callable[..., Awaitable[SshObservation]]
 SmbObserver = Callable[..., Any]
 
-PURPOSES = {Role.MANAGEMENT_SERVER: "Registration on the management server", Role.LICENSE_SERVER: "Acquiring a license"}
+PURPOSES = {
+    a.link.dest: a.link.purpose
+    for a in links_for(Role.AGENT, management_server=True)
+    if a.link.dest in (Role.MANAGEMENT_SERVER, Role.LICENSE_SERVER)
+}
+"""Why an agent connects to each server, as the product's connection matrix says."""
 
 
 @dataclass(frozen=True)
 class AccessSetup:
     credentials: Credentials | None
-    servers: Sequence[Target]
-    """The management server and license server the agents must reach (from the topology)."""
+    servers: Sequence[tuple[Target, int]]
+    """The management server and license server the agents must reach, each with its product port."""
     phase: Phase
-    ports: Mapping[str, int]
     timeout_s: float
 
 
@@ -45,19 +51,24 @@ async def run_access(
     observe_ssh: SshObserver,
     observe_smb: SmbObserver | None,
 ) -> list[Result]:
-    """One result per access check, then the agent-side results of every Linux agent visited."""
-    product = setup.ports.get("product", 9876)
-    servers = [
-        Server(t, product, PURPOSES.get(t.role, "Product port"), _addresses_here(t, names))
-        for t in setup.servers
-        if t.role in PURPOSES
-    ]
+    """One result per access check, then the agent-side results of every Linux agent visited.
+
+    `links` holds the results so far: an access check goes ahead only when the TCP link it needs (the same
+    target and port key, probed from here) is open.
+    """
+    by_link: dict[tuple[str, PortKey | None], Result] = {
+        (r.check.target.name, r.check.port_key): r
+        for r in links.values()
+        if r.check.kind is Kind.TCP and not r.source_host and r.check.port_key is not None
+    }
+    servers = [Server(t, port, PURPOSES[t.role], _addresses_here(t, names)) for t, port in setup.servers if t.role in PURPOSES]
 
     async def one(check: Check) -> list[Result]:
-        link = links.get(check.id.replace("access:", "tcp:", 1))
+        link = by_link.get((check.target.name, check.port_key))
         if link is None or link.state is not State.OPEN:
             why = f"TCP {check.port} to {check.target.name} is {link.state if link else 'not probed'}"
-            return [skipped(check, f"{why} (see {check.id.replace('access:', 'tcp:', 1)})")]
+            see = link.check.id if link else check_id(Kind.TCP, check.source, check.target.name, check.port)
+            return [skipped(check, f"{why} (see {see})")]
         credentials = setup.credentials
         agent_os = access_os(check)
         if credentials is None:
@@ -68,6 +79,7 @@ async def run_access(
         account = credentials.account_for(agent_os)
         assert account is not None  # can_log_in said so
         address = link.address or check.target.name
+        port = link.check.port or port_number(link.check.port_key or PortKey.SSH)
         try:
             if agent_os is AgentOS.LINUX:
                 targets = [AgentSideTarget(s.target.name, s.port) for s in servers]
@@ -75,7 +87,7 @@ async def run_access(
                     observe_ssh(
                         check.target.name,
                         address,
-                        check.port or 22,
+                        port,
                         account=account,
                         credentials=credentials,
                         targets=targets,
@@ -86,12 +98,12 @@ async def run_access(
                 result = classify_ssh(check, obs)
                 side = []
                 if obs.login == "ok":
-                    side = agent_side_results(check.target, obs, servers, phase=setup.phase, ports=setup.ports)
+                    side = agent_side_results(check.target, obs, servers, phase=setup.phase)
                 return [result, *side]
             if observe_smb is None:
                 return [skipped(check, "the SMB access checks are not available in this version")]
             seen = await asyncio.wait_for(
-                asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, check.port or 445), VISIT_BUDGET_S
+                asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
             )
             return [classify_smb(check, seen)]
         except TimeoutError:
@@ -108,7 +120,10 @@ def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, .
     name = names.get(target.name.lower())
     if name is None:
         return ()
-    system = name.evidence.get("system")
+    evidence = name.evidence
+    if isinstance(evidence, NameObservation) and evidence.system:
+        return evidence.system
+    system = evidence.get("system") if isinstance(evidence, Mapping) else None
     if isinstance(system, list | tuple) and system:
         return tuple(str(a) for a in system)
     return (name.address,) if name.address else ()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 
+from netcheck.host.windows import FIREWALL_PROFILES_COMMAND, decode_output, netsh_english, powershell
 from netcheck.model import Role, Vantage
 
 
@@ -83,15 +84,36 @@ def interfaces() -> tuple[Interface, ...]:
     return tuple(found)
 
 
+def console_codepage() -> int | None:
+    """The code page a Windows console program (netsh) prints in when run_command starts it: the OEM code page,
+    which a new console starts with (850 in France, 866 in Russia, 932 in Japan)."""
+    if not sys.platform.startswith("win"):
+        return None
+    import ctypes  # noqa: PLC0415 - Windows only
+
+    return int(getattr(ctypes, "windll").kernel32.GetOEMCP())  # noqa: B009 - ctypes.windll exists only on Windows
+
+
+# On Windows each command gets its own hidden console: no window flashes, and `chcp 437` (netsh_english) changes
+# that console's code page, not the user's.
+_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+
+
 def run_command(argv: list[str], timeout_s: float = 60) -> tuple[str, str]:
-    """(stdout, error): error is empty when the command ran and exited 0, else says what went wrong."""
+    """(stdout, error): error is empty when the command ran and exited 0, else says what went wrong.
+
+    Output is bytes until decoded by windows.decode_output (BOMs, UTF-16, the console's code page): a localized
+    Windows writes in its OEM code page, and no byte sequence may crash the run."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False, creationflags=_NO_WINDOW)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return "", f"{argv[0]}: {exc}"
+    codepage = console_codepage()
+    stdout = decode_output(proc.stdout or b"", codepage)
     if proc.returncode != 0:
-        return proc.stdout, f"{' '.join(argv[:3])} exited {proc.returncode}: {proc.stderr.strip()[:200]}"
-    return proc.stdout, ""
+        stderr = decode_output(proc.stderr or b"", codepage)
+        return stdout, f"{' '.join(argv[:3])} exited {proc.returncode}: {stderr.strip()[:200]}"
+    return stdout, ""
 
 
 def _output(argv: list[str]) -> str | None:
@@ -116,8 +138,12 @@ class HostFacts:
 def host_facts(ports: Sequence[int], privileged: bool) -> HostFacts:
     """Read what the host checks need: listeners, interfaces, the ephemeral range, local firewall state."""
     if sys.platform.startswith("win"):
+        # Read in any language (windows.parse_dynamicport takes the two numbers, not the labels).
         ephemeral = _output(["netsh", "int", "ipv4", "show", "dynamicport", "tcp"])
-        firewall = {"netsh": _output(["netsh", "advfirewall", "show", "allprofiles"])}
+        firewall = {
+            "windows-profiles": _output(powershell(FIREWALL_PROFILES_COMMAND)),
+            "netsh": _output(netsh_english("advfirewall", "show", "allprofiles")),
+        }
     else:
         try:
             ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()

@@ -6,10 +6,8 @@ has a stale record or never answers, and the agents may be configured with that 
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import dns.asyncquery
 import dns.exception
@@ -21,37 +19,9 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-# Outcomes that are not an rcode: the server never answered, or could not be asked.
-TIMEOUT = "TIMEOUT"
-UNREACHABLE = "UNREACHABLE"
-ERROR = "ERROR"
+from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
 
-
-@dataclass(frozen=True)
-class DnsConfig:
-    """Which name servers this machine uses, and how it completes short names."""
-
-    nameservers: tuple[str, ...]
-    search: tuple[str, ...] = ()
-    ndots: int = 1
-    source: str = "system"
-
-
-@dataclass(frozen=True)
-class DnsAnswer:
-    """One name server's answer for one name."""
-
-    server: str
-    qname: str
-    rcode: str
-    addresses: tuple[str, ...] = ()
-    ttl: int | None = None
-    elapsed_ms: float = 0.0
-    error: str = ""
-
-    @property
-    def answered(self) -> bool:
-        return self.rcode not in (TIMEOUT, UNREACHABLE, ERROR)
+__all__ = ["DnsAnswer", "DnsConfig", "candidate_names", "query_ptr", "query_server", "summarize", "system_dns_config"]
 
 
 def system_dns_config() -> DnsConfig:
@@ -125,11 +95,3 @@ async def query_ptr(server: str, address: str, timeout_s: float) -> tuple[str, .
     except (dns.exception.DNSException, OSError, ValueError):
         return ()
     return tuple(rdata.to_text().rstrip(".") for rrset in response.answer if rrset.rdtype == dns.rdatatype.PTR for rdata in rrset)
-
-
-def valid_server(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True

@@ -14,24 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from netcheck.observations import HostsEntry, HostsProblem
+
+__all__ = ["HostsEntry", "HostsFile", "HostsProblem", "decode_hosts", "default_hosts_path", "parse_hosts"]
+
 _NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
-
-
-@dataclass(frozen=True)
-class HostsEntry:
-    line: int
-    address: str
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class HostsProblem:
-    line: int
-    text: str
-    reason: str
-
-    def describe(self) -> str:
-        return f"line {self.line}: {self.reason}: {self.text!r}"
 
 
 @dataclass(frozen=True)

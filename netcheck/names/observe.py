@@ -1,5 +1,5 @@
 """Every path a name can take to an address — DNS per server, the hosts file, the system resolver, PTR,
-NetBIOS and LLMNR — observed for one name. The verdict is classify.classify_name's."""
+NetBIOS and LLMNR — observed for one name. The verdict is netcheck.classify.names'."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netcheck.host.facts import interfaces as local_interfaces
-from netcheck.names.dns import DnsAnswer, DnsConfig, query_ptr, query_server
-from netcheck.names.hosts import HostsEntry, HostsFile, HostsProblem, decode_hosts, parse_hosts
+from netcheck.names.dns import query_ptr, query_server
+from netcheck.names.hosts import HostsFile, decode_hosts, parse_hosts
 from netcheck.names.llmnr import query_llmnr
 from netcheck.names.netbios import query_netbios
 from netcheck.names.system import resolve_system
+from netcheck.observations import DnsConfig, NameObservation
+
+__all__ = ["HostsSource", "NameObservation", "load_hosts", "observe_name"]
 
 
 @dataclass(frozen=True)
@@ -30,37 +33,6 @@ def load_hosts(path: Path) -> HostsSource:
         return HostsSource(str(path), parse_hosts(decode_hosts(path.read_bytes())))
     except OSError as exc:
         return HostsSource(str(path), error=exc.strerror or str(exc))
-
-
-@dataclass(frozen=True)
-class NameObservation:
-    """What each path said about one name."""
-
-    name: str
-    dns_config: DnsConfig
-    dns: tuple[DnsAnswer, ...] = ()
-    hosts_path: str = ""
-    hosts: tuple[HostsEntry, ...] = ()
-    hosts_problems: tuple[HostsProblem, ...] = ()
-    hosts_error: str = ""
-    system: tuple[str, ...] = ()
-    system_error: str = ""
-    ptr: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    netbios: tuple[str, ...] | None = None
-    llmnr: tuple[str, ...] | None = None
-    elapsed_ms: float = 0.0
-
-    @property
-    def dns_addresses(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for answer in self.dns:
-            for address in answer.addresses:
-                seen.setdefault(address, None)
-        return tuple(seen)
-
-    @property
-    def hosts_addresses(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(entry.address for entry in self.hosts))
 
 
 async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, timeout_s: float) -> NameObservation:
@@ -80,7 +52,7 @@ async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, tim
     ptr: list[tuple[str, tuple[str, ...]]] = []
     responsive = next((answer.server for answer in answers if answer.answered), None)
     if responsive:
-        for address in dict.fromkeys(dns_addresses or list(system.evidence.get("addresses", []))):
+        for address in dict.fromkeys(dns_addresses or list(system.addresses)):
             ptr.append((address, await query_ptr(responsive, address, timeout_s)))
     entries = tuple(hosts.parsed.lookup(name))
     lines = {entry.line for entry in entries}
@@ -92,8 +64,8 @@ async def observe_name(name: str, dns_config: DnsConfig, hosts: HostsSource, tim
         hosts=entries,
         hosts_problems=tuple(p for p in hosts.parsed.problems if p.line in lines or name.lower() in p.text.lower().split()),
         hosts_error=hosts.error,
-        system=tuple(system.evidence.get("addresses", [])),
-        system_error=str(system.evidence.get("error", "")),
+        system=system.addresses,
+        system_error=system.error,
         ptr=tuple(ptr),
         netbios=netbios,
         llmnr=llmnr,

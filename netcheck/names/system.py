@@ -6,7 +6,7 @@ import asyncio
 import socket
 import time
 
-from netcheck.model import Observation, State
+from netcheck.observations import SystemAnswer
 
 
 def unique_addresses(infos: list[tuple[object, object, object, object, tuple[object, ...]]]) -> list[str]:
@@ -19,7 +19,7 @@ def unique_addresses(infos: list[tuple[object, object, object, object, tuple[obj
     return list(seen)
 
 
-async def resolve_system(name: str) -> Observation:
+async def resolve_system(name: str) -> SystemAnswer:
     """Resolve `name` through the system resolver (hosts file, DNS, whatever nsswitch says)."""
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
@@ -27,7 +27,7 @@ async def resolve_system(name: str) -> Observation:
         infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return Observation(State.UNRESOLVED, None, {"path": "system", "error": exc.strerror or str(exc)}, elapsed)
+        return SystemAnswer(error=exc.strerror or str(exc), elapsed_ms=elapsed)
     addresses = unique_addresses(infos)  # type: ignore[arg-type]
     elapsed = round((time.perf_counter() - started) * 1000, 3)
-    return Observation(State.RESOLVED, addresses[0], {"path": "system", "addresses": addresses}, elapsed)
+    return SystemAnswer(tuple(addresses), elapsed_ms=elapsed)

@@ -1,30 +1,34 @@
-"""What answers on an open port: one identifier per port of the matrix, each returning JSON-ready evidence."""
+"""What answers on an open port: one identifier per port of the matrix, each returning a typed answer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import assert_never
 
+from netcheck.matrix import PortKey
+from netcheck.observations import ServiceAnswer, UnknownService
 from netcheck.probes.handshake import responder_handshake
 from netcheck.probes.smb import identify_smb
 from netcheck.probes.ssh import read_banner
 from netcheck.probes.tls import tls_handshake
 
 
-async def identify_service(port_key: str, address: str, port: int, timeout_s: float, token: bytes | None) -> dict[str, Any]:
-    """Evidence about the service on an open port: {"protocol": "ssh"|"smb"|"tls"|"netcheck-responder"|"unknown", ...}."""
-    if port_key == "ssh":
-        banner, raw = await read_banner(address, port, timeout_s)
-        if banner is None:
-            return {"protocol": "unknown", "first_bytes": raw.decode("utf-8", errors="replace")}
-        return {"protocol": "ssh", "ssh_version": banner.protocol, "software": banner.software, "product": banner.product}
-    if port_key == "smb":
-        return (await identify_smb(address, port, timeout_s)).as_evidence()
-    answer = await responder_handshake(address, port, timeout_s, token)
-    if answer is not None:
-        return {"protocol": "netcheck-responder", **answer.as_evidence()}
-    if port_key == "product":
-        try:
-            return (await tls_handshake(address, port, timeout_s)).as_evidence()
-        except (OSError, TimeoutError) as exc:
-            return {"protocol": "unknown", "tls_error": str(exc) or type(exc).__name__}
-    return {"protocol": "unknown"}
+async def identify_service(port_key: PortKey, address: str, port: int, timeout_s: float, token: bytes | None) -> ServiceAnswer:
+    """What speaks on an open port: the OS service the matrix expects there, a netcheck responder, or TLS."""
+    match port_key:
+        case PortKey.SSH:
+            banner, raw = await read_banner(address, port, timeout_s)
+            return banner if banner is not None else UnknownService(first_bytes=raw.decode("utf-8", errors="replace"))
+        case PortKey.SMB:
+            return await identify_smb(address, port, timeout_s)
+        case PortKey.INSTALL | PortKey.PRODUCT:
+            answer = await responder_handshake(address, port, timeout_s, token)
+            if answer is not None:
+                return answer
+            if port_key is PortKey.INSTALL:
+                return UnknownService()
+            try:
+                return await tls_handshake(address, port, timeout_s)
+            except (OSError, TimeoutError) as exc:
+                return UnknownService(tls_error=str(exc) or type(exc).__name__)
+        case _:
+            assert_never(port_key)

@@ -3,7 +3,8 @@
 One NEGOTIATE per SMB2/3 dialect (a server answers a negotiate with one dialect, so listing them takes one
 connection each, as nmap's smb-protocols does) plus one SMB1 negotiate for "NT LM 0.12". scapy's SMB and SMB2
 layers build and parse the packets; the NetBIOS session header (RFC 1002) frames them on TCP.
-The seed: traffic encryption on 445 depends on the File and Printer Sharing options, so it is reported.
+The product's documentation: traffic encryption on 445 depends on the File and Printer Sharing options, so it
+is reported.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from netcheck.observations import SmbIdentity
 
 DIALECTS: dict[int, str] = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
 SIGNING_ENABLED = 0x01
@@ -95,28 +98,6 @@ def smb1_accepted(message: bytes) -> bool:
     status = struct.unpack_from("<I", message, 5)[0]
     word_count = message[32]
     return status == 0 and word_count >= 1 and struct.unpack_from("<H", message, 33)[0] != 0xFFFF
-
-
-@dataclass(frozen=True)
-class SmbIdentity:
-    """What the server at 445 is, summed up over the negotiations."""
-
-    is_smb: bool
-    dialects: tuple[str, ...]
-    smb1: bool
-    signing_required: bool | None
-    encryption: bool
-    ciphers: tuple[str, ...]
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {
-            "protocol": "smb" if self.is_smb else "unknown",
-            "dialects": list(self.dialects),
-            "smb1": self.smb1,
-            "signing_required": self.signing_required,
-            "encryption": self.encryption,
-            "ciphers": list(self.ciphers),
-        }
 
 
 def summarize(negotiations: Iterable[Negotiation | None], smb1: bool) -> SmbIdentity:

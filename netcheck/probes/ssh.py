@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+
+from netcheck.observations import SshBanner
+
+__all__ = ["SshBanner", "parse_banner", "read_banner"]
 
 MAX_BANNER_BYTES = 8192  # RFC 4253 lets a server send other lines first; bound what we read
 _IDENT = re.compile(r"^SSH-(?P<proto>[0-9.]+)-(?P<software>[^\s-][^\s]*)(?:\s+(?P<comments>.*))?$")
-
-
-@dataclass(frozen=True)
-class SshBanner:
-    protocol: str
-    software: str
-    comments: str
-
-    @property
-    def product(self) -> str:
-        """'OpenSSH_9.2p1' → 'OpenSSH 9.2p1'."""
-        name, _, version = self.software.partition("_")
-        return f"{name} {version}".strip()
 
 
 def parse_banner(data: bytes) -> SshBanner | None:

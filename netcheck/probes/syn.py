@@ -24,12 +24,12 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from netcheck.model import Observation, State
-from netcheck.probes.tcp import IcmpError, state_from_icmp
+from netcheck.model import State
+from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+from netcheck.probes.tcp import state_from_icmp
 
 SOURCE_PORTS = (40000, 60999)
 """Where the probe source port is drawn from: inside Linux's ephemeral range, so the far side's
@@ -64,14 +64,15 @@ def state_from_syn_reply(reply: SynReply | None, *, no_arp_answer: bool = False)
     return State.FILTERED
 
 
-def reply_evidence(reply: SynReply | None) -> dict[str, Any]:
+def reply_evidence(reply: SynReply | None, *, attempts: int = 1, source_port: int | None = None) -> TcpReply:
+    """What came back for a SYN, as packet evidence."""
     if reply is None:
-        return {"reply": "none"}
+        return TcpReply("syn", Reply.NONE, attempts, source_port=source_port)
     if reply.icmp is not None:
-        return {"reply": "icmp", "ttl": reply.ttl, "rtt_ms": reply.rtt_ms, **reply.icmp.as_evidence()}
+        return TcpReply("syn", Reply.ICMP, attempts, reply.ttl, reply.rtt_ms, source_port=source_port, icmp=reply.icmp)
     flags = reply.tcp_flags or ""
-    name = "syn-ack" if "S" in flags and "A" in flags else "rst" if "R" in flags else "tcp"
-    return {"reply": name, "tcp_flags": flags, "ttl": reply.ttl, "rtt_ms": reply.rtt_ms}
+    name = Reply.SYN_ACK if "S" in flags and "A" in flags else Reply.RST if "R" in flags else Reply.TCP
+    return TcpReply("syn", name, attempts, reply.ttl, reply.rtt_ms, flags, source_port)
 
 
 def incomplete_neighbours(proc_net_arp: str) -> set[str]:
@@ -270,14 +271,16 @@ def syn_probe_batch(
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
         reply = probe.reply
-        evidence = {"method": "syn", **reply_evidence(reply), "source_port": sport, "attempts": probe.attempts}
+        evidence = reply_evidence(reply, attempts=probe.attempts, source_port=sport)
         # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
         local_unreachable = reply is not None and reply.icmp is not None and reply.sender == socket.inet_ntoa(sources[key[0]])
         if no_arp or local_unreachable:
-            evidence["arp"] = "no answer"
+            evidence = replace(evidence, no_arp_answer=True)
         state = state_from_syn_reply(reply, no_arp_answer=no_arp)
         if probe.blocked:
-            evidence.update(reply="error", error="EPERM", message="this machine's firewall refused to send the SYN")
+            evidence = replace(
+                evidence, reply=Reply.ERROR, error="EPERM", message="this machine's firewall refused to send the SYN"
+            )
             state = State.BLOCKED_LOCALLY
         observation = Observation(state, key[0], evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
         results[key] = observation

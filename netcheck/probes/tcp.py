@@ -3,6 +3,13 @@
 The connect probe works without privileges. On Linux it also asks the kernel for the ICMP error behind a
 failed connect (IP_RECVERR / MSG_ERRQUEUE), which is what tells a firewall's admin-prohibited reject
 (filtered) from a router's host-unreachable (unreachable): both surface as plain EHOSTUNREACH otherwise.
+
+Windows answers a reset to its SYN by sending the SYN again (about 2 s of retries before connect fails), so a
+plain connect with a short timeout sees a closed port as silence (nmap/nmap#2113), and it ignores ICMP errors
+during connect unless asked. Its branch therefore sets, per socket: SIO_TCP_INITIAL_RTO with no SYN
+retransmission (a reset fails the connect at once; build 16299 and later, one retransmission before),
+TCP_MAXRT (the OS gives up with us), and TCP_FAIL_CONNECT_ON_ICMP_ERROR, after which TCP_ICMP_ERROR_INFO holds
+the ICMP type, code and sender (build 19041 and later). What an older Windows cannot do is said in the evidence.
 """
 
 from __future__ import annotations
@@ -10,15 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import math
 import os
 import socket
 import struct
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from netcheck.model import Observation, State
+from netcheck.host.windows import parse_icmp_error_info
+from netcheck.model import State
+from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+
+__all__ = ["IcmpError", "connect_probe", "parse_extended_err", "state_from_error", "state_from_icmp"]
 
 # Linux <linux/in.h>, <linux/in6.h>, <linux/errqueue.h>; Python's socket module does not export them.
 IP_RECVERR = 11
@@ -35,34 +48,6 @@ ICMP6_DEST_UNREACH = 1
 _ICMP4_UNREACHABLE_CODES = {0, 1, 5, 6, 7, 8, 11, 12}
 # ICMPv6 destination-unreachable: 0 no route, 2 beyond scope, 3 address unreachable.
 _ICMP6_UNREACHABLE_CODES = {0, 2, 3}
-
-ICMP4_CODE_NAMES = {
-    0: "net-unreachable",
-    1: "host-unreachable",
-    2: "protocol-unreachable",
-    3: "port-unreachable",
-    9: "net-admin-prohibited",
-    10: "host-admin-prohibited",
-    13: "admin-prohibited",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class IcmpError:
-    """An ICMP error the kernel tied to our socket (or saw for our SYN)."""
-
-    version: int
-    type: int
-    code: int
-    sender: str | None
-
-    def describe(self) -> str:
-        name = ICMP4_CODE_NAMES.get(self.code, f"code {self.code}") if self.version == 4 else f"code {self.code}"
-        where = f" from {self.sender}" if self.sender else ""
-        return f"ICMP{'' if self.version == 4 else 'v6'} {self.type}/{self.code} {name}{where}"
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {"icmp_type": self.type, "icmp_code": self.code, "icmp_from": self.sender, "icmp_version": self.version}
 
 
 def state_from_icmp(icmp: IcmpError) -> State:
@@ -141,8 +126,10 @@ def _describe_error(err: int | None) -> str:
     return errno.errorcode.get(err, str(err)) if err is not None else "timeout"
 
 
-async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[State, dict[str, Any], bool]:
+async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[State, TcpReply, bool]:
     """One connect attempt → (state, evidence, silent). `silent` marks a timeout, the only thing retried."""
+    if sys.platform == "win32":
+        return await connect_once_windows(address, port, timeout_s, winsock())
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     version = 6 if family == socket.AF_INET6 else 4
     loop = asyncio.get_running_loop()
@@ -152,28 +139,206 @@ async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[Stat
         if sys.platform.startswith("linux"):
             level, option = (socket.IPPROTO_IPV6, IPV6_RECVERR) if version == 6 else (socket.IPPROTO_IP, IP_RECVERR)
             sock.setsockopt(level, option, 1)
-        evidence: dict[str, Any] = {}
         try:
             await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout_s)
         except TimeoutError:
-            return State.FILTERED, {"reply": "none", "error": "timeout"}, True
+            return State.FILTERED, TcpReply("connect", Reply.NONE, error="timeout"), True
         except OSError as exc:
             icmp = _read_icmp_error(sock, version) if exc.errno in _NO_ROUTE else None
-            message = os.strerror(exc.errno) if exc.errno is not None else str(exc)
-            evidence = {"reply": "error", "error": _describe_error(exc.errno), "message": message}
+            no_arp = False
             if icmp is not None:
-                evidence.update(icmp.as_evidence())
                 # The kernel reports a failed ARP lookup as host-unreachable sent by our own address.
                 with contextlib.suppress(OSError):
-                    if icmp.sender is None or icmp.sender == sock.getsockname()[0]:
-                        evidence["arp"] = "no answer"
+                    no_arp = icmp.sender is None or icmp.sender == sock.getsockname()[0]
             state = state_from_error(exc.errno, icmp)
-            if state is State.ERROR:
-                evidence["errno"] = exc.errno
-            return state, evidence, False
+            reply = TcpReply(
+                "connect",
+                Reply.ERROR,
+                icmp=icmp,
+                no_arp_answer=no_arp,
+                error=_describe_error(exc.errno),
+                message=os.strerror(exc.errno) if exc.errno is not None else str(exc),
+                errno=exc.errno if state is State.ERROR else None,
+            )
+            return state, reply, False
+        source_port = None
         with contextlib.suppress(OSError):
-            evidence["source_port"] = sock.getsockname()[1]
-        return State.OPEN, {"reply": "connected", **evidence}, False
+            source_port = sock.getsockname()[1]
+        return State.OPEN, TcpReply("connect", Reply.CONNECTED, source_port=source_port), False
+    finally:
+        sock.close()
+
+
+# ---- Windows ----------------------------------------------------------------------------------------------
+
+# <ws2ipdef.h>, <mstcpip.h>: not exported by Python's socket module.
+TCP_MAXRT = 5
+TCP_FAIL_CONNECT_ON_ICMP_ERROR = 18
+TCP_ICMP_ERROR_INFO = 19
+SIO_TCP_INITIAL_RTO = 0x98000011
+TCP_INITIAL_RTO_UNSPECIFIED_RTT = 0xFFFF
+TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS = 0xFE
+# TCP_INITIAL_RTO_PARAMETERS {USHORT Rtt; UCHAR MaxSynRetransmissions;} with its padding byte.
+_INITIAL_RTO = struct.Struct("<HBx")
+# Go's net package: no-SYN-retransmission makes a refused connect fail at once from build 16299; before it the
+# minimum is one retransmission. TCP_FAIL_CONNECT_ON_ICMP_ERROR / TCP_ICMP_ERROR_INFO: build 19041 (Microsoft).
+WIN_BUILD_NO_SYN_RETRANSMISSIONS = 16299
+WIN_BUILD_ICMP_ERRORS = 19041
+
+# asyncio's Proactor loop reports ConnectEx failures as Win32 errors (OSError.winerror, errno then EINVAL), a
+# selector loop as WSA errors; both are listed.
+WIN_ERRORS = {
+    1225: "ERROR_CONNECTION_REFUSED",
+    10061: "WSAECONNREFUSED",
+    121: "ERROR_SEM_TIMEOUT",
+    10060: "WSAETIMEDOUT",
+    1232: "ERROR_HOST_UNREACHABLE",
+    10065: "WSAEHOSTUNREACH",
+    1231: "ERROR_NETWORK_UNREACHABLE",
+    10051: "WSAENETUNREACH",
+    10050: "WSAENETDOWN",
+    5: "ERROR_ACCESS_DENIED",
+    10013: "WSAEACCES",
+}
+_WIN_REFUSED = {1225, 10061}
+_WIN_TIMED_OUT = {121, 10060}
+_WIN_HOST_UNREACHABLE = {1232, 10065}
+_WIN_UNREACHABLE = {*_WIN_HOST_UNREACHABLE, 1231, 10051, 10050}
+_WIN_LOCAL_REFUSAL = {5, 10013}
+
+
+@dataclass(frozen=True)
+class Winsock:
+    """The Windows socket calls the probe makes, swappable for a fake socket layer in tests."""
+
+    build: int
+    new_socket: Callable[[int], Any]
+    ioctl: Callable[[Any, int, bytes], None]
+    connect: Callable[[Any, tuple[str, int]], Awaitable[None]]
+
+
+def _wsa_ioctl(sock: Any, code: int, payload: bytes) -> None:
+    """WSAIoctl through ctypes: socket.ioctl knows only three control codes."""
+    import ctypes  # noqa: PLC0415 - Windows only
+
+    ws2 = getattr(ctypes, "WinDLL")("ws2_32")  # noqa: B009 - ctypes.WinDLL exists only on Windows
+    returned = ctypes.c_ulong(0)
+    buffer = ctypes.create_string_buffer(payload, len(payload))
+    result = ws2.WSAIoctl(
+        ctypes.c_size_t(sock.fileno()), ctypes.c_ulong(code), buffer, ctypes.c_ulong(len(payload)),
+        None, ctypes.c_ulong(0), ctypes.byref(returned), None, None,
+    )  # fmt: skip
+    if result != 0:
+        raise OSError(ws2.WSAGetLastError(), f"WSAIoctl 0x{code:08X} failed")
+
+
+def winsock() -> Winsock:
+    """The real layer (Windows only)."""
+    build = getattr(sys.getwindowsversion(), "build", 0) if hasattr(sys, "getwindowsversion") else 0
+
+    async def connect(sock: Any, address: tuple[str, int]) -> None:
+        await asyncio.get_running_loop().sock_connect(sock, address)
+
+    return Winsock(build, lambda family: socket.socket(family, socket.SOCK_STREAM), _wsa_ioctl, connect)
+
+
+def windows_error(exc: OSError) -> int | None:
+    """The Windows error code of a failed connect: winerror (Proactor loop) or the WSA errno."""
+    winerror = getattr(exc, "winerror", None)
+    return winerror if isinstance(winerror, int) else exc.errno
+
+
+def state_from_windows_error(code: int | None, icmp: IcmpError | None) -> State:
+    """A Windows connect outcome → state, like state_from_error for POSIX errnos."""
+    if code in _WIN_REFUSED:
+        return State.CLOSED
+    if code in _WIN_TIMED_OUT:
+        return State.FILTERED
+    if code in _WIN_LOCAL_REFUSAL:
+        return State.BLOCKED_LOCALLY
+    if code in _WIN_UNREACHABLE:
+        return state_from_icmp(icmp) if icmp is not None and icmp.sender is not None else State.UNREACHABLE
+    return state_from_error(code)
+
+
+def _windows_options(sock: Any, layer: Winsock, timeout_s: float) -> tuple[bool, list[str]]:
+    """Set the per-socket options; (ICMP errors enabled, what this Windows could not do)."""
+    limits: list[str] = []
+    build = layer.build
+    no_retransmission = build >= WIN_BUILD_NO_SYN_RETRANSMISSIONS
+    retransmissions = TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS if no_retransmission else 1
+    try:
+        layer.ioctl(sock, SIO_TCP_INITIAL_RTO, _INITIAL_RTO.pack(TCP_INITIAL_RTO_UNSPECIFIED_RTT, retransmissions))
+        if not no_retransmission:
+            limits.append(
+                f"Windows build {build} is older than {WIN_BUILD_NO_SYN_RETRANSMISSIONS}: a SYN answered by a reset is "
+                "sent once more before connect fails, so a closed port shows only after one retransmission timeout"
+            )
+    except OSError as exc:
+        limits.append(
+            f"SIO_TCP_INITIAL_RTO was refused ({exc}): Windows resends a SYN answered by a reset for about 2 s, so "
+            f"a closed port can look filtered within {timeout_s:g} s"
+        )
+    with contextlib.suppress(OSError):  # a bound only: our own timeout governs
+        sock.setsockopt(socket.IPPROTO_TCP, TCP_MAXRT, max(1, math.ceil(timeout_s)))
+    if build < WIN_BUILD_ICMP_ERRORS:
+        limits.append(
+            f"Windows build {build} is older than {WIN_BUILD_ICMP_ERRORS} (Windows 10 2004): it does not report ICMP "
+            "errors during connect, so a firewall's reject and an unreachable host both look like silence (filtered)"
+        )
+        return False, limits
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, TCP_FAIL_CONNECT_ON_ICMP_ERROR, 1)
+    except OSError as exc:
+        limits.append(f"TCP_FAIL_CONNECT_ON_ICMP_ERROR was refused ({exc}): ICMP errors look like silence (filtered)")
+        return False, limits
+    return True, limits
+
+
+def _read_icmp_error_info(sock: Any) -> IcmpError | None:
+    try:
+        info = parse_icmp_error_info(sock.getsockopt(socket.IPPROTO_TCP, TCP_ICMP_ERROR_INFO, 64))
+    except OSError:
+        return None
+    if info is None:
+        return None
+    version, icmp_type, code, sender = info
+    return IcmpError(version, icmp_type, code, sender)
+
+
+async def connect_once_windows(address: str, port: int, timeout_s: float, layer: Winsock) -> tuple[State, TcpReply, bool]:
+    """_connect_once on Windows: a reset is `closed` at once, an ICMP error says what it was, silence is retried."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = layer.new_socket(family)
+    try:
+        sock.setblocking(False)
+        icmp_errors, limits = _windows_options(sock, layer, timeout_s)
+        os_limits = tuple(limits)
+        try:
+            await asyncio.wait_for(layer.connect(sock, (address, port)), timeout_s)
+        except TimeoutError:
+            return State.FILTERED, TcpReply("connect", Reply.NONE, error="timeout", os_limits=os_limits), True
+        except OSError as exc:
+            code = windows_error(exc)
+            icmp = _read_icmp_error_info(sock) if icmp_errors and code in _WIN_UNREACHABLE else None
+            state = state_from_windows_error(code, icmp)
+            reply = TcpReply(
+                "connect",
+                Reply.ERROR,
+                icmp=icmp,
+                # No ICMP error behind a host-unreachable: Windows itself gave up on the neighbour (ARP) lookup.
+                no_arp_answer=icmp is None and code in _WIN_HOST_UNREACHABLE,
+                error=WIN_ERRORS.get(code, str(code)) if code is not None else "error",
+                message=exc.strerror or str(exc),
+                winerror=code if state is State.ERROR else None,
+                os_limits=os_limits,
+            )
+            # The OS's own connect timeout (TCP_MAXRT) is silence too, and retried like ours.
+            return state, reply, code in _WIN_TIMED_OUT
+        source_port = None
+        with contextlib.suppress(OSError):
+            source_port = sock.getsockname()[1]
+        return State.OPEN, TcpReply("connect", Reply.CONNECTED, source_port=source_port, os_limits=os_limits), False
     finally:
         sock.close()
 
@@ -185,10 +350,9 @@ async def connect_probe(address: str, port: int, *, timeout_s: float, retries: i
     while True:
         attempts += 1
         attempt_started = time.perf_counter()
-        state, evidence, silent = await _connect_once(address, port, timeout_s)
+        state, reply, silent = await _connect_once(address, port, timeout_s)
         if not silent or attempts > retries:
             break
-    evidence = {"method": "connect", **evidence, "attempts": attempts}
-    if state is State.OPEN or state is State.CLOSED:
-        evidence["rtt_ms"] = round((time.perf_counter() - attempt_started) * 1000, 3)
-    return Observation(state, address, evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    rtt_ms = round((time.perf_counter() - attempt_started) * 1000, 3) if state in (State.OPEN, State.CLOSED) else None
+    reply = replace(reply, attempts=attempts, rtt_ms=rtt_ms)
+    return Observation(state, address, reply, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))

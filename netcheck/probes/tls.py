@@ -1,37 +1,16 @@
-"""TLS on the product port (9876 is encrypted by default, says the seed): version, cipher, certificate."""
+"""TLS on the product port (9876 is encrypted by default, says the product's documentation): version, cipher,
+certificate."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from netcheck.observations import Certificate, TlsSession
 
-@dataclass(frozen=True)
-class Certificate:
-    subject: str
-    issuer: str
-    not_after: datetime | None
-
-
-@dataclass(frozen=True)
-class TlsSession:
-    version: str
-    cipher: str
-    certificate: Certificate | None
-
-    def as_evidence(self) -> dict[str, Any]:
-        cert = self.certificate
-        return {
-            "protocol": "tls",
-            "tls_version": self.version,
-            "cipher": self.cipher,
-            "subject": cert.subject if cert else None,
-            "issuer": cert.issuer if cert else None,
-            "not_after": cert.not_after.isoformat() if cert and cert.not_after else None,
-        }
+__all__ = ["Certificate", "TlsSession", "parse_certificate", "tls_handshake"]
 
 
 _SHORT_NAMES = {"commonName": "CN", "organizationName": "O", "organizationUnitName": "OU", "countryName": "C"}

@@ -98,3 +98,7 @@ def render_html(report: Report) -> str:
         + "<h2>All checks</h2><table><thead><tr><th>verdict</th><th>check</th><th>address</th><th>state</th>"
         f"<th>detail</th><th>purpose</th></tr></thead><tbody>{rows}</tbody></table></body></html>\n"
     )
+
+
+def html_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_html(report)]

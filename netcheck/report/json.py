@@ -4,18 +4,122 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, replace
 from importlib import resources
 from typing import Any
 
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.handshake import ResponderAnswer
+from netcheck.model import AgentOS, Check, Evidence, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.observations import (
+    NameObservation,
+    ServiceAnswer,
+    ServiceFailure,
+    SmbIdentity,
+    SshBanner,
+    TcpReply,
+    TlsSession,
+    UnknownService,
+)
 
 SCHEMA_VERSION = 1
 
 
 class ReportError(ValueError):
     """A file that is not a netcheck JSON report (or not one this version can read)."""
+
+
+def service_to_dict(answer: ServiceAnswer) -> dict[str, Any]:
+    """What answered on a port, as the JSON report writes it (`protocol` says which kind)."""
+    if isinstance(answer, SshBanner):
+        return {"protocol": "ssh", "ssh_version": answer.protocol, "software": answer.software, "product": answer.product}
+    if isinstance(answer, SmbIdentity):
+        return {
+            "protocol": "smb" if answer.is_smb else "unknown",
+            "dialects": list(answer.dialects),
+            "smb1": answer.smb1,
+            "signing_required": answer.signing_required,
+            "encryption": answer.encryption,
+            "ciphers": list(answer.ciphers),
+        }
+    if isinstance(answer, TlsSession):
+        cert = answer.certificate
+        return {
+            "protocol": "tls",
+            "tls_version": answer.version,
+            "cipher": answer.cipher,
+            "subject": cert.subject if cert else None,
+            "issuer": cert.issuer if cert else None,
+            "not_after": cert.not_after.isoformat() if cert and cert.not_after else None,
+        }
+    if isinstance(answer, ResponderAnswer):
+        return {
+            "protocol": "netcheck-responder",
+            "answered": True,
+            "authenticated": answer.authenticated,
+            "verified": answer.verified,
+        }
+    if isinstance(answer, ServiceFailure):
+        return {"protocol": "error", "error": answer.message}
+    unknown: dict[str, Any] = {"protocol": "unknown"}
+    if isinstance(answer, UnknownService):
+        if answer.first_bytes is not None:
+            unknown["first_bytes"] = answer.first_bytes
+        if answer.tls_error is not None:
+            unknown["tls_error"] = answer.tls_error
+    return unknown
+
+
+def tcp_reply_to_dict(reply: TcpReply) -> dict[str, Any]:
+    """Packet evidence of a TCP probe: only what was seen (absent fields are left out)."""
+    data: dict[str, Any] = {"method": reply.method, "reply": str(reply.reply)}
+    optional = {"tcp_flags": reply.tcp_flags, "ttl": reply.ttl, "rtt_ms": reply.rtt_ms}
+    data.update({key: value for key, value in optional.items() if value is not None})
+    if reply.icmp is not None:
+        data.update(
+            icmp_type=reply.icmp.type, icmp_code=reply.icmp.code, icmp_from=reply.icmp.sender, icmp_version=reply.icmp.version
+        )
+    if reply.error is not None:
+        data["error"] = reply.error
+    if reply.message is not None:
+        data["message"] = reply.message
+    if reply.no_arp_answer:
+        data["arp"] = "no answer"
+    if reply.errno is not None:
+        data["errno"] = reply.errno
+    if reply.winerror is not None:
+        data["winerror"] = reply.winerror
+    if reply.os_limits:
+        data["os_limits"] = list(reply.os_limits)
+    if reply.source_port is not None:
+        data["source_port"] = reply.source_port
+    data["attempts"] = reply.attempts
+    if reply.via is not None:
+        data["via"] = reply.via
+    if reply.tool is not None:
+        data["tool"] = reply.tool
+    if reply.service is not None:
+        data["responder" if isinstance(reply.service, ResponderAnswer) else "service"] = service_to_dict(reply.service)
+    return data
+
+
+def name_to_dict(observation: NameObservation) -> dict[str, Any]:
+    """Every path's answer for a name."""
+    data = asdict(observation)
+    data.pop("name")
+    data["ptr"] = {ip: list(names) for ip, names in observation.ptr}
+    return data
+
+
+def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
+    """Typed evidence (or an already JSON-ready mapping) as the JSON report's `evidence` object."""
+    if isinstance(evidence, TcpReply):
+        return tcp_reply_to_dict(evidence)
+    if isinstance(evidence, NameObservation):
+        return name_to_dict(evidence)
+    if isinstance(evidence, Mapping):
+        return dict(evidence)
+    return service_to_dict(evidence)
 
 
 def result_to_dict(result: Result) -> dict[str, Any]:
@@ -37,7 +141,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "verdict": str(result.verdict),
         "detail": result.detail,
         "remediation": result.remediation,
-        "evidence": dict(result.evidence),
+        "evidence": evidence_to_dict(result.evidence),
         "elapsed_ms": result.elapsed_ms,
     }
 
@@ -149,3 +253,8 @@ def parse_report(text: str) -> Report:
     except json.JSONDecodeError as exc:
         raise ReportError(f"not JSON: {exc}") from None
     return report_from_dict(data)
+
+
+def json_chunks(report: Report, *, verbose: bool) -> Iterator[str]:
+    """The streamed JSON report (`verbose` changes nothing: every check carries its evidence)."""
+    return iter_json(report)

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 from netcheck.model import Report, Verdict
 from netcheck.report.base import link_label
+from netcheck.report.json import evidence_to_dict
 
 
 def render_junit(report: Report) -> str:
@@ -35,7 +36,7 @@ def render_junit(report: Report) -> str:
             for part in (
                 result.detail,
                 f"Fix: {result.remediation}" if result.remediation else "",
-                f"Evidence: {json.dumps(dict(result.evidence), sort_keys=True)}",
+                f"Evidence: {json.dumps(evidence_to_dict(result.evidence), sort_keys=True)}",
             )
             if part
         )
@@ -49,3 +50,7 @@ def render_junit(report: Report) -> str:
             ET.SubElement(case, "system-out").text = f"{result.verdict.upper()}: {body}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def junit_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_junit(report)]

@@ -53,3 +53,7 @@ def render_markdown(report: Report) -> str:
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells_text) + " |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_markdown(report)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from netcheck.model import Report, Vantage
+from netcheck.model import Report, Vantage, located_id
 from netcheck.report.json import ReportError
 
 
@@ -29,7 +29,7 @@ def merge_reports(reports: Sequence[Report], *, tool_version: str) -> Report:
         for result in report.results:
             host = result.source_host or report.vantage.hostname
             check = result.check
-            unique_id = check.id if result.source_host else _id_on(check.id, str(check.source), host)
+            unique_id = check.id if result.source_host else located_id(check, host)
             results.append(replace(result, check=replace(check, id=unique_id), source_host=host))
     first = reports[0]
     return Report(
@@ -42,9 +42,3 @@ def merge_reports(reports: Sequence[Report], *, tool_version: str) -> Report:
         results=tuple(results),
         merged_from=tuple(vantages),
     )
-
-
-def _id_on(check_id: str, source: str, host: str) -> str:
-    """'tcp:agent->ms:9876' → 'tcp:agent@win1->ms:9876'; 'host:firewall' → 'host:firewall@win1'."""
-    link = f":{source}->"
-    return check_id.replace(link, f":{source}@{host}->", 1) if link in check_id else f"{check_id}@{host}"

@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from netcheck.model import Report
 from netcheck.report.base import heading, link_label, link_matrix, needs_attention, ordered, summary_line
+from netcheck.report.json import evidence_to_dict
 
 
 def render_table(report: Report, *, verbose: bool = False) -> str:
@@ -22,7 +23,7 @@ def render_table(report: Report, *, verbose: bool = False) -> str:
             textwrap.fill(result.check.purpose, 34),
         ]
         if verbose:
-            row.append(textwrap.fill(", ".join(f"{k}={v}" for k, v in result.evidence.items()), 50))
+            row.append(textwrap.fill(", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items()), 50))
         rows.append(row)
     headers = ["verdict", "link", "address", "state", "detail", "purpose"] + (["evidence"] if verbose else [])
     lines = [heading(report), "", tabulate(rows, headers=headers, tablefmt="simple")]
@@ -38,3 +39,7 @@ def render_table(report: Report, *, verbose: bool = False) -> str:
             lines.append(f"{number:>3}. {link_label(result)}\n{wrapped}")
     lines += ["", summary_line(report)]
     return "\n".join(lines) + "\n"
+
+
+def table_chunks(report: Report, *, verbose: bool) -> list[str]:
+    return [render_table(report, verbose=verbose)]

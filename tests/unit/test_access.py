@@ -25,20 +25,18 @@ from netcheck.access.credentials import (
 )
 from netcheck.access.smb import SmbObservation, Step, account_kind, observe_smb
 from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent, observe_ssh
-from netcheck.access.verdicts import (
-    SMB_PURPOSE,
-    SSH_PURPOSE,
+from netcheck.classify.access import (
     Server,
-    access_checks,
     agent_side_results,
     classify_smb,
     classify_ssh,
     parse_df,
     parse_mounts,
 )
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Role, Target, Vantage, Verdict
-from netcheck.plan import plan_checks
-from netcheck.report.json import render_json, report_from_dict, report_to_dict
+from netcheck.matrix import PortKey
+from netcheck.model import AgentOS, Check, Kind, Phase, Report, Role, State, Target, Vantage, Verdict, check_id
+from netcheck.plan import SMB_PURPOSE, SSH_PURPOSE, access_checks, plan_checks
+from netcheck.report.json import evidence_to_dict, render_json, report_from_dict, report_to_dict
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 from netcheck.topology import parse_plan
@@ -48,7 +46,9 @@ CANARY = "Canary-unit-5Tq8"
 LIN = Target("lin1.corp.example", Role.AGENT, AgentOS.LINUX)
 MS = Target("ms.corp.example", Role.MANAGEMENT_SERVER)
 LS = Target("ls.corp.example", Role.LICENSE_SERVER)
-CHECK = Check("access:console->lin1.corp.example:22", Kind.ACCESS, Role.CONSOLE, LIN, 22, SSH_PURPOSE, must_be_served=True)
+CHECK = Check(
+    check_id(Kind.ACCESS, Role.CONSOLE, LIN.name, 22), Kind.ACCESS, Role.CONSOLE, LIN, 22, SSH_PURPOSE, True, port_key=PortKey.SSH
+)
 MOUNTS = "sysfs /sys sysfs rw 0 0\n/dev/sda1 / ext4 rw,relatime 0 0\ntmpfs /tmp tmpfs rw,nosuid,noexec 0 0\n"
 DF = (
     "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 20000000 1000 9000000 1% /\n"
@@ -224,6 +224,7 @@ def test_one_access_check_per_agent_service_link() -> None:
         ("access:console->l1:22", 22),
     ]
     assert access_checks([c for c in checks if c.kind is not Kind.ACCESS]) == access
+    assert [c.port_key for c in access] == [PortKey.SMB, PortKey.SSH]  # the runner finds each one's link by it
 
 
 def plan_checks_for_agents() -> list[Check]:
@@ -292,7 +293,7 @@ def agent_side(
 ) -> list[Any]:
     obs = observation(names=names, probes=probes)
     servers = [Server(MS, 9876, "Registration on the management server", here), Server(LS, 9876, "Acquiring a license", ())]
-    return agent_side_results(LIN, obs, servers, phase=Phase.PRE_INSTALL, ports={})
+    return agent_side_results(LIN, obs, servers, phase=Phase.PRE_INSTALL)
 
 
 def test_agent_side_links_are_ordinary_results_from_the_agent() -> None:
@@ -312,8 +313,10 @@ def test_agent_side_links_are_ordinary_results_from_the_agent() -> None:
         ("tcp:agent@lin1.corp.example->ls.corp.example:9876", Verdict.FAIL),  # silence fails
     ]
     for r in results:
-        assert r.source_host == "lin1.corp.example" and r.check.source is Role.AGENT and r.evidence["via"] == "ssh"
-    assert results[1].evidence["tool"] == "bash /dev/tcp"
+        assert (
+            r.source_host == "lin1.corp.example" and r.check.source is Role.AGENT and evidence_to_dict(r.evidence)["via"] == "ssh"
+        )
+    assert results[1].evidence.tool == "bash /dev/tcp"
     assert "from lin1.corp.example to ls.corp.example" in results[3].remediation
 
 
@@ -353,7 +356,16 @@ def test_reports_with_access_results_validate_and_redact_user_names() -> None:
 # --- Windows verdicts (the lab's Samba cannot serve remote registry: these branches are tested here) -------
 
 WIN = Target("win1.corp.example", Role.AGENT, AgentOS.WINDOWS)
-WIN_CHECK = Check("access:console->win1.corp.example:445", Kind.ACCESS, Role.CONSOLE, WIN, 445, SMB_PURPOSE, must_be_served=True)
+WIN_CHECK = Check(
+    check_id(Kind.ACCESS, Role.CONSOLE, WIN.name, 445),
+    Kind.ACCESS,
+    Role.CONSOLE,
+    WIN,
+    445,
+    SMB_PURPOSE,
+    True,
+    port_key=PortKey.SMB,
+)
 OK = Step(True)
 DENIED = Step(False, 0xC0000022, "SessionError: STATUS_ACCESS_DENIED")
 SCM_DENIED = Step(False, 5, "DCERPCException: rpc_s_access_denied")
@@ -471,22 +483,21 @@ def test_a_silent_smb_server_is_a_failed_login_not_a_hang() -> None:
 def run_with(ssh: Any, smb_observer: Any, credentials: Credentials | None, open_ports: tuple[int, ...] = (22, 445)) -> list[Any]:
     import asyncio  # noqa: PLC0415
 
-    from netcheck.model import Method, Observation, State, Topology  # noqa: PLC0415
+    from netcheck.model import Method, Topology  # noqa: PLC0415
+    from netcheck.observations import Observation, Reply, TcpReply  # noqa: PLC0415
     from netcheck.runner import RunOptions, run_checks  # noqa: PLC0415
     from tests.unit.test_runner import fake_probes  # noqa: PLC0415
 
     async def connect(address: str, port: int, **_: Any) -> Observation:
         state = State.OPEN if port in open_ports else State.CLOSED
-        return Observation(
-            state, address, {"method": "connect", "reply": "connected" if state is State.OPEN else "rst", "attempts": 1}
-        )
+        return Observation(state, address, TcpReply("connect", Reply.CONNECTED if state is State.OPEN else Reply.RST))
 
     topology = Topology(
         management_server=Target("ms.example", Role.MANAGEMENT_SERVER),
         agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX), Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)),
     )
     checks = plan_checks(topology, Role.MANAGEMENT_SERVER)
-    options = RunOptions(method=Method.CONNECT, credentials=credentials, servers=(topology.management_server,))  # type: ignore[arg-type]
+    options = RunOptions(method=Method.CONNECT, credentials=credentials, servers=((topology.management_server, 9876),))  # type: ignore[arg-type]
     probes = fake_probes(connect, ssh=ssh, smb=smb_observer)
     return asyncio.run(run_checks(checks, options, probes=probes, on_progress=lambda _d, _t: None))
 
@@ -498,7 +509,7 @@ async def fake_ssh(name: str, address: str, port: int, **kwargs: Any) -> SshObse
     assert kwargs["targets"][0].name == "ms.example" and kwargs["credentials"] is CREDS
     names = (NameOnAgent("ms.example", ("198.18.0.20",), (), ("198.18.0.20",)),)
     return observation(
-        address=address, names=names, probes=(TcpFromAgent("198.18.0.20", 9876, "refused", "", "bash /dev/tcp", 2.0),)
+        address=address, names=names, probes=(TcpFromAgent("198.18.0.20", 9876, "connected", "", "bash /dev/tcp", 2.0),)
     )
 
 
@@ -512,7 +523,11 @@ def test_the_access_stage_adds_agent_side_results() -> None:
     assert by["access:management-server->198.18.0.41:22"].verdict is Verdict.PASS
     assert by["access:management-server->198.18.0.31:445"].evidence["causes"] == ["uac-remote-restrictions"]
     side = by["tcp:agent@198.18.0.41->ms.example:9876"]
-    assert side.source_host == "198.18.0.41" and side.verdict is Verdict.PASS and "service" not in side.evidence
+    assert side.source_host == "198.18.0.41" and side.verdict is Verdict.PASS and side.state is State.OPEN
+    # an open link seen on the agent is not identified from here (this machine may not even reach it)
+    assert side.evidence.service is None and not any(r.check.kind is Kind.SERVICE and r.source_host for r in results)
+    assert not any(r.check.kind is Kind.SERVICE and r.check.target.name == "ms.example" for r in results)
+    assert evidence_to_dict(side.evidence)["via"] == "ssh" and "service" not in evidence_to_dict(side.evidence)
     assert "name:ms.example@198.18.0.41" in by
 
 

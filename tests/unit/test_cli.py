@@ -63,8 +63,11 @@ def test_option_values_out_of_range_exit_2(args: list[str]) -> None:
 def test_version_and_help() -> None:
     assert invoke("--version").output.strip() == f"netcheck {cli.__version__}"
     help_text = invoke("--help").output
-    for command in ("check", "listen", "report", "merge", "ports"):
-        assert command in help_text
+    listed = help_text.split("Commands:", 1)[1].splitlines()
+    commands = {line.split()[0] for line in listed if line.startswith("  ") and line.split()}
+    assert commands == {"check", "listen", "report", "merge", "ports"}
+    for command in commands:  # each one answers --help with its own usage line
+        assert f"{command} [OPTIONS]" in invoke(command, "--help").output
 
 
 def test_help_has_examples() -> None:
@@ -116,7 +119,7 @@ def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatc
     async def explode(*_: Any, **__: Any) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(cli, "run_checks", explode)
+    monkeypatch.setattr("netcheck.runner.run_checks", explode)
     result = invoke("check", "--agent", "127.0.0.1:linux", "--method", "connect")
     assert result.exit_code == 3
     assert "internal error: RuntimeError: kaboom" in result.output

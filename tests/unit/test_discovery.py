@@ -17,7 +17,7 @@ from netcheck.discovery import (
     parse_netsh_current_profile,
     parse_netsh_rules,
 )
-from netcheck.model import Check, Kind, Role, State, Target, Verdict
+from netcheck.model import Check, DiscoveryAspect, Kind, Role, State, Target, Verdict
 from netcheck.names.dns import DnsAnswer, DnsConfig
 from netcheck.names.observe import NameObservation
 
@@ -88,7 +88,9 @@ def test_non_dns_reason(servers: tuple[str, ...], observations: list[NameObserva
 
 
 def check(aspect: str) -> Check:
-    return Check(f"discovery:{aspect}", Kind.DISCOVERY, Role.CONSOLE, Target("this machine", Role.CONSOLE))
+    return Check(
+        f"discovery:{aspect}", Kind.DISCOVERY, Role.CONSOLE, Target("this machine", Role.CONSOLE), aspect=DiscoveryAspect(aspect)
+    )
 
 
 WINDOWS = DiscoveryFacts(
@@ -105,7 +107,7 @@ def test_windows_verdicts_in_a_non_dns_environment() -> None:
     fps = classify_discovery(check("file-and-printer-sharing"), WINDOWS, "no name server is configured")
     assert (fps.state, fps.verdict) == (State.DISABLED, Verdict.FAIL)
     assert "2 of 5 inbound 'File and Printer Sharing' rules are disabled for the Private profile" in fps.detail
-    assert 'netsh advfirewall firewall set rule group="File and Printer Sharing" new enable=Yes' in fps.remediation
+    assert 'Enable-NetFirewallRule -Group "@FirewallAPI.dll,-28502"' in fps.remediation
     assert "TCP 445 (SMB)" in fps.remediation
     profile = classify_discovery(check("network-profile"), WINDOWS, "no name server is configured")
     assert profile.verdict is Verdict.FAIL and "Ethernet1 is a Public network" in profile.detail

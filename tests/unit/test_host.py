@@ -8,9 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from netcheck import cli
+from netcheck.classify import classify_host, classify_subnet
 from netcheck.host.checks import (
-    classify_host,
-    classify_subnet,
     firewall_summary,
     iptables_rule_count,
     nft_rule_count,
@@ -19,7 +18,7 @@ from netcheck.host.checks import (
     parse_port_range,
 )
 from netcheck.host.facts import HostFacts, Interface
-from netcheck.model import Check, Kind, Phase, Role, State, Target, Verdict
+from netcheck.model import Check, HostAspect, Kind, Phase, Role, State, Target, Verdict
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -72,7 +71,8 @@ def facts(**changes: object) -> HostFacts:
 
 def judge(aspect: str, phase: Phase = Phase.PRE_INSTALL, **changes: object) -> tuple[State, Verdict, str, str]:
     port = int(aspect.removeprefix("port-")) if aspect.startswith("port-") else None
-    result = classify_host(Check(f"host:{aspect}", Kind.HOST, Role.AGENT, ME, port), facts(**changes), phase=phase)
+    kind = HostAspect.PORT_FREE if port else HostAspect(aspect)
+    result = classify_host(Check(f"host:{aspect}", Kind.HOST, Role.AGENT, ME, port, aspect=kind), facts(**changes), phase=phase)
     return result.state, result.verdict, result.detail, result.remediation
 
 
@@ -117,7 +117,9 @@ def test_wide_windows_range_gives_the_netsh_fix() -> None:
     ],
 )
 def test_subnet(address: str | None, in_hosts: bool, verdict: Verdict, text: str) -> None:
-    check = Check("host:subnet", Kind.HOST, Role.AGENT, Target("ms.corp.example", Role.MANAGEMENT_SERVER))
+    check = Check(
+        "host:subnet", Kind.HOST, Role.AGENT, Target("ms.corp.example", Role.MANAGEMENT_SERVER), aspect=HostAspect.SUBNET
+    )
     result = classify_subnet(check, facts(), address, in_hosts)
     assert result.verdict is verdict and text in result.detail
     if verdict is Verdict.WARN:

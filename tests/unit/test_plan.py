@@ -1,4 +1,4 @@
-"""Topology + vantage → checks, straight from the seed's connection matrix."""
+"""Topology + vantage → checks, straight from the product's connection matrix."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_nothing_to_check_says_what_to_give(topology: Topology, role: Role, mess
         plan_checks(topology, role)
 
 
-def test_matrix_covers_the_seed() -> None:
+def test_matrix_covers_the_network_connections_sheet() -> None:
     arrows = {(link.source, link.dest, link.port_key, link.agent_os) for link in LINKS}
     for source in (Role.CONSOLE, Role.MANAGEMENT_SERVER):
         assert (source, Role.AGENT, "smb", AgentOS.WINDOWS) in arrows

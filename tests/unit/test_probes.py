@@ -92,7 +92,7 @@ def test_parse_extended_err_never_raises(data: bytes) -> None:
 )
 def test_syn_replies(reply: SynReply | None, arp: bool, state: State, name: str) -> None:
     assert state_from_syn_reply(reply, no_arp_answer=arp) is state
-    assert reply_evidence(reply)["reply"] == name
+    assert reply_evidence(reply).reply == name
 
 
 PROC_NET_ARP = """IP address       HW type     Flags       HW address            Mask     Device
@@ -113,6 +113,6 @@ def test_connect_probe_on_loopback_open_and_closed() -> None:
         port = listener.getsockname()[1]
         opened = asyncio.run(connect_probe("127.0.0.1", port, timeout_s=1, retries=0))
     closed = asyncio.run(connect_probe("127.0.0.1", port, timeout_s=1, retries=2))
-    assert opened.state is State.OPEN and opened.evidence["reply"] == "connected"
-    assert closed.state is State.CLOSED and closed.evidence["error"] == "ECONNREFUSED"
-    assert closed.evidence["attempts"] == 1  # a reset is an answer: never retried
+    assert opened.state is State.OPEN and opened.reply.reply == "connected"
+    assert closed.state is State.CLOSED and closed.reply.error == "ECONNREFUSED"
+    assert closed.reply.attempts == 1  # a reset is an answer: never retried

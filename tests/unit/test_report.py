@@ -9,7 +9,9 @@ import pytest
 
 from netcheck.classify import classify_tcp, skipped_link
 from netcheck.cli import exit_code
-from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.matrix import PortKey
+from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.observations import Observation, Reply, TcpReply
 from netcheck.report.json import render_json
 from netcheck.report.table import render_table
 from tests.schema import validate_report
@@ -17,14 +19,15 @@ from tests.schema import validate_report
 WIN = Target("win1", Role.AGENT, AgentOS.WINDOWS)
 
 
-def result(port: int, state: State, served: bool, evidence: dict) -> Result:  # type: ignore[type-arg]
-    check = Check(f"tcp:console->win1:{port}", Kind.TCP, Role.CONSOLE, WIN, port, f"purpose {port}", must_be_served=served)
+def result(port: int, state: State, served: bool, evidence: TcpReply) -> Result:
+    key = PortKey.SMB if port == 445 else PortKey.INSTALL
+    check = Check(f"tcp:console->win1:{port}", Kind.TCP, Role.CONSOLE, WIN, port, f"purpose {port}", served, port_key=key)
     return classify_tcp(check, Observation(state, "198.18.0.31", evidence, 1.5), phase=Phase.PRE_INSTALL, source_os="Linux")
 
 
 RESULTS = (
-    result(25001, State.CLOSED, False, {"method": "syn", "reply": "rst", "ttl": 64, "rtt_ms": 0.1, "attempts": 1}),
-    result(445, State.FILTERED, True, {"method": "syn", "reply": "none", "attempts": 2}),
+    result(25001, State.CLOSED, False, TcpReply("syn", Reply.RST, ttl=64, rtt_ms=0.1)),
+    result(445, State.FILTERED, True, TcpReply("syn", Reply.NONE, attempts=2)),
     skipped_link(
         Check("tcp:console->lin1:22", Kind.TCP, Role.CONSOLE, Target("lin1", Role.AGENT, AgentOS.LINUX), 22, "ssh", True, "why")
     ),

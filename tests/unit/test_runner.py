@@ -8,9 +8,11 @@ from typing import Any
 
 from netcheck.discovery import DiscoveryFacts
 from netcheck.host.facts import HostFacts
-from netcheck.model import AgentOS, Kind, Method, Observation, Role, State, Target, Topology, Verdict
+from netcheck.matrix import PortKey
+from netcheck.model import AgentOS, Kind, Method, Role, State, Target, Topology, Verdict
 from netcheck.names.dns import DnsAnswer, DnsConfig
 from netcheck.names.observe import HostsSource, NameObservation
+from netcheck.observations import Observation, Reply, ServiceAnswer, SshBanner, TcpReply
 from netcheck.plan import plan_checks
 from netcheck.probes.tcp import connect_probe
 from netcheck.runner import Probes, RunOptions, run_checks
@@ -26,8 +28,8 @@ async def observe(name: str, config: DnsConfig, hosts: HostsSource, timeout_s: f
     return NameObservation(name, config, (DnsAnswer("198.18.0.53", name, "NXDOMAIN"),), hosts.path, system_error="not known")
 
 
-async def identify(key: str, address: str, port: int, timeout_s: float, token: bytes | None) -> dict[str, Any]:
-    return {"protocol": "ssh", "ssh_version": "2.0", "software": "OpenSSH_9.2p1", "product": "OpenSSH 9.2p1"}
+async def identify(key: PortKey, address: str, port: int, timeout_s: float, token: bytes | None) -> ServiceAnswer:
+    return SshBanner("2.0", "OpenSSH_9.2p1", "")
 
 
 def fake_probes(connect: Any = None, **more: Any) -> Probes:
@@ -48,7 +50,7 @@ def test_names_first_unresolved_links_skipped_errors_reported() -> None:
     async def connect(address: str, port: int, **_: Any) -> Observation:
         if port == 25001:
             raise RuntimeError("socket exploded")
-        return Observation(State.CLOSED, address, {"method": "connect", "reply": "error", "error": "ECONNREFUSED", "attempts": 1})
+        return Observation(State.CLOSED, address, TcpReply("connect", Reply.ERROR, error="ECONNREFUSED"))
 
     topology = Topology(
         management_server=Target("ms.example", Role.MANAGEMENT_SERVER),
@@ -81,7 +83,7 @@ def test_connect_probes_never_exceed_the_concurrency() -> None:
         peak = max(peak, in_flight)
         await asyncio.sleep(0.01)
         in_flight -= 1
-        return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 1})
+        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED))
 
     agents = tuple(Target(f"198.18.1.{i}", Role.AGENT, AgentOS.LINUX) for i in range(1, 101))
     checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
@@ -106,14 +108,14 @@ def test_syn_engine_failure_becomes_error_results() -> None:
 
     checks = plan_checks(Topology(agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
     probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True)
-    results = asyncio.run(run_checks(checks, RunOptions(method=Method.AUTO), probes=probes))
+    results = asyncio.run(run_checks(checks, RunOptions(method=Method.SYN), probes=probes))
     assert [(r.state, r.verdict) for r in results if r.check.kind is Kind.TCP] == [(State.ERROR, Verdict.ERROR)]
     assert "raw sockets gone" in results[0].detail
 
 
 def test_discovery_is_judged_against_the_names_seen() -> None:
     async def connect(address: str, port: int, **_: Any) -> Observation:
-        return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 1})
+        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED))
 
     agents = (Target("ms.example", Role.AGENT, AgentOS.WINDOWS), Target("gone.example", Role.AGENT, AgentOS.WINDOWS))
     checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
@@ -146,3 +148,36 @@ def test_dns_server_option_replaces_the_system_servers() -> None:
         )
     )
     assert seen == [DnsConfig(("198.18.0.54",), (), 1, "--dns-server")]
+
+
+def test_a_remote_role_at_this_machines_own_address_fails_unprobed() -> None:
+    """A name that resolves to loopback (a Debian '127.0.1.1 name' line) or 0.0.0.0 would test this machine."""
+    probed: list[str] = []
+
+    async def local(name: str, config: DnsConfig, hosts: HostsSource, timeout_s: float) -> NameObservation:
+        return NameObservation(name, config, (), hosts.path, system=("127.0.1.1",))
+
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        probed.append(address)
+        return Observation(State.CLOSED, address, TcpReply("connect", Reply.ERROR, error="ECONNREFUSED"))
+
+    checks = plan_checks(Topology(management_server=Target("ms.example", Role.MANAGEMENT_SERVER)), Role.AGENT)
+    probes = replace(fake_probes(connect), observe_name=local)
+    link = next(
+        r for r in asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
+    )
+    assert (link.state, link.verdict) == (State.NOT_PROBED, Verdict.FAIL)
+    assert "resolves to 127.0.1.1, this machine itself" in link.detail and "127.0.1.1 ms.example" in link.remediation
+
+    nowhere = plan_checks(Topology(agents=(Target("0.0.0.0", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
+    link = next(
+        r for r in asyncio.run(run_checks(nowhere, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
+    )
+    assert link.verdict is Verdict.FAIL and "no machine's address" in link.detail
+    assert probed == []  # neither was probed
+
+    literal = plan_checks(Topology(agents=(Target("127.0.0.1", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
+    link = next(
+        r for r in asyncio.run(run_checks(literal, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
+    )
+    assert link.verdict is Verdict.FAIL and link.state is State.CLOSED and probed == ["127.0.0.1"]  # typed on purpose: probed

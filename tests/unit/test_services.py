@@ -22,7 +22,18 @@ from hypothesis import strategies as st
 
 from netcheck import handshake
 from netcheck.classify import classify_service
+from netcheck.handshake import ResponderAnswer
+from netcheck.matrix import PortKey
 from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
+from netcheck.observations import (
+    Certificate,
+    ServiceAnswer,
+    ServiceFailure,
+    SmbIdentity,
+    SshBanner,
+    TlsSession,
+    UnknownService,
+)
 from netcheck.probes import smb
 from netcheck.probes.handshake import responder_handshake
 from netcheck.probes.ssh import parse_banner
@@ -126,33 +137,36 @@ CHECK = Check("service:console->w:445", Kind.SERVICE, Role.CONSOLE, Target("w", 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
+KEYS = {22: PortKey.SSH, 445: PortKey.SMB, 9876: PortKey.PRODUCT, 25001: PortKey.INSTALL}
+EXPIRES = datetime(2027, 1, 1, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
-    ("port", "evidence", "expect", "verdict", "text"),
+    ("port", "answer", "expect", "verdict", "text"),
     [
-        (22, {"protocol": "ssh", "ssh_version": "2.0", "product": "OpenSSH 9.2p1"}, False, Verdict.PASS, "SSH 2.0: OpenSSH 9.2p1"),
-        (22, {"protocol": "unknown"}, False, Verdict.WARN, "not with an SSH identification string"),
-        (445, {"protocol": "smb", "dialects": ["2.0.2", "3.1.1"], "smb1": False, "signing_required": True, "ciphers": ["AES-128-GCM"]},
+        (22, SshBanner("2.0", "OpenSSH_9.2p1", ""), False, Verdict.PASS, "SSH 2.0: OpenSSH 9.2p1"),
+        (22, UnknownService(), False, Verdict.WARN, "not with an SSH identification string"),
+        (445, SmbIdentity(True, ("2.0.2", "3.1.1"), False, True, True, ("AES-128-GCM",)),
          False, Verdict.PASS, "SMB 3.1.1 (dialects 2.0.2, 3.1.1); signing required; encryption capable (AES-128-GCM)"),
-        (445, {"protocol": "smb", "dialects": ["2.1"], "smb1": True, "signing_required": False, "encryption": False},
+        (445, SmbIdentity(True, ("2.1",), True, False, False, ()),
          False, Verdict.WARN, "SMB 2.1 (dialects 2.1); signing not required; no encryption; SMB1 is enabled too"),
-        (445, {"protocol": "smb", "dialects": [], "smb1": True}, False, Verdict.FAIL, "SMB1 only"),
-        (445, {"protocol": "unknown", "dialects": [], "smb1": False}, False, Verdict.FAIL, "no SMB dialect"),
-        (9876, {"protocol": "tls", "tls_version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384", "subject": "CN=ms",
-                "not_after": "2027-01-01T00:00:00+00:00"}, False, Verdict.PASS, "TLSv1.3 (TLS_AES_256_GCM_SHA384); certificate CN=ms, expires 2027-01-01"),
-        (9876, {"protocol": "tls", "tls_version": "TLSv1.2", "cipher": "x", "subject": "CN=ms", "not_after": "2026-01-01T00:00:00+00:00"},
+        (445, SmbIdentity(True, (), True, None, False, ()), False, Verdict.FAIL, "SMB1 only"),
+        (445, SmbIdentity(False, (), False, None, False, ()), False, Verdict.FAIL, "no SMB dialect"),
+        (9876, TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", Certificate("CN=ms", "CN=ms", EXPIRES)),
+         False, Verdict.PASS, "TLSv1.3 (TLS_AES_256_GCM_SHA384); certificate CN=ms, expires 2027-01-01"),
+        (9876, TlsSession("TLSv1.2", "x", Certificate("CN=ms", "CN=ms", datetime(2026, 1, 1, tzinfo=UTC))),
          False, Verdict.WARN, "expired 2026-01-01"),
-        (9876, {"protocol": "unknown"}, False, Verdict.WARN, "neither TLS nor the netcheck handshake"),
-        (25001, {"protocol": "unknown"}, True, Verdict.WARN, "the netcheck responder did not answer"),
-        (25001, {"protocol": "netcheck-responder", "verified": True}, True, Verdict.PASS, "verified end to end (shared token checked)"),
-        (25001, {"protocol": "netcheck-responder", "verified": None}, False, Verdict.PASS, "no token to authenticate it"),
-        (25001, {"protocol": "netcheck-responder", "verified": False}, True, Verdict.WARN, "not with the token given"),
-        (25001, {"protocol": "error", "error": "boom"}, False, Verdict.ERROR, "could not identify the service: boom"),
+        (9876, UnknownService(), False, Verdict.WARN, "neither TLS nor the netcheck handshake"),
+        (25001, UnknownService(), True, Verdict.WARN, "the netcheck responder did not answer"),
+        (25001, ResponderAnswer(True, True), True, Verdict.PASS, "verified end to end (shared token checked)"),
+        (25001, ResponderAnswer(False, None), False, Verdict.PASS, "no token to authenticate it"),
+        (25001, ResponderAnswer(True, False), True, Verdict.WARN, "not with the token given"),
+        (25001, ServiceFailure("boom"), False, Verdict.ERROR, "could not identify the service: boom"),
     ],
 )  # fmt: skip
-def test_service_verdicts(port: int, evidence: dict[str, Any], expect: bool, verdict: Verdict, text: str) -> None:
-    result = classify_service(
-        Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, port), evidence, expect_responder=expect, now=NOW
-    )
+def test_service_verdicts(port: int, answer: ServiceAnswer, expect: bool, verdict: Verdict, text: str) -> None:
+    check = Check(CHECK.id, Kind.SERVICE, CHECK.source, CHECK.target, port, port_key=KEYS[port])
+    result = classify_service(check, answer, expect_responder=expect, now=NOW)
     assert result.verdict is verdict
     assert text in result.detail
     if verdict in (Verdict.FAIL, Verdict.WARN):

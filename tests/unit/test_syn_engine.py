@@ -45,7 +45,11 @@ def test_parse_answers() -> None:
     assert answer.icmp is not None and (answer.icmp.type, answer.icmp.code, answer.icmp.sender) == (3, 13, "198.18.0.1")
     assert parse_reply(b"\x45garbage", 45000) is None
     assert parse_reply(bytes(IP() / ICMP(type=8)), 45000) is None
-    assert IPerror and TCPerror  # scapy's error layers build the quoted packet above
+    # A router's ICMP error quoting only the IP header and the first 8 bytes of TCP (RFC 792) still names the probe.
+    quoted = IP(src="198.18.0.1", dst="198.18.0.10") / ICMP(type=3, code=1)
+    quoted /= IPerror(src="198.18.0.10", dst="198.19.0.41") / TCPerror(sport=45000, dport=445, seq=7)
+    key, acked, answer = parse_reply(bytes(quoted), 45000)  # type: ignore[misc]
+    assert (key, acked, answer.icmp.code, answer.sender) == (("198.19.0.41", 445), 7, 1, "198.18.0.1")
 
 
 def test_tcp_flags() -> None:

@@ -1,4 +1,4 @@
-"""Access observations → Results (pure): will the remote installation work on this agent, and if not, why.
+"""Access checks: SSH and SMB observations → Results (pure): will the remote installation work on this agent, and if not, why.
 
 Every failure is a named cause (`evidence.causes`) with the exact fix. The agent's own half of the matrix,
 seen through SSH, becomes ordinary `name` and `tcp` results whose source is that agent (`source_host`),
@@ -7,15 +7,16 @@ with `evidence.via = "ssh"`, so every format, `merge` and the HTML diagram show 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from netcheck.access.smb import SmbObservation
 from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
-from netcheck.classify import classify_tcp
-from netcheck.matrix import port_key_of
-from netcheck.model import AgentOS, Check, Kind, Observation, Phase, Result, Role, State, Target, Verdict
+from netcheck.classify.tcp import classify_tcp
+from netcheck.matrix import PortKey
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
+from netcheck.observations import Observation, Reply, TcpReply
 
 MIN_FREE_KB = 1024 * 1024
 """Free space below which an agent fails (1 GiB): netcheck's own margin, not a figure from the product's documentation."""
@@ -32,23 +33,9 @@ class Cause:
     fix: str = ""
 
 
-SSH_PURPOSE = "Remote installation over SSH: login, root or sudo, /tmp, free space, rpm/dpkg"
-SMB_PURPOSE = "Remote installation over SMB: login, ADMIN$, service control manager, UAC and sharing model"
-
-
-def access_checks(link_checks: Iterable[Check]) -> list[Check]:
-    """One `access` check per agent service link (SMB 445, SSH 22) this machine installs through."""
-    checks = []
-    for link in link_checks:
-        if link.kind is not Kind.TCP or link.target.role is not Role.AGENT or not link.must_be_served:
-            continue
-        purpose = SSH_PURPOSE if "(SSH)" in link.purpose else SMB_PURPOSE
-        checks.append(replace(link, id=link.id.replace("tcp:", "access:", 1), kind=Kind.ACCESS, purpose=purpose))
-    return checks
-
-
 def access_os(check: Check) -> AgentOS:
-    return AgentOS.LINUX if check.purpose == SSH_PURPOSE else AgentOS.WINDOWS
+    """The agent's OS as the access check's link says: SSH is how Linux agents are installed, SMB Windows ones."""
+    return AgentOS.LINUX if check.port_key is PortKey.SSH else AgentOS.WINDOWS
 
 
 def skipped(check: Check, reason: str, state: State = State.NOT_PROBED) -> Result:
@@ -302,16 +289,14 @@ class Server:
 
 
 _TCP_STATES = {
-    "connected": (State.OPEN, "connected"),
-    "refused": (State.CLOSED, "rst"),
-    "timeout": (State.FILTERED, "none"),
-    "unreachable": (State.UNREACHABLE, "error"),
+    "connected": (State.OPEN, Reply.CONNECTED),
+    "refused": (State.CLOSED, Reply.RST),
+    "timeout": (State.FILTERED, Reply.NONE),
+    "unreachable": (State.UNREACHABLE, Reply.ERROR),
 }
 
 
-def agent_side_results(
-    agent: Target, obs: SshObservation, servers: Sequence[Server], *, phase: Phase, ports: Mapping[str, int]
-) -> list[Result]:
+def agent_side_results(agent: Target, obs: SshObservation, servers: Sequence[Server], *, phase: Phase) -> list[Result]:
     """The agent → server links and names as ordinary results from that agent (source_host = the agent)."""
     results: list[Result] = []
     names = {n.name.lower(): n for n in obs.names}
@@ -323,12 +308,13 @@ def agent_side_results(
             results.append(_name_on_agent(agent, target, seen, server.console_addresses))
         address = seen.resolver[0] if seen and seen.resolver else (target.name if seen is None else None)
         check = Check(
-            id=f"tcp:agent@{agent.name}->{target.name}:{server.port}",
+            id=check_id(Kind.TCP, Role.AGENT, target.name, server.port, host=agent.name),
             kind=Kind.TCP,
             source=Role.AGENT,
             target=target,
             port=server.port,
             purpose=f"{server.purpose} (probed on the agent through SSH)",
+            port_key=PortKey.PRODUCT,
         )
         probe = probes.get((address or "", server.port))
         if probe is None:
@@ -343,24 +329,16 @@ def agent_side_results(
                 )
             )
             continue
-        results.append(_tcp_on_agent(check, agent, probe, phase, ports))
+        results.append(_tcp_on_agent(check, agent, probe, phase))
     return results
 
 
-def _tcp_on_agent(check: Check, agent: Target, probe: TcpFromAgent, phase: Phase, ports: Mapping[str, int]) -> Result:
-    state, reply = _TCP_STATES.get(probe.outcome, (State.ERROR, "error"))
-    evidence: dict[str, Any] = {
-        "method": "connect",
-        "reply": reply,
-        "attempts": 1,
-        "command_ms": probe.elapsed_ms,
-        "via": "ssh",
-        "tool": probe.tool,
-    }
-    if probe.message and probe.outcome != "connected":
-        evidence["message"] = probe.message
+def _tcp_on_agent(check: Check, agent: Target, probe: TcpFromAgent, phase: Phase) -> Result:
+    state, reply = _TCP_STATES.get(probe.outcome, (State.ERROR, Reply.ERROR))
+    message = probe.message if probe.message and probe.outcome != "connected" else None
+    evidence = TcpReply("connect", reply, attempts=1, message=message, via="ssh", tool=probe.tool)
     observation = Observation(state, probe.address, evidence, probe.elapsed_ms, probe.message if state is State.ERROR else None)
-    result = classify_tcp(check, observation, phase=phase, source_os="Linux", ports=ports)
+    result = classify_tcp(check, observation, phase=phase, source_os="Linux")
     detail = f"{result.detail} [seen on {agent.name} with {probe.tool}]"
     if state is State.UNREACHABLE:
         detail = (
@@ -379,7 +357,7 @@ def _name_on_agent(agent: Target, target: Target, seen: NameOnAgent, here: Seque
     """The agent's view of a server's name: fail when it cannot resolve it or its hosts file is stale (it disagrees
     with the agent's DNS, or, without DNS, with what this machine resolves)."""
     check = Check(
-        id=f"name:{target.name}@{agent.name}",
+        id=check_id(Kind.NAME, Role.AGENT, target.name, host=agent.name),
         kind=Kind.NAME,
         source=Role.AGENT,
         target=target,
@@ -425,10 +403,6 @@ def _name_on_agent(agent: Target, target: Target, seen: NameOnAgent, here: Seque
         )
     how = "its hosts file" if seen.hosts_file else "DNS"
     return result(Verdict.PASS, f"{target.name} resolves to {', '.join(seen.resolver)} on {agent.name} (through {how})")
-
-
-def port_label(port: int, ports: Mapping[str, int]) -> str:
-    return port_key_of(port, ports) or str(port)
 
 
 # --- Windows agents (SMB) ---------------------------------------------------------------------------------
