@@ -23,11 +23,12 @@ from netcheck.address import is_address
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
 from netcheck.firewall import RuleFormat
-from netcheck.matrix import PRODUCT_PORT_KEYS, port_number
+from netcheck.matrix import PRODUCT_PORT_KEYS, PortKey, port_number
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
 from netcheck.report.formats import Format
 
 if TYPE_CHECKING:
+    from netcheck.access.credentials import Credentials
     from netcheck.runner import RunOptions
     from netcheck.topology import PlanFile
 
@@ -221,6 +222,40 @@ def check(
     identify: Annotated[
         bool, typer.Option("--identify/--no-identify", help="Find out what answers on open ports (SSH, SMB, TLS, responder).")
     ] = True,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            metavar="USER",
+            help="Log in to the agents as DOMAIN\\name, name@domain or name, to check that the remote installation "
+            "will work. The password is asked (on a terminal), or taken from NETCHECK_PASSWORD or --password-file; "
+            "never from the command line.",
+            show_default=False,
+        ),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Read the password from the first line of FILE (mode 600).", show_default=False),
+    ] = None,
+    ssh_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--ssh-key",
+            metavar="FILE",
+            help="A private key for SSH logins (a running ssh-agent is used too).",
+            show_default=False,
+        ),
+    ] = None,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="The known_hosts file to trust agents' SSH host keys from. [default: ~/.ssh/known_hosts]",
+            show_default=False,
+        ),
+    ] = None,
+    write_test: Annotated[
+        bool, typer.Option("--write-test/--no-write-test", help="Write and delete one file in ADMIN$ on Windows agents.")
+    ] = True,
     output_format: FormatOption = Format.TABLE,
     output: OutputOption = None,
     redact_report: RedactOption = False,
@@ -243,6 +278,8 @@ def check(
         output_options = Output(output_format, output, redact_report, quiet, verbose)
         if output:
             _check_output_path(output)
+        access = AccessOptions(user, password_file, tuple(ssh_key or ()), known_hosts, write_test)
+        credentials = _credentials(access, plan_file)
         options = _run_options(
             phase=phase or plan_file.phase or Phase.PRE_INSTALL,
             method=method or plan_file.method or Method.AUTO,
@@ -255,6 +292,12 @@ def check(
             identify_services=identify,
             expect_responder=expect_responder,
             token=secret,
+            credentials=credentials,
+            servers=tuple(
+                (t, port_number(PortKey.PRODUCT, topology.ports))
+                for t in (topology.management_server, topology.license_server)
+                if t is not None
+            ),
         )
         report = _run(checks, role, options, quiet=quiet)
         _emit(report, output_options)
@@ -270,6 +313,39 @@ class Output:
     redact: bool = False
     quiet: bool = False
     verbose: bool = False
+
+
+@dataclass(frozen=True)
+class AccessOptions:
+    """The access checks' options as given on the command line (the password is never one of them)."""
+
+    user: str | None = None
+    password_file: Path | None = None
+    ssh_keys: tuple[Path, ...] = ()
+    known_hosts: Path | None = None
+    write_test: bool = True
+
+
+def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | None:
+    """Who logs in to the agents; None (the access checks then skip) when no user is given anywhere.
+
+    netcheck.access (and its optional libraries) is imported only when a user is given, so a run without
+    --user, and `netcheck --help`, never load it.
+    """
+    if not (access.user or plan_file.credentials):
+        return None
+    import getpass  # noqa: PLC0415
+
+    from netcheck.access import smb as access_smb  # noqa: PLC0415
+    from netcheck.access import ssh as access_ssh  # noqa: PLC0415
+    from netcheck.access.credentials import CredentialInput, gather_credentials  # noqa: PLC0415
+
+    if not (access_ssh.available() and access_smb.available()):
+        raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
+    given = CredentialInput(
+        access.user, access.password_file, access.ssh_keys, access.known_hosts, access.write_test, plan_file.credentials
+    )
+    return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
 
 
 def _plan(topology: Topology, role: Role) -> list[Check]:

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     SERVICE = "service"
     HOST = "host"
     DISCOVERY = "discovery"
+    ACCESS = "access"
 
 
 class HostAspect(StrEnum):

@@ -145,6 +145,10 @@ class TcpReply:
     """What this OS could not do for the probe (an older Windows build), which bounds what the reply proves."""
     service: ServiceAnswer | None = None
     """What answered on the open port (filled in once the service is identified)."""
+    via: str | None = None
+    """How netcheck reached the machine that probed: 'ssh' for a link probed on an agent through an SSH session."""
+    tool: str | None = None
+    """What made the connection there ('bash /dev/tcp', 'python3'), when it was not netcheck's own probe."""
 
     def describe(self) -> str:
         """One line of what was seen on the wire (or from the OS), for tables and tickets."""

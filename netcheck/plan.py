@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from netcheck.address import is_address
@@ -52,7 +53,27 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
         )
         for target in named.values()
     ]
-    return name_checks + _dedupe(checks) + _discovery_checks(checks, vantage) + host_checks(topology, vantage)
+    links = _dedupe(checks)
+    return name_checks + links + access_checks(links) + _discovery_checks(checks, vantage) + host_checks(topology, vantage)
+
+
+SSH_PURPOSE = "Remote installation over SSH: login, root or sudo, /tmp, free space, rpm/dpkg"
+SMB_PURPOSE = "Remote installation over SMB: login, ADMIN$, service control manager, UAC and sharing model"
+
+
+def access_checks(link_checks: Iterable[Check]) -> list[Check]:
+    """One `access` check per agent service link (SMB 445, SSH 22) this machine installs through.
+
+    It carries the link's target and port key: the runner finds the link's result by them, never by id.
+    """
+    checks = []
+    for link in link_checks:
+        if link.kind is not Kind.TCP or link.target.role is not Role.AGENT or not link.must_be_served:
+            continue
+        purpose = SSH_PURPOSE if link.port_key is PortKey.SSH else SMB_PURPOSE
+        access_id = check_id(Kind.ACCESS, link.source, link.target.name, link.port)
+        checks.append(replace(link, id=access_id, kind=Kind.ACCESS, purpose=purpose))
+    return checks
 
 
 THIS_MACHINE = "this machine"

@@ -16,6 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from netcheck import __version__
+from netcheck.access.credentials import Credentials
+from netcheck.access.smb import observe_smb
+from netcheck.access.ssh import observe_ssh
+from netcheck.access.stage import AccessSetup, SmbObserver, SshObserver, run_access
 from netcheck.address import ip_version, is_address
 from netcheck.classify import (
     classify_discovery,
@@ -35,7 +39,7 @@ from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
 from netcheck.host.windows import SYN_ON_WINDOWS
 from netcheck.matrix import PortKey
-from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Vantage, check_id
+from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
@@ -71,6 +75,10 @@ class RunOptions:
     """A `netcheck listen` runs on the targets: a reset on a product port is then suspicious."""
     token: bytes | None = None
     """The shared secret of `netcheck listen --token`, to authenticate responders."""
+    credentials: Credentials | None = None
+    """Who logs in to the agents for the access checks (None: they are skipped)."""
+    servers: tuple[tuple[Target, int], ...] = ()
+    """The management server and license server with their product port: agents visited through SSH must reach them."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class Probes:
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
     vantage: Callable[[Role], Vantage] = vantage
+    ssh: SshObserver = observe_ssh
+    smb: SmbObserver | None = observe_smb
 
 
 def name_setup(options: RunOptions, probes: Probes) -> tuple[DnsConfig, HostsSource]:
@@ -165,7 +175,8 @@ async def run_checks(
     await run.host([c for c in checks if c.kind is Kind.HOST], resolved)
     await run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations)
     await run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved)
-    settled = settle_unknown_os([run.results[c.id] for c in checks])
+    extra = await run.access([c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason], resolved)
+    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra)
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, run.probes, run.limit)
@@ -239,6 +250,25 @@ class _Run:
                 self.done(classify_discovery(check, facts, non_dns))
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
+
+    async def access(self, checks: list[Check], resolved: Mapping[str, Result]) -> list[Result]:
+        """Log in to agents whose install link is open; returns the agent-side results (sources other than here)."""
+        if not checks:
+            return []
+        o = self.options
+        setup = AccessSetup(o.credentials, o.servers, o.phase, o.timeout_s)
+        try:
+            probes = self.probes
+            results = await run_access(checks, self.results, resolved, setup, observe_ssh=probes.ssh, observe_smb=probes.smb)
+        except Exception as exc:  # noqa: BLE001
+            self.fail(checks, exc)
+            return []
+        ids = {c.id for c in checks}
+        extra = [r for r in results if r.check.id not in ids]
+        self.total += len(extra)
+        for result in results:
+            self.done(result)
+        return extra
 
     def judge(self, check: Check, observation: Observation) -> Result:
         o = self.options

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,9 +105,11 @@ class PlanFile:
     license_server: str | None = None
     agents: tuple[Target, ...] = ()
     ports: PortOverrides = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    """[credentials]: user names and paths for the access checks (never a password)."""
 
 
-_PLAN_KEYS = {"from", "phase", "method", "management_server", "license_server", "agents", "ports"}
+_PLAN_KEYS = {"from", "phase", "method", "management_server", "license_server", "agents", "ports", "credentials"}
 
 
 def _enum_value(enum: Any, value: Any, *, key: str, filename: str) -> Any:
@@ -170,7 +172,14 @@ def parse_plan(text: str, *, filename: str) -> PlanFile:
         license_server=names.get("license_server"),
         agents=tuple(agents),
         ports=parse_ports(data.get("ports", {}), filename=filename),
+        credentials=_plan_credentials(data["credentials"], filename=filename) if "credentials" in data else {},
     )
+
+
+def _plan_credentials(table: Any, *, filename: str) -> dict[str, str]:
+    from netcheck.access.credentials import parse_plan_credentials  # noqa: PLC0415 - only for plans that have the table
+
+    return parse_plan_credentials(table, filename=filename)
 
 
 def merge_agents(groups: Iterable[Iterable[Target]]) -> tuple[Target, ...]:

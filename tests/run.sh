@@ -20,9 +20,9 @@ if ! $unit_only; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
-    iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium
+    iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium sudo
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+python3 -m pip install -q --disable-pip-version-check -e '.[test,install-check]'
 ruff check .
 ruff format --check .
 mypy

@@ -25,9 +25,13 @@ from netcheck.observations import (
 
 
 def wants_identification(link: Result) -> bool:
-    """Open links of the matrix's ports, probed from here, are identified."""
+    """Open links of the matrix's ports, probed from here, are identified (not those seen on an agent through SSH)."""
     return (
-        link.state is State.OPEN and link.verdict is not Verdict.SKIP and link.check.port_key is not None and bool(link.address)
+        link.state is State.OPEN
+        and link.verdict is not Verdict.SKIP
+        and link.check.port_key is not None
+        and bool(link.address)
+        and not link.source_host
     )
 
 

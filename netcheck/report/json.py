@@ -104,6 +104,10 @@ def tcp_reply_to_dict(reply: TcpReply) -> dict[str, Any]:
     if reply.source_port is not None:
         data["source_port"] = reply.source_port
     data["attempts"] = reply.attempts
+    if reply.via is not None:
+        data["via"] = reply.via
+    if reply.tool is not None:
+        data["tool"] = reply.tool
     if reply.service is not None:
         data["responder" if isinstance(reply.service, ResponderAnswer) else "service"] = service_to_dict(reply.service)
     return data

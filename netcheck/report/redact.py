@@ -38,7 +38,7 @@ _PORT = re.compile(r"(.+):(\d{1,5})")
 NAME_KEYS = frozenset(
     {
         "hostname", "target", "source_host", "qname", "server", "icmp_from", "address", "addresses", "system",
-        "names", "nameservers", "search", "netbios", "llmnr", "answered_as", "peer", "ptr",
+        "names", "nameservers", "search", "netbios", "llmnr", "answered_as", "peer", "ptr", "user", "account",
     }
 )  # fmt: skip
 """Evidence keys whose values are names or addresses, whole."""

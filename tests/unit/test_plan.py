@@ -30,6 +30,8 @@ def test_console_installs_when_there_is_no_management_server() -> None:
         "tcp:console->198.18.0.31:25001",
         "tcp:console->198.18.0.41:22",
         "tcp:console->198.18.0.25:9876",
+        "access:console->198.18.0.31:445",
+        "access:console->198.18.0.41:22",
         *DISCOVERY,
     ]
     served = {c.port: c.must_be_served for c in checks if c.port}
@@ -40,7 +42,11 @@ def test_console_with_a_management_server_asks_it_to_install() -> None:
     checks = plan_checks(Topology(management_server=MS, agents=(WIN,)), Role.CONSOLE)
     assert ids(checks) == ["name:ms.example", "tcp:console->ms.example:9876"]  # the console installs nothing: no discovery
     skipped = [c for c in checks if c.skip_reason]
-    assert [c.id for c in skipped] == ["tcp:console->198.18.0.31:445", "tcp:console->198.18.0.31:25001"]
+    assert [c.id for c in skipped] == [
+        "tcp:console->198.18.0.31:445",
+        "tcp:console->198.18.0.31:25001",
+        "access:console->198.18.0.31:445",
+    ]
     assert "--from management-server" in skipped[0].skip_reason
 
 
@@ -53,6 +59,10 @@ def test_management_server_installs_agents() -> None:
         "tcp:management-server->198.18.0.51:25001",
         "tcp:management-server->198.18.0.41:22",
         "tcp:management-server->198.18.0.51:22",
+        "access:management-server->198.18.0.31:445",
+        "access:management-server->198.18.0.51:445",
+        "access:management-server->198.18.0.41:22",
+        "access:management-server->198.18.0.51:22",
         *DISCOVERY,
     ]
 

@@ -1,0 +1,150 @@
+"""The access stage of a run: after the TCP links, log in to each agent whose install link is open.
+
+Linux agents are visited through SSH (and, from there, the agent's own links to the servers); Windows agents
+through SMB. Each visit is bounded in time as a whole; one agent's failure is that agent's result only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netcheck.access.credentials import NO_CREDENTIALS, Credentials
+from netcheck.access.ssh import AgentSideTarget, SshObservation
+from netcheck.classify.access import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
+from netcheck.classify.common import error_result
+from netcheck.matrix import PortKey, links_for, port_number
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
+from netcheck.observations import NameObservation
+
+VISIT_BUDGET_S = 120.0
+"""One agent's whole visit (host key, login, every command) at most."""
+
+SshObserver = Callable[..., Awaitable[SshObservation]]
+SmbObserver = Callable[..., Any]
+
+PURPOSES = {
+    a.link.dest: a.link.purpose
+    for a in links_for(Role.AGENT, management_server=True)
+    if a.link.dest in (Role.MANAGEMENT_SERVER, Role.LICENSE_SERVER)
+}
+"""Why an agent connects to each server, as the product's connection matrix says."""
+
+
+@dataclass(frozen=True)
+class AccessSetup:
+    credentials: Credentials | None
+    servers: Sequence[tuple[Target, int]]
+    """The management server and license server the agents must reach, each with its product port."""
+    phase: Phase
+    timeout_s: float
+
+
+async def run_access(
+    checks: Sequence[Check],
+    links: Mapping[str, Result],
+    names: Mapping[str, Result],
+    setup: AccessSetup,
+    *,
+    observe_ssh: SshObserver,
+    observe_smb: SmbObserver | None,
+) -> list[Result]:
+    """One result per access check, then the agent-side results of every Linux agent visited.
+
+    `links` holds the results so far: an access check goes ahead only when the TCP link it needs (the same
+    target and port key, probed from here) is open.
+    """
+    by_link: dict[tuple[str, PortKey | None], Result] = {
+        (r.check.target.name, r.check.port_key): r
+        for r in links.values()
+        if r.check.kind is Kind.TCP and not r.source_host and r.check.port_key is not None
+    }
+    servers = [Server(t, port, PURPOSES[t.role], _addresses_here(t, names)) for t, port in setup.servers if t.role in PURPOSES]
+
+    async def one(check: Check) -> list[Result]:
+        link = by_link.get((check.target.name, check.port_key))
+        if link is None or link.state is not State.OPEN:
+            why = f"TCP {check.port} to {check.target.name} is {link.state if link else 'not probed'}"
+            see = link.check.id if link else check_id(Kind.TCP, check.source, check.target.name, check.port)
+            return [skipped(check, f"{why} (see {see})")]
+        credentials = setup.credentials
+        agent_os = access_os(check)
+        if credentials is None:
+            return [skipped(check, NO_CREDENTIALS)]
+        reason = credentials.can_log_in(agent_os)
+        if reason:
+            return [skipped(check, reason)]
+        account = credentials.account_for(agent_os)
+        assert account is not None  # can_log_in said so
+        address = link.address or check.target.name
+        port = link.check.port or port_number(link.check.port_key or PortKey.SSH)
+        try:
+            if agent_os is AgentOS.LINUX:
+                targets = [AgentSideTarget(s.target.name, s.port) for s in servers]
+                obs = await asyncio.wait_for(
+                    observe_ssh(
+                        check.target.name,
+                        address,
+                        port,
+                        account=account,
+                        credentials=credentials,
+                        targets=targets,
+                        timeout_s=setup.timeout_s,
+                    ),
+                    VISIT_BUDGET_S,
+                )
+                result = classify_ssh(check, obs)
+                side = []
+                if obs.login == "ok":
+                    side = agent_side_results(check.target, obs, servers, phase=setup.phase)
+                return [result, *side]
+            if observe_smb is None:
+                return [skipped(check, "the SMB access checks are not available in this version")]
+            seen = await asyncio.wait_for(
+                asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
+            )
+            return [classify_smb(check, seen)]
+        except TimeoutError:
+            return [_timed_out(check, address)]
+        except Exception as exc:  # noqa: BLE001 - one agent's failure is that agent's error result, never the run's
+            return [error_result(check, f"{type(exc).__name__}: {_safe(exc, credentials)}")]
+
+    groups = await asyncio.gather(*(one(c) for c in checks))
+    first = [g[0] for g in groups]
+    return first + [r for g in groups for r in g[1:]]
+
+
+def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, ...]:
+    name = names.get(target.name.lower())
+    if name is None:
+        return ()
+    evidence = name.evidence
+    if isinstance(evidence, NameObservation) and evidence.system:
+        return evidence.system
+    system = evidence.get("system") if isinstance(evidence, Mapping) else None
+    if isinstance(system, list | tuple) and system:
+        return tuple(str(a) for a in system)
+    return (name.address,) if name.address else ()
+
+
+def _timed_out(check: Check, address: str) -> Result:
+    cause = "ssh-timeout" if access_os(check) is AgentOS.LINUX else "smb-timeout"
+    return Result(
+        check,
+        State.DISABLED,
+        Verdict.FAIL,
+        f"{cause}: the visit to {check.target.name} did not finish within {VISIT_BUDGET_S:g} s",
+        f"Check that {check.target.name} answers promptly on TCP {check.port} after the handshake (a stalled service, an IPS).",
+        address,
+        {"via": "ssh" if cause == "ssh-timeout" else "smb", "causes": [cause]},
+    )
+
+
+def _safe(exc: Exception, credentials: Credentials) -> str:
+    """An exception's message with the password cut out, should a library ever have put it there."""
+    text = str(exc)
+    if credentials.password and credentials.password.reveal():
+        text = text.replace(credentials.password.reveal(), "********")
+    return text[:300]

@@ -1,0 +1,580 @@
+"""Access checks: SSH and SMB observations → Results (pure): will the remote installation work on this agent, and if not, why.
+
+Every failure is a named cause (`evidence.causes`) with the exact fix. The agent's own half of the matrix,
+seen through SSH, becomes ordinary `name` and `tcp` results whose source is that agent (`source_host`),
+with `evidence.via = "ssh"`, so every format, `merge` and the HTML diagram show them like any other link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from netcheck.access.smb import SmbObservation
+from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
+from netcheck.classify.tcp import classify_tcp
+from netcheck.matrix import PortKey
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
+from netcheck.observations import Observation, Reply, TcpReply
+
+MIN_FREE_KB = 1024 * 1024
+"""Free space below which an agent fails (1 GiB): netcheck's own margin, not a figure from the product's documentation."""
+WARN_FREE_KB = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One named reason the installation would fail (or might), with its fix."""
+
+    name: str
+    verdict: Verdict
+    detail: str
+    fix: str = ""
+
+
+def access_os(check: Check) -> AgentOS:
+    """The agent's OS as the access check's link says: SSH is how Linux agents are installed, SMB Windows ones."""
+    return AgentOS.LINUX if check.port_key is PortKey.SSH else AgentOS.WINDOWS
+
+
+def skipped(check: Check, reason: str, state: State = State.NOT_PROBED) -> Result:
+    return Result(check, state, Verdict.SKIP, f"not checked: {reason}")
+
+
+def _result(
+    check: Check, causes: Sequence[Cause], *, passed: str, evidence: Mapping[str, Any], address: str, ms: float
+) -> Result:
+    """Fail when any cause fails, warn when any warns; the detail names each cause, the fix lists each fix."""
+    failing = [c for c in causes if c.verdict is Verdict.FAIL]
+    warning = [c for c in causes if c.verdict is Verdict.WARN]
+    shown = failing or warning
+    verdict = Verdict.FAIL if failing else Verdict.WARN if warning else Verdict.PASS
+    detail = "; ".join(f"{c.name}: {c.detail}" for c in shown)
+    if not shown:
+        detail = passed
+    elif passed:
+        detail = f"{detail} ({passed})"
+    fix = " ".join(f"[{c.name}] {c.fix}" for c in shown if c.fix)
+    state = State.ENABLED if verdict is Verdict.PASS else State.DISABLED
+    full = {"via": "ssh" if access_os(check) is AgentOS.LINUX else "smb", **evidence, "causes": [c.name for c in shown]}
+    return Result(check, state, verdict, detail, fix, address, full, ms)
+
+
+# --- Linux agents (SSH) -----------------------------------------------------------------------------------
+
+
+def parse_mounts(text: str, path: str = "/tmp") -> tuple[str, tuple[str, ...]]:
+    """The mount point holding `path` and its options, from /proc/mounts (the longest matching mount point)."""
+    best, options = "", tuple[str, ...]()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, options = point, tuple(fields[3].split(","))
+    return best, options
+
+
+def parse_df(text: str) -> dict[str, int]:
+    """`df -Pk` → {mount point: available KiB}."""
+    free: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 6 and fields[3].isdigit():
+            free[fields[5]] = int(fields[3])
+    return free
+
+
+def _known_hosts_fix(obs: SshObservation, name: str) -> str:
+    algo = obs.key_type.replace("ssh-", "") if obs.key_type else "ed25519"
+    key_file = f"/etc/ssh/ssh_host_{algo if algo in ('ed25519', 'rsa') else 'ecdsa'}_key.pub"
+    port = f"-p {obs.port} " if obs.port != 22 else ""
+    return (
+        f"Compare the fingerprint with the one shown on {name} itself (ssh-keygen -lf {key_file}); if they match, add "
+        f"the key: ssh-keyscan {port}-t {obs.key_type or 'ed25519'} {obs.address} >> {obs.known_hosts} "
+        "(or give another file with --known-hosts)."
+    )
+
+
+def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
+    """The named causes seen on one Linux agent (empty: everything the installer needs is there)."""
+    fp = f"{obs.key_type} {obs.fingerprint}".strip()
+    if obs.host_key == "unknown":
+        return [
+            Cause(
+                "ssh-host-key-unknown",
+                Verdict.FAIL,
+                f"{name}'s host key ({fp}) is not in {obs.known_hosts}: not logged in (netcheck never trusts an unknown key)",
+                _known_hosts_fix(obs, name),
+            )
+        ]
+    if obs.host_key in ("changed", "revoked"):
+        return [
+            Cause(
+                f"ssh-host-key-{obs.host_key}",
+                Verdict.FAIL,
+                f"{name} presents {fp}, which {obs.known_hosts} does not trust ({obs.host_key}): not logged in",
+                f"If {name} was reinstalled, replace its entry: ssh-keygen -R {obs.address} -f {obs.known_hosts}, then "
+                f"{_known_hosts_fix(obs, name)} Otherwise something is intercepting the connection.",
+            )
+        ]
+    if obs.login == "refused":
+        root = _bare(obs.user) == "root"
+        extra = (
+            " For root: PermitRootLogin yes (password) or prohibit-password (keys) in /etc/ssh/sshd_config, then restart sshd."
+            if root
+            else ""
+        )
+        return [
+            Cause(
+                "ssh-login-refused",
+                Verdict.FAIL,
+                f"{name} refused the login of {obs.user} ({obs.error or 'permission denied'})",
+                f"Check the user name and the password or key of {obs.user} on {name}, that the account is not locked "
+                f"(passwd -S {_bare(obs.user)}) and that sshd allows its method (PasswordAuthentication / "
+                f"PubkeyAuthentication in /etc/ssh/sshd_config).{extra}",
+            )
+        ]
+    if obs.login in ("timeout", "closed", "error"):
+        return [
+            Cause(
+                f"ssh-{obs.login}",
+                Verdict.FAIL,
+                f"SSH to {name} did not complete: {obs.error or obs.login}",
+                f"Check that sshd on {name} answers (systemctl status sshd) and that nothing between drops the session "
+                "after the handshake (an IPS, MaxStartups, a TCP wrapper in /etc/hosts.deny).",
+            )
+        ]
+    causes: list[Cause] = []
+    if obs.error:
+        causes.append(
+            Cause("ssh-command-failed", Verdict.FAIL, f"logged in, but {obs.error}", f"Check {name}'s shell for {obs.user}.")
+        )
+        return causes
+    if obs.uid is None:
+        causes.append(
+            Cause(
+                "ssh-no-shell",
+                Verdict.FAIL,
+                f"{obs.user} has no usable shell on {name}",
+                f"Give {obs.user} a login shell (chsh).",
+            )
+        )
+        return causes
+    user = _bare(obs.user)
+    if obs.uid != 0:
+        sudo = obs.sudo or CommandOutput(None, "", "")
+        if sudo.exit_status != 0:
+            why = (sudo.stderr.strip().splitlines() or ["sudo failed"])[-1][:160]
+            tty = " and remove 'Defaults requiretty'" if "tty" in why else ""
+            causes.append(
+                Cause(
+                    "no-root-or-sudo",
+                    Verdict.FAIL,
+                    f"{obs.user} is not root (uid {obs.uid}) and sudo -n true fails ({why})",
+                    f"Install as root (the product's installer runs as root), or let {user} use sudo without a password: "
+                    f"add the line '{user} ALL=(ALL) NOPASSWD: ALL' with visudo{tty}.",
+                )
+            )
+    tmp = obs.tmp
+    point, options = parse_mounts(obs.mounts or "")
+    if tmp is None or "writable=yes" not in tmp.stdout:
+        causes.append(
+            Cause(
+                "tmp-not-writable",
+                Verdict.FAIL,
+                f"{obs.user} cannot create a file in /tmp on {name}",
+                "Make /tmp writable for everyone with the sticky bit: chmod 1777 /tmp (and check it is not mounted read-only).",
+            )
+        )
+    elif "exec=yes" not in tmp.stdout:
+        how = f"mounted noexec on {point}" if "noexec" in options else "a file there cannot be executed"
+        causes.append(
+            Cause(
+                "tmp-noexec",
+                Verdict.FAIL,
+                f"/tmp on {name} is {how} (mount options: {','.join(options) or 'unknown'}): the installer runs its "
+                "packages from there",
+                f"For the installation, remount it: mount -o remount,exec {point or '/tmp'} (and drop noexec from its "
+                "line in /etc/fstab or tmp.mount if it must stay so).",
+            )
+        )
+    free = parse_df(obs.df or "")
+    if free:
+        lowest_point, lowest = min(free.items(), key=lambda item: item[1])
+        mib = lowest // 1024
+        if lowest < MIN_FREE_KB:
+            causes.append(
+                Cause(
+                    "low-disk-space",
+                    Verdict.FAIL,
+                    f"only {mib} MiB free on {lowest_point} of {name}",
+                    f"Free at least 1 GiB on {lowest_point} (netcheck's margin for the packages and the installed agent).",
+                )
+            )
+        elif lowest < WARN_FREE_KB:
+            causes.append(
+                Cause("low-disk-space", Verdict.WARN, f"{mib} MiB free on {lowest_point} of {name}", "Free some space.")
+            )
+    if obs.packages is not None and not ({"rpm", "dpkg"} & set(obs.packages)):
+        causes.append(
+            Cause(
+                "no-package-manager",
+                Verdict.FAIL,
+                f"neither rpm nor dpkg on {name}",
+                "The agent's installer installs RPM or DEB packages: install rpm (or dpkg) on the agent.",
+            )
+        )
+    return causes
+
+
+def classify_ssh(check: Check, obs: SshObservation) -> Result:
+    """The `access` result of one Linux agent."""
+    name = check.target.name
+    causes = ssh_causes(obs, name)
+    free = parse_df(obs.df or "")
+    point, options = parse_mounts(obs.mounts or "")
+    evidence: dict[str, Any] = {
+        "user": obs.user,
+        "account": _bare(obs.user),
+        "host_key": {"type": obs.key_type, "fingerprint": obs.fingerprint, "state": obs.host_key, "known_hosts": obs.known_hosts},
+        "login": obs.login or "not-tried",
+    }
+    if obs.login == "ok":
+        evidence |= {
+            "auth": obs.auth,
+            "uid": obs.uid,
+            "sudo": None if obs.sudo is None else ("ok" if obs.sudo.exit_status == 0 else "fails"),
+            "tmp": {
+                "mount": point,
+                "options": list(options),
+                "writable": "writable=yes" in (obs.tmp.stdout if obs.tmp else ""),
+                "exec": "exec=yes" in (obs.tmp.stdout if obs.tmp else ""),
+            },
+            "free_kib": free,
+            "package_managers": list(obs.packages or ()),
+        }
+    if obs.error:
+        evidence["error"] = obs.error
+    root = "root" if obs.uid == 0 else "passwordless sudo"
+    passed = (
+        f"logged in as {obs.user} (offered: {obs.auth}; host key {obs.key_type} {obs.fingerprint} known); {root}; "
+        f"/tmp writable and executable; {min(free.values(), default=0) // 1024} MiB free at least; "
+        f"{'/'.join(obs.packages or ())} present"
+        if obs.login == "ok"
+        else ""
+    )
+    return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)
+
+
+def _bare(user: str) -> str:
+    """The account name without its domain (what sudoers and passwd know)."""
+    return user.rsplit("\\", maxsplit=1)[-1].split("@", maxsplit=1)[0]
+
+
+# --- The agent's half of the matrix, seen through SSH -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server the agent must reach: its target, the purpose of the link, and where this machine resolves it."""
+
+    target: Target
+    port: int
+    purpose: str
+    console_addresses: tuple[str, ...] = ()
+
+
+_TCP_STATES = {
+    "connected": (State.OPEN, Reply.CONNECTED),
+    "refused": (State.CLOSED, Reply.RST),
+    "timeout": (State.FILTERED, Reply.NONE),
+    "unreachable": (State.UNREACHABLE, Reply.ERROR),
+}
+
+
+def agent_side_results(agent: Target, obs: SshObservation, servers: Sequence[Server], *, phase: Phase) -> list[Result]:
+    """The agent → server links and names as ordinary results from that agent (source_host = the agent)."""
+    results: list[Result] = []
+    names = {n.name.lower(): n for n in obs.names}
+    probes = {(p.address, p.port): p for p in obs.probes}
+    for server in servers:
+        target = server.target
+        seen = names.get(target.name.lower())
+        if seen is not None:
+            results.append(_name_on_agent(agent, target, seen, server.console_addresses))
+        address = seen.resolver[0] if seen and seen.resolver else (target.name if seen is None else None)
+        check = Check(
+            id=check_id(Kind.TCP, Role.AGENT, target.name, server.port, host=agent.name),
+            kind=Kind.TCP,
+            source=Role.AGENT,
+            target=target,
+            port=server.port,
+            purpose=f"{server.purpose} (probed on the agent through SSH)",
+            port_key=PortKey.PRODUCT,
+        )
+        probe = probes.get((address or "", server.port))
+        if probe is None:
+            results.append(
+                Result(
+                    check,
+                    State.UNRESOLVED,
+                    Verdict.SKIP,
+                    f"not probed: {target.name} does not resolve on {agent.name}",
+                    source_host=agent.name,
+                    evidence={"via": "ssh"},
+                )
+            )
+            continue
+        results.append(_tcp_on_agent(check, agent, probe, phase))
+    return results
+
+
+def _tcp_on_agent(check: Check, agent: Target, probe: TcpFromAgent, phase: Phase) -> Result:
+    state, reply = _TCP_STATES.get(probe.outcome, (State.ERROR, Reply.ERROR))
+    message = probe.message if probe.message and probe.outcome != "connected" else None
+    evidence = TcpReply("connect", reply, attempts=1, message=message, via="ssh", tool=probe.tool)
+    observation = Observation(state, probe.address, evidence, probe.elapsed_ms, probe.message if state is State.ERROR else None)
+    result = classify_tcp(check, observation, phase=phase, source_os="Linux")
+    detail = f"{result.detail} [seen on {agent.name} with {probe.tool}]"
+    if state is State.UNREACHABLE:
+        detail = (
+            f"{result.detail}: {probe.message or 'no route'} — an ICMP reject (a firewall) or no route [seen on {agent.name}]"
+        )
+    if state is State.FILTERED:
+        fix = (
+            f"Allow TCP {check.port} from {agent.name} to {check.target.name} ({probe.address}) on {agent.name}'s own "
+            f"firewall (outbound), on every firewall between them and on {check.target.name}'s firewall (inbound)."
+        )
+        result = replace(result, remediation=fix)
+    return replace(result, detail=detail, source_host=agent.name)
+
+
+def _name_on_agent(agent: Target, target: Target, seen: NameOnAgent, here: Sequence[str]) -> Result:
+    """The agent's view of a server's name: fail when it cannot resolve it or its hosts file is stale (it disagrees
+    with the agent's DNS, or, without DNS, with what this machine resolves)."""
+    check = Check(
+        id=check_id(Kind.NAME, Role.AGENT, target.name, host=agent.name),
+        kind=Kind.NAME,
+        source=Role.AGENT,
+        target=target,
+        purpose=f"Name resolution on {agent.name} (through SSH: getent hosts, getent -s dns hosts, /etc/hosts)",
+    )
+    evidence: dict[str, Any] = {
+        "via": "ssh",
+        "system": list(seen.resolver),
+        "dns": list(seen.dns),
+        "hosts": list(seen.hosts_file),
+        "here": list(here),
+    }
+    state = State.RESOLVED if seen.resolver else State.UNRESOLVED
+    address = seen.resolver[0] if seen.resolver else None
+
+    def result(verdict: Verdict, detail: str, fix: str = "") -> Result:
+        return Result(check, state, verdict, detail, fix, address, evidence, source_host=agent.name)
+
+    right = (seen.dns or tuple(here) or (None,))[0]
+    if not seen.resolver:
+        line = f"'{right} {target.name}'" if right else f"'<address> {target.name}'"
+        return result(
+            Verdict.FAIL,
+            f"{agent.name} cannot resolve {target.name} (getent hosts finds nothing)",
+            f"Add an A record for {target.name} to the DNS server {agent.name} uses, "
+            f"or the line {line} to {agent.name}'s /etc/hosts.",
+        )
+    reference = seen.dns or tuple(here)
+    if seen.hosts_file and reference and not set(seen.hosts_file) & set(reference):
+        said = f"DNS on {agent.name} says" if seen.dns else "this machine resolves it to"
+        return result(
+            Verdict.FAIL,
+            f"stale hosts entry on {agent.name}: /etc/hosts maps {target.name} to {', '.join(seen.hosts_file)}, "
+            f"but {said} {', '.join(reference)}",
+            f"On {agent.name}, change the /etc/hosts line for {target.name} to '{right} {target.name}', "
+            "or delete it so that DNS is used.",
+        )
+    if here and not set(seen.resolver) & set(here):
+        return result(
+            Verdict.WARN,
+            f"{target.name} resolves to {', '.join(seen.resolver)} on {agent.name} but to {', '.join(here)} here",
+            "Check which address is right and fix DNS (or the hosts file) on the machine that is wrong.",
+        )
+    how = "its hosts file" if seen.hosts_file else "DNS"
+    return result(Verdict.PASS, f"{target.name} resolves to {', '.join(seen.resolver)} on {agent.name} (through {how})")
+
+
+# --- Windows agents (SMB) ---------------------------------------------------------------------------------
+
+LATFP_FIX = (
+    "reg add HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System /v LocalAccountTokenFilterPolicy "
+    "/t REG_DWORD /d 1 /f"
+)
+_LOGIN_CAUSES = {
+    0xC000006D: ("bad-password-1326", "the user name or password is wrong (1326, STATUS_LOGON_FAILURE)"),
+    0xC0000234: ("account-locked-1909", "the account is locked out (1909)"),
+    0xC0000072: ("account-disabled-1331", "the account is disabled (1331)"),
+    0xC0000071: ("password-expired-1330", "the password has expired (1330)"),
+    0xC0000224: ("password-must-change-1907", "the password must be changed before the first logon (1907)"),
+    0xC000015B: ("network-logon-denied-1385", "the account may not log on from the network (1385)"),
+}
+_DENIED = {0xC0000022, 5}
+
+
+def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
+    """The named causes seen on one Windows agent, in the order the installer would meet them."""
+    user = obs.user
+    login = obs.login
+    if login is None or not login.ok:
+        code = login.code if login else None
+        if code in _LOGIN_CAUSES:
+            cause, what = _LOGIN_CAUSES[code]
+            return [
+                Cause(
+                    cause,
+                    Verdict.FAIL,
+                    f"{name} refused the login of {user}: {what}",
+                    f"Check the user name and password of {user} (for a domain account: DOMAIN\\name); unlock or enable the "
+                    f"account (net user {_bare(user)} /active:yes, or Active Directory Users and Computers), and grant "
+                    "'Access this computer from the network' if it is denied.",
+                )
+            ]
+        return [
+            Cause(
+                "smb-login-error",
+                Verdict.FAIL,
+                f"SMB session setup with {name} failed: {login.message if login else 'not tried'}",
+                f"Check that the Server service (LanmanServer) runs on {name} and that NTLM is allowed for network logons.",
+            )
+        ]
+    causes: list[Cause] = []
+    if obs.guest:
+        causes.append(
+            Cause(
+                "guest-only-forceguest",
+                Verdict.FAIL,
+                f"{name} logged {user} in as Guest: the 'Guest only' sharing model (ForceGuest = 1) maps local accounts to "
+                "Guest, which cannot install",
+                "Set the classic sharing model on the agent: reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v ForceGuest "
+                "/t REG_DWORD /d 0 /f (Network access: Sharing and security model for local accounts = Classic), or use a "
+                "domain account.",
+            )
+        )
+        return causes
+    if obs.ipc is not None and not obs.ipc.ok:
+        causes.append(
+            Cause(
+                "ipc-denied",
+                Verdict.FAIL,
+                f"IPC$ on {name} refused {user} ({obs.ipc.status})",
+                "Check the Server service on the agent.",
+            )
+        )
+    share = obs.admin_share
+    denied_at = []
+    if share is not None and not share.ok:
+        if share.code == 0xC00000CC:
+            causes.append(
+                Cause(
+                    "admin-share-missing-67",
+                    Verdict.FAIL,
+                    f"{name} has no ADMIN$ share (67, STATUS_BAD_NETWORK_NAME): the installer copies its files there",
+                    "Re-enable the administrative shares: reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\"
+                    "Parameters /v AutoShareWks /t REG_DWORD /d 1 /f (AutoShareServer on Windows Server), then restart the "
+                    "Server service: net stop server /y && net start server.",
+                )
+            )
+        elif share.code in _DENIED:
+            denied_at.append("ADMIN$")
+        else:
+            causes.append(
+                Cause("admin-share-error", Verdict.FAIL, f"ADMIN$ on {name}: {share.status}", "Check the Server service.")
+            )
+    if obs.scm is not None and not obs.scm.ok:
+        if obs.scm.code in _DENIED:
+            denied_at.append("the service control manager (SC_MANAGER_CREATE_SERVICE)")
+        else:
+            causes.append(
+                Cause(
+                    "scm-error", Verdict.FAIL, f"the service control manager on {name}: {obs.scm.message}", "Check RPC over SMB."
+                )
+            )
+    if denied_at:
+        causes.append(_denied_cause(obs, name, " and ".join(denied_at)))
+    if obs.write is not None and not obs.write.ok:
+        causes.append(
+            Cause(
+                "admin-share-not-writable",
+                Verdict.FAIL,
+                f"{user} cannot write to ADMIN$ on {name} ({obs.write.message or obs.write.status})",
+                f"Give {user} write access to %SystemRoot% through ADMIN$ (a member of the local Administrators group has it).",
+            )
+        )
+    return causes
+
+
+def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
+    """Access denied after a good login: UAC's remote restrictions for a local account, otherwise not an administrator."""
+    latfp = obs.registry.get("LocalAccountTokenFilterPolicy")
+    if obs.account_kind != "domain" and latfp != 1:
+        seen = (
+            f"LocalAccountTokenFilterPolicy = {latfp}" if isinstance(latfp, int) else "LocalAccountTokenFilterPolicy not readable"
+        )
+        builtin = (
+            " (the built-in Administrator is filtered too when Admin Approval Mode is on)" if obs.account_kind != "local" else ""
+        )
+        return Cause(
+            "uac-remote-restrictions",
+            Verdict.FAIL,
+            f"login works, but {where} denied {obs.user}, a local account{builtin}: UAC gives local accounts a filtered "
+            f"token over the network ({seen}), or the account is not a local administrator",
+            f"Use a domain account that is a local administrator of {name}, or on {name} run: {LATFP_FIX} (and make sure "
+            f"{_bare(obs.user)} is in the local Administrators group).",
+        )
+    return Cause(
+        "not-local-administrator",
+        Verdict.FAIL,
+        f"login works, but {where} denied {obs.user}: the account is not a local administrator of {name}",
+        f"Add {obs.user} to the local Administrators group of {name}: net localgroup Administrators {obs.user} /add.",
+    )
+
+
+def classify_smb(check: Check, obs: SmbObservation) -> Result:
+    """The `access` result of one Windows agent."""
+    name = check.target.name
+    causes = smb_causes(obs, name)
+    steps = {
+        "login": obs.login.status if obs.login else "not-tried",
+        "ipc": obs.ipc.status if obs.ipc else "not-tried",
+        "admin_share": obs.admin_share.status if obs.admin_share else "not-tried",
+        "write": obs.write.status if obs.write else "not-tried" if obs.write_test else "skipped (--no-write-test)",
+        "scm": obs.scm.status if obs.scm else "not-tried",
+    }
+    evidence: dict[str, Any] = {
+        "user": obs.user,
+        "account": _bare(obs.user),
+        "account_kind": obs.account_kind,
+        "guest": obs.guest,
+        "dialect": obs.dialect,
+        "server": obs.server_name,
+        "server_domain": obs.server_domain,
+        "in_domain": obs.in_domain,
+        "steps": steps,
+        "registry": dict(obs.registry),
+        "agent_side": f"not seen from here: run netcheck check --from agent on {name}",
+    }
+    if obs.write_file:
+        evidence["write_file"] = f"ADMIN$\\{obs.write_file}"
+    member = {True: f"member of {obs.server_domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
+    wrote = (
+        f"wrote and deleted ADMIN$\\{obs.write_file}" if obs.write and obs.write.ok else "write test skipped (--no-write-test)"
+    )
+    passed = (
+        f"logged in as {obs.user} ({obs.account_kind} account; {name} is {member}); IPC$ and ADMIN$ connected; {wrote}; "
+        f"service control manager opened for SC_MANAGER_CREATE_SERVICE. The agent's own links (to the management and "
+        f"license servers) are not seen from here: run netcheck check --from agent on {name}"
+        if obs.login and obs.login.ok and not causes
+        else ""
+    )
+    return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)
