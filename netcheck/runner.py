@@ -7,8 +7,10 @@ cannot turn into a wrong verdict or take the whole run down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ from netcheck.plan import is_address
 from netcheck.probes import syn as syn_probe
 from netcheck.probes.service import identify_service
 from netcheck.probes.tcp import connect_probe
+from netcheck.probes.timing import Congestion, Timing, policy_for
 
 Progress = Callable[[int, int], None]
 NameObserver = Callable[[str, DnsConfig, HostsSource, float], Awaitable[NameObservation]]
@@ -48,6 +51,7 @@ class RunOptions:
     phase: Phase = Phase.PRE_INSTALL
     method: Method = Method.AUTO
     timeout_s: float = 2.0
+    """The longest wait for an answer: probes wait their network's RTT-adapted timeout, at most this."""
     retries: int = 1
     concurrency: int = 256
     rate_pps: int = 20000
@@ -132,6 +136,8 @@ class _Run:
         self.limit = asyncio.Semaphore(max(1, options.concurrency))
         self.lock = threading.Lock()  # the SYN engine reports from its worker thread
         self.dns_config: DnsConfig | None = None
+        self.timing = Timing(policy_for(options.timeout_s, options.retries))
+        self.window = _Window(options.concurrency)
 
     def done(self, result: Result) -> None:
         with self.lock:
@@ -215,10 +221,14 @@ class _Run:
         await asyncio.gather(self.syn(syn_jobs), *(self.connect(c, a) for c, a in connect_jobs))
 
     async def connect(self, check: Check, address: str) -> None:
-        async with self.limit:
+        """One connect probe, within the congestion window (at most --concurrency), with the run's timing."""
+        async with self.window.slot() as slot:
             try:
                 o = self.options
-                observation = await self.probes.connect(address, check.port, timeout_s=o.timeout_s, retries=o.retries)
+                observation = await self.probes.connect(
+                    address, check.port, timeout_s=o.timeout_s, retries=o.retries, timing=self.timing
+                )
+                slot.answered(observation)
                 self.done(self.judge(check, observation))
             except Exception as exc:  # noqa: BLE001
                 self.fail([check], exc)
@@ -249,6 +259,52 @@ class _Run:
         for check, _address in jobs:
             if check.id not in self.results:
                 self.done(error_result(check, "SYN probe returned no observation"))
+
+
+class _Window:
+    """The connect probes' congestion window: at most `Congestion.limit` in flight (never above --concurrency),
+    cut when answers come only to retries (a loss), grown by answers and by silence."""
+
+    def __init__(self, concurrency: int) -> None:
+        high = max(1, concurrency)
+        self.congestion = Congestion(low=min(high, 16), high=high, window=min(high, 16))
+        self.in_flight = 0
+        self.ready = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[_Slot]:
+        async with self.ready:
+            await self.ready.wait_for(lambda: self.in_flight < self.congestion.limit)
+            self.in_flight += 1
+        slot = _Slot(time.monotonic())
+        try:
+            yield slot
+        finally:
+            async with self.ready:
+                self.in_flight -= 1
+                if slot.observation is not None:
+                    self._learn(slot)
+                self.ready.notify(max(1, self.congestion.limit - self.in_flight))
+
+    def _learn(self, slot: _Slot) -> None:
+        observation = slot.observation
+        assert observation is not None
+        attempts = int(observation.evidence.get("attempts", 1))
+        if observation.state not in (State.OPEN, State.CLOSED):
+            self.congestion.on_silence()
+        elif attempts > 1:
+            self.congestion.on_drop(slot.started, time.monotonic())
+        else:
+            self.congestion.on_answer()
+
+
+@dataclass
+class _Slot:
+    started: float
+    observation: Observation | None = None
+
+    def answered(self, observation: Observation) -> None:
+        self.observation = observation
 
 
 def judge_host(check: Check, snapshot: HostFacts, resolved: Mapping[str, Result], phase: Phase) -> Result:

@@ -4,10 +4,12 @@ A SYN probe sees the packet itself: SYN-ACK (open), RST (closed), an ICMP error 
 sender, or silence. It needs raw sockets (root or CAP_NET_RAW); `syn_available()` says whether we have them.
 
 The engine: scapy builds the SYN once; each target's copy is patched (addresses, ports, sequence cookie,
-checksum) and sent through one IP_HDRINCL raw socket at a bounded rate, so the kernel still routes and ARPs.
-One receiver thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and the
-sequence cookie; silent probes get `retries` more rounds; nothing else is re-sent. Memory is one small
-record per probe, no thread or socket per target.
+checksum) and sent through one IP_HDRINCL raw socket, so the kernel still routes and ARPs. One receiver
+thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and the sequence
+cookie, which also says which attempt it answers. Timing adapts as nmap's does (netcheck.probes.timing): each
+attempt waits its network's srtt + 4·rttvar (at most --timeout); silent probes are re-sent with that wait;
+a congestion window bounds what is in flight and halves when answers come only to retries; --rate caps the
+send rate. Memory is one small record per probe, no thread or socket per target.
 """
 
 from __future__ import annotations
@@ -23,19 +25,27 @@ import sys
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from netcheck.model import Observation, State
 from netcheck.probes.tcp import IcmpError, state_from_icmp
+from netcheck.probes.timing import Congestion, Timing, policy_for
 
 SOURCE_PORTS = (40000, 60999)
 """Where the probe source port is drawn from: inside Linux's ephemeral range, so the far side's
 firewall treats it like the product's own connections."""
 
-DEFAULT_RATE_PPS = 20000
+DEFAULT_RATE_PPS = 100000
+"""A ceiling: the congestion window decides how fast probes actually go."""
+WINDOW_LOW, WINDOW_HIGH = 64, 20000
+"""Probes in flight at least (even on a lossy link) and at most."""
+ATTEMPT_STRIDE = 1 << 24
+"""Attempt n of a probe carries sequence cookie + (n - 1)·stride, so an answer says which attempt it answers
+(an answer to a retry means a loss; its RTT is then measured from the right send)."""
 RECEIVE_BUFFER = 64 * 1024 * 1024  # answers to 40,000 probes arrive in bursts; the kernel must not drop them
 
 
@@ -196,11 +206,18 @@ def next_hop(proc_net_route: str, address: str) -> str:
 
 @dataclass(slots=True)
 class _Probe:
+    source: bytes
+    destination: bytes
     packet: bytes
-    sent_at: float = 0.0
-    attempts: int = 0
+    sent: list[float] = field(default_factory=list)
+    """When each attempt left (attempt n has sequence cookie + (n - 1)·ATTEMPT_STRIDE)."""
     reply: SynReply | None = None
     blocked: bool = False
+    in_flight: bool = False
+
+    @property
+    def attempts(self) -> int:
+        return len(self.sent)
 
 
 class _Receiver(threading.Thread):
@@ -249,7 +266,9 @@ def syn_probe_batch(
     on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
     rate_pps: int = DEFAULT_RATE_PPS,
 ) -> dict[tuple[str, int], Observation]:
-    """SYN-probe IPv4 (address, port) pairs; silent ones are re-sent up to `retries` more rounds."""
+    """SYN-probe IPv4 (address, port) pairs. Each probe waits the RTT-adapted timeout of its network (at most
+    `timeout_s`); silent ones are re-sent (`retries` times, more where the network loses packets); no more than
+    the congestion window is in flight and no more than `rate_pps` leave per second."""
     started = time.perf_counter()
     sport = random.randint(*SOURCE_PORTS)
     secret = random.getrandbits(32)
@@ -261,16 +280,19 @@ def syn_probe_batch(
         destination = socket.inet_aton(address)
         source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address)))
         cookies[(address, port)] = cookie(secret, destination, port)
-        probes[(address, port)] = _Probe(
-            build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
-        )
-    lock = threading.Lock()
+        packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
+        probes[(address, port)] = _Probe(source, destination, packet)
+    lock = threading.Lock()  # the receiver thread records answers; this one sends and gives up
     results: dict[tuple[str, int], Observation] = {}
-    waiting = set(probes)  # probes with neither an answer nor a local refusal yet
+    timing = Timing(policy_for(timeout_s, retries))
+    window = Congestion(low=WINDOW_LOW, high=WINDOW_HIGH)
+    flight = [0]  # attempts in flight (a list: the receiver's closure changes it)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
         reply = probe.reply
         evidence = {"method": "syn", **reply_evidence(reply), "source_port": sport, "attempts": probe.attempts}
+        if reply is None and not probe.blocked:
+            evidence["timeout_ms"] = round(timing.timeout(key[0]) * 1000, 1)
         # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
         local_unreachable = reply is not None and reply.icmp is not None and reply.sender == socket.inet_ntoa(sources[key[0]])
         if no_arp or local_unreachable:
@@ -287,12 +309,23 @@ def syn_probe_batch(
     def record(key: tuple[str, int], acked: int | None, reply: SynReply, at: float) -> None:
         with lock:
             probe = probes.get(key)
-            if probe is None or probe.reply is not None or key in results:
+            if probe is None or probe.reply is not None or key in results or not probe.sent:
                 return
-            if acked is not None and acked != cookies[key] and reply.icmp is None and "A" in (reply.tcp_flags or ""):
-                return  # acknowledges some other sequence: not an answer to this probe
-            probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round((at - probe.sent_at) * 1000, 3))
-            waiting.discard(key)
+            attempt = answered_attempt(acked, cookies[key], probe.attempts)
+            if attempt is None:
+                if reply.icmp is None and "A" in (reply.tcp_flags or ""):
+                    return  # acknowledges some other sequence: not an answer to this probe
+                attempt = probe.attempts
+            rtt = max(0.0, at - probe.sent[attempt - 1])
+            probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
+            timing.observe(key[0], rtt, attempt=attempt)
+            if attempt > 1:
+                window.on_drop(probe.sent[0], at)
+            else:
+                window.on_answer()
+            if probe.in_flight:
+                probe.in_flight = False
+                flight[0] -= 1
             finish(key, probe)
 
     receiver = _Receiver(sport, record)
@@ -300,18 +333,18 @@ def syn_probe_batch(
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
             sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-            pending = list(probes)
-            for _round in range(retries + 1):
-                last_sent = _send_round(sender, probes, pending, rate_pps, lock)
-                with lock:
-                    waiting.difference_update(k for k in pending if probes[k].blocked)
-                deadline = last_sent + timeout_s
-                while waiting and time.monotonic() < deadline:
-                    time.sleep(0.005)
-                with lock:
-                    pending = [k for k in pending if k in waiting]
-                if not pending:
-                    break
+            _send_all(
+                sender,
+                probes,
+                cookies=cookies,
+                sport=sport,
+                template=template,
+                timing=timing,
+                window=window,
+                flight=flight,
+                lock=lock,
+                rate_pps=rate_pps,
+            )
     finally:
         receiver.close()
     with lock:
@@ -322,30 +355,96 @@ def syn_probe_batch(
     return results
 
 
-def _send_round(
-    sender: socket.socket, probes: dict[tuple[str, int], _Probe], keys: list[tuple[str, int]], rate_pps: int, lock: threading.Lock
-) -> float:
-    """Send one SYN per key at no more than `rate_pps`; EPERM marks a probe blocked by this machine's firewall."""
+def answered_attempt(acked: int | None, base: int, attempts: int) -> int | None:
+    """Which attempt (1-based) a reply acknowledging sequence `acked` answers, or None when it is none of ours."""
+    if acked is None:
+        return None
+    offset = (acked - base) & 0xFFFFFFFF
+    if offset % ATTEMPT_STRIDE or offset // ATTEMPT_STRIDE >= attempts:
+        return None
+    return offset // ATTEMPT_STRIDE + 1
+
+
+def _send_all(
+    sender: socket.socket,
+    probes: dict[tuple[str, int], _Probe],
+    *,
+    cookies: dict[tuple[str, int], int],
+    sport: int,
+    template: bytes,
+    timing: Timing,
+    window: Congestion,
+    flight: list[int],
+    lock: threading.Lock,
+    rate_pps: int,
+) -> None:
+    """Send every first attempt and every retry the timing asks for, keeping within the window and the rate;
+    returns when nothing is in flight and nothing is left to send. Retries go out before new probes (nmap's order)."""
+    fresh = deque(probes)
+    again: deque[tuple[str, int]] = deque()
+    outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
     interval = 1.0 / max(1, rate_pps)
-    start = time.monotonic()
-    for index, key in enumerate(keys):
-        due = start + index * interval
-        if (wait := due - time.monotonic()) > 0.001:
-            time.sleep(wait)
-        probe = probes[key]
+    next_send = time.monotonic()
+    while True:
+        now = time.monotonic()
         with lock:
-            probe.attempts += 1
-            probe.sent_at = time.monotonic()
-        try:
-            sender.sendto(probe.packet, (key[0], 0))
-        except PermissionError:
-            probe.blocked = True
-        except OSError as exc:
-            if exc.errno == errno.ENOBUFS:  # the NIC queue is full: give it a moment, then this probe again
-                time.sleep(0.005)
-                with contextlib.suppress(OSError):
-                    sender.sendto(probe.packet, (key[0], 0))
-    return time.monotonic()
+            while outstanding:  # give up on attempts whose wait is over (send order ≈ expiry order)
+                sent_at, key = outstanding[0]
+                probe = probes[key]
+                if not probe.in_flight or probe.sent[-1] != sent_at:
+                    outstanding.popleft()
+                    continue
+                if now < sent_at + timing.timeout(key[0]):
+                    break
+                outstanding.popleft()
+                probe.in_flight = False
+                flight[0] -= 1
+                window.on_silence()
+                if probe.attempts <= timing.retries(key[0]):
+                    again.append(key)
+            budget = window.limit - flight[0]
+            if not (fresh or again or flight[0]):
+                return
+        sent = 0
+        while budget > sent and (fresh or again) and now >= next_send:
+            key = again.popleft() if again else fresh.popleft()
+            probe = probes[key]
+            if probe.reply is not None:
+                continue  # a late answer came while the retry waited its turn
+            if probe.sent:
+                seq = (cookies[key] + probe.attempts * ATTEMPT_STRIDE) & 0xFFFFFFFF
+                probe.packet = build_syn(template, probe.source, probe.destination, sport=sport, dport=key[1], seq=seq)
+            at = time.monotonic()
+            with lock:
+                probe.sent.append(at)
+                probe.in_flight = True
+                flight[0] += 1
+                outstanding.append((at, key))
+            if not _send(sender, probe.packet, key[0]):
+                with lock:
+                    probe.blocked = True
+                    if probe.in_flight:
+                        probe.in_flight = False
+                        flight[0] -= 1
+            sent += 1
+            next_send = max(next_send + interval, at - 0.005)  # catch up after a sleep, in bursts of 5 ms at most
+            now = at
+        if not sent:
+            time.sleep(0.0005 if (fresh or again) and budget > 0 else 0.002)
+
+
+def _send(sender: socket.socket, packet: bytes, address: str) -> bool:
+    """Send one SYN; False when this machine's firewall refused it (EPERM)."""
+    try:
+        sender.sendto(packet, (address, 0))
+    except PermissionError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ENOBUFS:  # the NIC queue is full: give it a moment, then this probe again
+            time.sleep(0.005)
+            with contextlib.suppress(OSError):
+                sender.sendto(packet, (address, 0))
+    return True
 
 
 def _incomplete_arp() -> set[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netcheck.model import Observation, State
+from netcheck.probes.timing import Timing
 
 # Linux <linux/in.h>, <linux/in6.h>, <linux/errqueue.h>; Python's socket module does not export them.
 IP_RECVERR = 11
@@ -178,17 +179,27 @@ async def _connect_once(address: str, port: int, timeout_s: float) -> tuple[Stat
         sock.close()
 
 
-async def connect_probe(address: str, port: int, *, timeout_s: float, retries: int) -> Observation:
-    """Probe address:port with connect(); silence is retried up to `retries` more times."""
+async def connect_probe(address: str, port: int, *, timeout_s: float, retries: int, timing: Timing | None = None) -> Observation:
+    """Probe address:port with connect(); silence is retried up to `retries` more times.
+
+    With `timing` (one per run, shared by its connect probes) each attempt waits the RTT-adapted timeout of the
+    address's network instead of `timeout_s`, the retries follow the network's losses, and what this probe
+    measured feeds the estimate."""
     started = time.perf_counter()
     attempts = 0
     while True:
         attempts += 1
         attempt_started = time.perf_counter()
-        state, evidence, silent = await _connect_once(address, port, timeout_s)
-        if not silent or attempts > retries:
+        wait = timing.timeout(address) if timing else timeout_s
+        state, evidence, silent = await _connect_once(address, port, wait)
+        if not silent or attempts > (timing.retries(address) if timing else retries):
             break
     evidence = {"method": "connect", **evidence, "attempts": attempts}
+    if silent and timing:
+        evidence["timeout_ms"] = round(wait * 1000, 1)
     if state is State.OPEN or state is State.CLOSED:
-        evidence["rtt_ms"] = round((time.perf_counter() - attempt_started) * 1000, 3)
+        rtt = time.perf_counter() - attempt_started
+        evidence["rtt_ms"] = round(rtt * 1000, 3)
+        if timing:
+            timing.observe(address, rtt, attempt=attempts)
     return Observation(state, address, evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
