@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from netcheck.model import Role, Vantage
 
 
 def local_addresses() -> tuple[str, ...]:
     """Non-loopback IPv4/IPv6 addresses of this machine's interfaces."""
+    import psutil  # noqa: PLC0415 - imported where used: start-up stays quick
+
     addresses = []
     for entries in psutil.net_if_addrs().values():
         for entry in entries:
@@ -40,6 +40,8 @@ def vantage(role: Role) -> Vantage:
 
 def port_holders(ports: Sequence[int]) -> dict[int, str]:
     """Which of `ports` some process already listens on (TCP), as 'name (pid N)'."""
+    import psutil  # noqa: PLC0415 - imported where used: start-up stays quick
+
     wanted = set(ports)
     holders: dict[int, str] = {}
     try:
@@ -72,6 +74,8 @@ class Interface:
 
 def interfaces() -> tuple[Interface, ...]:
     """IPv4 addresses of this machine's interfaces, with prefix length, state and broadcast address."""
+    import psutil  # noqa: PLC0415 - imported where used: start-up stays quick
+
     stats = psutil.net_if_stats()
     found = []
     for name, entries in psutil.net_if_addrs().items():

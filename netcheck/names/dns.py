@@ -10,16 +10,11 @@ import ipaddress
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
-import dns.reversename
+if TYPE_CHECKING:  # dnspython costs ~0.1 s to import: each function that asks DNS imports what it uses
+    import dns.message
+    import dns.rdatatype
 
 # Outcomes that are not an rcode: the server never answered, or could not be asked.
 TIMEOUT = "TIMEOUT"
@@ -56,6 +51,8 @@ class DnsAnswer:
 
 def system_dns_config() -> DnsConfig:
     """The system's name servers and search list (resolv.conf, or the registry on Windows); none → empty."""
+    import dns.resolver  # noqa: PLC0415
+
     try:
         resolver = dns.resolver.Resolver(configure=True)
     except (dns.resolver.NoResolverConfiguration, OSError):
@@ -76,6 +73,9 @@ def candidate_names(name: str, search: Sequence[str], ndots: int) -> list[str]:
 
 def summarize(response: dns.message.Message) -> tuple[str, tuple[str, ...], int | None]:
     """A response → (rcode name, A/AAAA addresses in answer order, smallest TTL among them)."""
+    import dns.rcode  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+
     addresses: list[str] = []
     ttls: list[int] = []
     for rrset in response.answer:
@@ -86,6 +86,10 @@ def summarize(response: dns.message.Message) -> tuple[str, tuple[str, ...], int 
 
 
 async def _ask(server: str, qname: str, rdtype: dns.rdatatype.RdataType, timeout_s: float) -> dns.message.Message:
+    import dns.asyncquery  # noqa: PLC0415
+    import dns.flags  # noqa: PLC0415
+    import dns.message  # noqa: PLC0415
+
     query = dns.message.make_query(qname, rdtype)
     response = await dns.asyncquery.udp(query, server, timeout=timeout_s)
     if response.flags & dns.flags.TC:
@@ -95,6 +99,9 @@ async def _ask(server: str, qname: str, rdtype: dns.rdatatype.RdataType, timeout
 
 async def query_server(server: str, name: str, config: DnsConfig, timeout_s: float) -> DnsAnswer:
     """Resolve `name` (A, then AAAA) at one server, walking the search list like a stub resolver."""
+    import dns.exception  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+
     started = time.perf_counter()
 
     def elapsed() -> float:
@@ -120,6 +127,10 @@ async def query_server(server: str, name: str, config: DnsConfig, timeout_s: flo
 
 async def query_ptr(server: str, address: str, timeout_s: float) -> tuple[str, ...]:
     """Names a server's PTR records give for `address` (empty when there are none or no answer)."""
+    import dns.exception  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+    import dns.reversename  # noqa: PLC0415
+
     try:
         response = await _ask(server, dns.reversename.from_address(address).to_text(), dns.rdatatype.PTR, timeout_s)
     except (dns.exception.DNSException, OSError, ValueError):

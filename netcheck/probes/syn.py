@@ -3,20 +3,19 @@
 A SYN probe sees the packet itself: SYN-ACK (open), RST (closed), an ICMP error with its type, code and
 sender, or silence. It needs raw sockets (root or CAP_NET_RAW); `syn_available()` says whether we have them.
 
-The engine: scapy builds the SYN once; each target's copy is patched (addresses, ports, sequence cookie,
-checksum) and sent through one IP_HDRINCL raw socket, so the kernel still routes and ARPs. One receiver
-thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and the sequence
-cookie, which also says which attempt it answers. Timing adapts as nmap's does (netcheck.probes.timing): each
-attempt waits its network's srtt + 4·rttvar (at most --timeout); silent probes are re-sent with that wait;
-a congestion window bounds what is in flight and halves when answers come only to retries; --rate caps the
-send rate. Memory is one small record per probe, no thread or socket per target.
+The engine: one fixed SYN header (what scapy builds; a test checks); each target's copy is patched (addresses,
+ports, sequence cookie, checksum) and sent through one IP_HDRINCL raw socket, so the kernel still routes and
+ARPs. One receiver thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and
+the sequence cookie, which also says which attempt it answers. Timing adapts as nmap's does
+(netcheck.probes.timing): each attempt waits its network's srtt + 4·rttvar (at most --timeout); silent probes
+are re-sent with that wait; a congestion window bounds what is in flight and halves when answers come only to
+retries; --rate caps the send rate. Memory is one small record per probe, no thread or socket per target.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import random
 import select
 import socket
@@ -105,12 +104,14 @@ def syn_available() -> bool:
     return True
 
 
-def _syn_template() -> bytes:
-    """A 40-byte IPv4+TCP SYN built by scapy; per-target fields are patched in by build_syn."""
-    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-    from scapy.layers.inet import IP, TCP  # noqa: PLC0415 - scapy is slow to import; only SYN probes need it
+SYN_TEMPLATE = bytes.fromhex("4500002800004000400600000000000000000000" + "00000000000000000000000050020400" + "00000000")
+"""IPv4 (DF, TTL 64) + TCP (SYN, window 1024) with zero addresses, ports, sequence and checksums: what scapy's
+IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024) builds (a unit test compares), without importing
+scapy (most of a second) on every SYN run. build_syn patches the per-probe fields in."""
 
-    return bytes(IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024))
+
+def _syn_template() -> bytes:
+    return SYN_TEMPLATE
 
 
 def _checksum(data: bytes) -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import textwrap
 
-from tabulate import tabulate
-
 from netcheck.model import Report
 from netcheck.report.base import heading, link_label, link_matrix, needs_attention, ordered, summary_line
 
 
 def render_table(report: Report, *, verbose: bool = False) -> str:
+    from tabulate import tabulate  # noqa: PLC0415 - only the table needs it
+
     rows = []
     for result in ordered(report.results):
         row = [

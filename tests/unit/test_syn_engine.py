@@ -62,3 +62,12 @@ ROUTES = (
 def test_next_hop() -> None:
     assert next_hop(ROUTES, "198.18.0.99") == "198.18.0.99"
     assert next_hop(ROUTES, "198.19.0.41") == "198.18.0.1"
+
+
+def test_syn_template_is_what_scapy_builds_with_the_per_probe_fields_zeroed() -> None:
+    built = bytearray(bytes(IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024)))
+    built[10:12] = bytes(2)  # IP checksum: the kernel fills it in
+    built[12:20] = bytes(8)  # source and destination
+    built[20:28] = bytes(8)  # ports and sequence
+    built[36:38] = bytes(2)  # TCP checksum: build_syn computes it
+    assert _syn_template() == bytes(built)
