@@ -74,16 +74,24 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 CHUNK = 1000
 """Checks encoded per call: few enough to hold, many enough that the encoder's call overhead vanishes."""
 _OPEN, _CLOSE = '{\n  "checks": [\n', "\n  ]\n}"
-_ORJSON_DIFFERS = re.compile(rb"[\x7f-\xff]|\de[-\d]|0\.0000")
-"""Where orjson's text can differ from json.dumps': non-ASCII and DEL (json.dumps escapes them), and floats
-in exponent form or below 1e-4 (1e+16 vs 1e16, 1e-05 vs 0.00001). Such a chunk is re-encoded by json.dumps."""
+_EXPONENT = re.compile(rb"e[-0-9]")
+_DIGITS = frozenset(b"0123456789")
+
+
+def _orjson_differs(data: bytes) -> bool:
+    """Where orjson's text can differ from json.dumps': non-ASCII and DEL (json.dumps escapes them), and floats
+    in exponent form or below 1e-4 (1e+16 vs 1e16, 1e-05 vs 0.00001). Written for speed (a regex looking for
+    a digit before the "e" scans 30,000 checks in a second); a false alarm only costs a json.dumps."""
+    if not data.isascii() or b"\x7f" in data or b"0.0000" in data:
+        return True
+    return any(data[match.start() - 1] in _DIGITS for match in _EXPONENT.finditer(data))
 
 
 def _checks_text(checks: list[dict[str, Any]]) -> str:
     """Checks as json.dumps(indent=2) writes them inside the report's "checks" list (each at four spaces).
 
     orjson (OPT_INDENT_2) writes the same text as json.dumps for everything netcheck puts in a check except
-    what _ORJSON_DIFFERS finds, so it encodes first and json.dumps takes over for a chunk it flags or cannot
+    what _orjson_differs finds, so it encodes first and json.dumps takes over for a chunk it flags or cannot
     encode (a non-string key, an integer beyond 64 bits). Wrapping the chunk as {"checks": [...]} puts every
     line at its final indentation: no re-indenting afterwards."""
     wrapped = {"checks": checks}
@@ -91,7 +99,7 @@ def _checks_text(checks: list[dict[str, Any]]) -> str:
         data = orjson.dumps(wrapped, option=orjson.OPT_INDENT_2)
     except TypeError:  # orjson.JSONEncodeError
         data = b""
-    if data and not _ORJSON_DIFFERS.search(data):
+    if data and not _orjson_differs(data):
         return data[len(_OPEN) : -len(_CLOSE)].decode()
     return json.dumps(wrapped, indent=2)[len(_OPEN) : -len(_CLOSE)]
 
