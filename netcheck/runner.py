@@ -267,7 +267,7 @@ class _Window:
 
     def __init__(self, concurrency: int) -> None:
         high = max(1, concurrency)
-        self.congestion = Congestion(low=min(high, 16), high=high, window=min(high, 16))
+        self.congestion = Congestion(low=min(high, 64), high=high, window=min(high, 64))
         self.in_flight = 0
         self.ready = asyncio.Condition()
 

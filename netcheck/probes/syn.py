@@ -40,7 +40,7 @@ firewall treats it like the product's own connections."""
 
 DEFAULT_RATE_PPS = 100000
 """A ceiling: the congestion window decides how fast probes actually go."""
-WINDOW_LOW, WINDOW_HIGH = 64, 20000
+WINDOW_LOW, WINDOW_HIGH = 256, 20000
 """Probes in flight at least (even on a lossy link) and at most."""
 ATTEMPT_STRIDE = 1 << 24
 """Attempt n of a probe carries sequence cookie + (n - 1)·stride, so an answer says which attempt it answers
@@ -215,6 +215,8 @@ class _Probe:
     reply: SynReply | None = None
     blocked: bool = False
     in_flight: bool = False
+    extra: int = 0
+    """Retries granted beyond the budget: a bare ACK showed the far end holds an earlier attempt half-open."""
 
     @property
     def attempts(self) -> int:
@@ -317,6 +319,12 @@ def syn_probe_batch(
                 if reply.icmp is None and "A" in (reply.tcp_flags or ""):
                     return  # acknowledges some other sequence: not an answer to this probe
                 attempt = probe.attempts
+            if reply.icmp is None and not {"S", "R"} & set(reply.tcp_flags or ""):
+                # A bare ACK: the far end still holds an earlier attempt half-open (its SYN-ACK was lost) and
+                # challenges the retry (RFC 5961). Not a state; this machine resets that half-open connection,
+                # so the probe is allowed one more retry, which gets a fresh answer.
+                probe.extra = 1
+                return
             rtt = max(0.0, at - probe.sent[attempt - 1])
             probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
             timing.observe(key[0], rtt, attempt=attempt)
@@ -401,7 +409,7 @@ def _send_all(
                 probe.in_flight = False
                 flight[0] -= 1
                 window.on_silence()
-                if probe.attempts <= timing.retries(key[0]):
+                if probe.attempts <= timing.retries(key[0]) + probe.extra:
                     again.append(key)
             budget = window.limit - flight[0]
             if not (fresh or again or flight[0]):
