@@ -7,6 +7,7 @@ management console does (the seed's two diagrams).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -96,6 +97,7 @@ SOURCE_PORT_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+@functools.cache  # once per run, not once per link
 def source_port_note(os_name: str | None) -> str:
     """The source-port range(s) a firewall must allow from a machine running `os_name` (None: all)."""
     lowered = (os_name or "").lower()

@@ -184,11 +184,13 @@ def _source_for(destination: str) -> str:
         return str(probe.getsockname()[0])
 
 
-def _next_hop(address: str) -> str:
+def _next_hops(addresses: set[str]) -> dict[str, str]:
+    """The next hop of each address, from one reading of the routing table."""
     try:
-        return next_hop(Path("/proc/net/route").read_text(), address)
+        table = Path("/proc/net/route").read_text()
     except OSError:
-        return address
+        return {address: address for address in addresses}
+    return {address: next_hop(table, address) for address in addresses}
 
 
 def next_hop(proc_net_route: str, address: str) -> str:
@@ -215,6 +217,8 @@ class _Probe:
     reply: SynReply | None = None
     blocked: bool = False
     in_flight: bool = False
+    done: bool = False
+    """Answered and handed to finish (outside the lock, so the sender never waits on classification)."""
     extra: int = 0
     """Retries granted beyond the budget: a bare ACK showed the far end holds an earlier attempt half-open."""
 
@@ -312,7 +316,7 @@ def syn_probe_batch(
     def record(key: tuple[str, int], acked: int | None, reply: SynReply, at: float) -> None:
         with lock:
             probe = probes.get(key)
-            if probe is None or probe.reply is not None or key in results or not probe.sent:
+            if probe is None or probe.done or not probe.sent:
                 return
             attempt = answered_attempt(acked, cookies[key], probe.attempts)
             if attempt is None:
@@ -335,7 +339,8 @@ def syn_probe_batch(
             if probe.in_flight:
                 probe.in_flight = False
                 flight[0] -= 1
-            finish(key, probe)
+            probe.done = True
+        finish(key, probe)
 
     receiver = _Receiver(sport, record)
     receiver.start()
@@ -357,10 +362,14 @@ def syn_probe_batch(
     finally:
         receiver.close()
     with lock:
-        stale = _incomplete_arp() if any(p.reply is None and not p.blocked for p in probes.values()) else set()
-        for key, probe in probes.items():
-            if key not in results:
-                finish(key, probe, no_arp=probe.reply is None and not probe.blocked and _next_hop(key[0]) in stale)
+        silent = {key[0] for key, probe in probes.items() if probe.reply is None and not probe.blocked}
+        stale = _incomplete_arp() if silent else set()
+        hops = _next_hops(silent) if stale else {}
+        left = [(key, probe) for key, probe in probes.items() if not probe.done]
+        for _key, probe in left:
+            probe.done = True
+    for key, probe in left:
+        finish(key, probe, no_arp=probe.reply is None and not probe.blocked and hops.get(key[0]) in stale)
     return results
 
 
