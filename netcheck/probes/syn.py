@@ -115,11 +115,13 @@ def _syn_template() -> bytes:
 
 
 def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071). The ones'-complement sum of 16-bit words is the number the bytes
+    spell modulo 0xFFFF (2**16 ≡ 1), with 0xFFFF standing for a non-zero multiple: one big-integer operation
+    instead of a word-by-word loop."""
     if len(data) % 2:
         data += b"\0"
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
+    number = int.from_bytes(data, "big")
+    total = number % 0xFFFF or (0xFFFF if number else 0)
     return ~total & 0xFFFF
 
 
@@ -177,11 +179,14 @@ def parse_reply(packet: bytes, sport: int) -> tuple[tuple[str, int], int | None,
     return None
 
 
-def _source_for(destination: str) -> str:
-    """The address the kernel would send from to reach `destination` (a UDP connect sends nothing)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect((destination, 9))
-        return str(probe.getsockname()[0])
+def _source_for(destination: str, probe: socket.socket | None = None) -> str:
+    """The address the kernel would send from to reach `destination` (a UDP connect sends nothing). A UDP
+    socket may be connected again and again: pass one to reuse it for many destinations."""
+    if probe is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
+            return _source_for(destination, own)
+    probe.connect((destination, 9))
+    return str(probe.getsockname()[0])
 
 
 def _next_hops(addresses: set[str]) -> dict[str, str]:
@@ -283,12 +288,13 @@ def syn_probe_batch(
     sources: dict[str, bytes] = {}
     probes: dict[tuple[str, int], _Probe] = {}
     cookies: dict[tuple[str, int], int] = {}
-    for address, port in dict.fromkeys(targets):
-        destination = socket.inet_aton(address)
-        source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address)))
-        cookies[(address, port)] = cookie(secret, destination, port)
-        packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
-        probes[(address, port)] = _Probe(source, destination, packet)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
+        for address, port in dict.fromkeys(targets):
+            destination = socket.inet_aton(address)
+            source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address, route)))
+            cookies[(address, port)] = cookie(secret, destination, port)
+            packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
+            probes[(address, port)] = _Probe(source, destination, packet)
     lock = threading.Lock()  # the receiver thread records answers; this one sends and gives up
     results: dict[tuple[str, int], Observation] = {}
     timing = Timing(policy_for(timeout_s, retries))
