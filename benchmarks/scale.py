@@ -30,6 +30,7 @@ import ipaddress
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -138,7 +139,8 @@ def start_listener_any(host: Host, port: int) -> None:
 
 
 def measure(console: Host, argv: list[str]) -> dict[str, float]:
-    out = console.run([sys.executable, "-c", MEASURE, *argv], check=False)
+    command = ["ip", "netns", "exec", console.ns, sys.executable, "-c", MEASURE, *argv]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 

@@ -281,7 +281,11 @@ class _Window:
 
     def __init__(self, concurrency: int) -> None:
         self.high = max(1, concurrency)
-        self.congestion = Congestion(low=min(self.high, 64), high=self.high, window=min(self.high, 64))
+        # Half of --concurrency at least: most in-flight connect probes are silent ones waiting out their
+        # timeout, so a window cut to a few dozen starves the run, and a retry answered on a busy machine is
+        # as often the event loop's delay as a lost packet.
+        low = max(1, self.high // 2)
+        self.congestion = Congestion(low=low, high=self.high, window=low)
         self.in_flight = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
 
