@@ -37,6 +37,8 @@ def main() -> None:
     base = shlex.split(args.command)
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"{os.cpu_count()} CPUs, load average {load}; median of {args.runs} runs of `{args.command} ...`")
+    floor = statistics.median([wall([sys.executable, "-c", "pass"]) for _ in range(args.runs)])
+    print(f"{'python3 -c pass':<16} median {floor:.3f} s  (the interpreter alone, with this machine's site-packages)")
     for extra, target in TARGETS.items():
         argv = base + ([extra] if extra else [])
         wall(argv)  # warm-up

@@ -265,7 +265,7 @@ class _Receiver(threading.Thread):
 
     def close(self) -> None:
         self.stopping.set()
-        self.join(timeout=2)
+        self.join()  # every answer read so far is recorded before the engine settles the silent ones
         for sock in self.sockets:
             sock.close()
 
