@@ -30,6 +30,7 @@ import ipaddress
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -154,18 +155,25 @@ def truth(address: str, port: int) -> str:
         "closed" if ipaddress.ip_address(address) in OPEN_PREFIX else "filtered"  # fmt: skip
 
 
-def run_netcheck(console: Host, workdir: Path, method: str, options: list[str], targets: Path) -> Run:
-    report = workdir / f"netcheck-{method}-{len(options)}.json"
+TABLE_LINE = re.compile(r"^[A-Z]+\s+console -> \S+:(\d+)\s+(\S+)\s+(\S+)")
+
+
+def run_netcheck(console: Host, workdir: Path, method: str, options: list[str], targets: Path, *, output: str = "json") -> Run:
+    report = workdir / f"netcheck-{method}-{len(options)}.{output}"
     argv = [sys.executable, "-m", "netcheck", "check", "--agents-file", str(targets), "--method", method,
-            *options, "--no-identify", "--format", "json", "--output", str(report), "--quiet"]  # fmt: skip
+            *options, "--no-identify", "--format", output, "--output", str(report), "--quiet"]  # fmt: skip
     figures = measure(console, argv)
     if figures["rc"] not in (0, 1):
         raise SystemExit(f"netcheck --method {method} {' '.join(options)} exited {figures['rc']}")
-    states: dict[tuple[str, int], str] = {
-        (c["address"], c["port"]): {"unreachable": "filtered"}.get(c["state"], c["state"])
-        for c in json.loads(report.read_text())["checks"]
-        if c["kind"] == "tcp"
-    }
+    found: list[tuple[str, int, str]] = []
+    if output == "json":
+        found = [(c["address"], c["port"], c["state"]) for c in json.loads(report.read_text())["checks"] if c["kind"] == "tcp"]
+    else:  # the table's first line of each link: verdict, link, address, state
+        for line in report.read_text().splitlines():
+            if match := TABLE_LINE.match(line):
+                found.append((match[2], int(match[1]), match[3]))
+    states = {(address, port): {"unreachable": "filtered"}.get(state, state) for address, port, state in found}
+    options = [*options, "--format table"] if output == "table" else options
     return Run(" ".join(["netcheck --method", method, *options]), figures["wall_s"], figures["maxrss_mb"], states)
 
 
@@ -210,6 +218,8 @@ def benchmark(count: int, *, wan: bool = False, tuned: bool = True) -> list[dict
             for method in ("syn", "connect"):
                 option_sets: list[list[str]] = [[]] + ([TUNED[method]] if tuned and not wan else [])
                 ours = [run_netcheck(console, workdir, method, options, targets) for options in option_sets]
+                if tuned and not wan and method == "syn":  # the table writer at scale, too
+                    ours.append(run_netcheck(console, workdir, method, [], targets, output="table"))
                 theirs = run_nmap(console, workdir, NMAP_SCANS[method] + ([] if wan else ["--max-retries", "1"]), targets)
                 for run in ours:
                     agree, total, differ = agreement(run, theirs)

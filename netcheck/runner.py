@@ -54,8 +54,8 @@ class RunOptions:
     """The longest wait for an answer: probes wait their network's RTT-adapted timeout, at most this."""
     retries: int = 1
     concurrency: int = 256
-    rate_pps: int = 20000
-    """SYN probes sent per second at most."""
+    rate_pps: int = 100000
+    """SYN probes sent per second at most (a ceiling: the congestion window decides below it)."""
     source_os: str | None = None
     ports: Mapping[str, int] = field(default_factory=dict)
     dns_servers: tuple[str, ...] = ()
