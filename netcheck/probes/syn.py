@@ -144,11 +144,13 @@ def cookie(secret: int, destination: bytes, dport: int) -> int:
 
 
 _FLAG_NAMES = "FSRPAUEC"
+_FLAGS = tuple("".join(name for bit, name in enumerate(_FLAG_NAMES) if value & (1 << bit)) for value in range(256))
+"""Every flags byte spelled out once: the receiver looks each answer's up instead of building it."""
 
 
 def tcp_flags(value: int) -> str:
     """TCP flag bits as scapy writes them ('SA', 'RA', ...)."""
-    return "".join(name for bit, name in enumerate(_FLAG_NAMES) if value & (1 << bit))
+    return _FLAGS[value & 0xFF]
 
 
 def parse_reply(packet: bytes, sport: int) -> tuple[tuple[str, int], int | None, SynReply] | None:
