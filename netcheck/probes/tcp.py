@@ -16,6 +16,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from netcheck.model import Observation, State
@@ -190,16 +191,35 @@ async def connect_probe(address: str, port: int, *, timeout_s: float, retries: i
     while True:
         attempts += 1
         attempt_started = time.perf_counter()
-        wait = timing.timeout(address) if timing else timeout_s
+        wait = timing.timeout(address, retry=attempts > 1) if timing else timeout_s
         state, evidence, silent = await _connect_once(address, port, wait)
+        if timing and "icmp_type" in evidence:
+            timing.icmp_seen = True
         if not silent or attempts > (timing.retries(address) if timing else retries):
             break
     evidence = {"method": "connect", **evidence, "attempts": attempts}
     if silent and timing:
         evidence["timeout_ms"] = round(wait * 1000, 1)
+        if _no_arp_answer(address):
+            # Adapted waits are shorter than the kernel's ARP resolution (about 3 s): ask the neighbour table,
+            # as the SYN engine does.
+            state, evidence["arp"] = State.UNREACHABLE, "no answer"
     if state is State.OPEN or state is State.CLOSED:
         rtt = time.perf_counter() - attempt_started
         evidence["rtt_ms"] = round(rtt * 1000, 3)
         if timing:
             timing.observe(address, rtt, attempt=attempts)
     return Observation(state, address, evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+def _no_arp_answer(address: str) -> bool:
+    """True when the next hop towards IPv4 `address` never answered ARP (Linux's neighbour table)."""
+    if ":" in address or not sys.platform.startswith("linux"):
+        return False
+    from netcheck.probes.syn import incomplete_neighbours, next_hop  # noqa: PLC0415 - syn imports this module
+
+    try:
+        stale = incomplete_neighbours(Path("/proc/net/arp").read_text())
+        return bool(stale) and next_hop(Path("/proc/net/route").read_text(), address) in stale
+    except OSError:
+        return False

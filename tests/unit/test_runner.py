@@ -13,6 +13,7 @@ from netcheck.names.dns import DnsAnswer, DnsConfig
 from netcheck.names.observe import HostsSource, NameObservation
 from netcheck.plan import plan_checks
 from netcheck.probes.tcp import connect_probe
+from netcheck.probes.timing import Timing
 from netcheck.runner import Probes, RunOptions, run_checks
 
 CONFIG = DnsConfig(("198.18.0.53",))
@@ -146,3 +147,26 @@ def test_dns_server_option_replaces_the_system_servers() -> None:
         )
     )
     assert seen == [DnsConfig(("198.18.0.54",), (), 1, "--dns-server")]
+
+
+def test_connect_window_halves_on_answers_to_retries_and_grows_back() -> None:
+    in_flight = 0
+    seen: list[int] = []  # how many were in flight as each probe started, in starting order
+
+    async def connect(address: str, port: int, **kwargs: Any) -> Observation:
+        nonlocal in_flight
+        assert isinstance(kwargs["timing"], Timing)  # every probe shares the run's RTT estimates
+        number = len(seen)
+        in_flight += 1
+        seen.append(in_flight)
+        await asyncio.sleep(0.002)
+        in_flight -= 1
+        lossy = 100 <= number < 160  # answered only on a retry: packets are being lost
+        return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 2 if lossy else 1})
+
+    agents = tuple(Target(f"198.18.{i // 200}.{i % 200 + 1}", Role.AGENT, AgentOS.LINUX) for i in range(1000))
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT, concurrency=40), probes=fake_probes(connect)))
+    assert max(seen[:100]) == 40  # the window reaches --concurrency
+    assert 20 <= max(seen[200:300]) < 30  # cut to half after answers came only to retries (never lower), growing slowly
+    assert max(seen[-200:]) == 40  # and grown back once they stopped
