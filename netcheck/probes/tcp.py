@@ -191,10 +191,8 @@ async def connect_probe(address: str, port: int, *, timeout_s: float, retries: i
     while True:
         attempts += 1
         attempt_started = time.perf_counter()
-        wait = timing.timeout(address, retry=attempts > 1) if timing else timeout_s
+        wait = timing.timeout(address) if timing else timeout_s
         state, evidence, silent = await _connect_once(address, port, wait)
-        if timing and "icmp_type" in evidence:
-            timing.icmp_seen = True
         if not silent or attempts > (timing.retries(address) if timing else retries):
             break
     evidence = {"method": "connect", **evidence, "attempts": attempts}

@@ -20,10 +20,6 @@ FLOOR_S = 0.1
 INITIAL_S = 1.0
 """The wait before anything has answered (nmap's --initial-rtt-timeout)."""
 
-ICMP_WAIT_S = 1.0
-"""A retry waits at least this once the run has seen ICMP errors: routers send them at about one a second
-per destination after a short burst (Linux's icmp_ratelimit), so a quick retry meets the same silence."""
-
 MAX_LOSSY_RETRIES = 4
 """Retries at most for a silent probe to a network seen losing packets (nmap -T4 allows up to 6)."""
 
@@ -96,8 +92,6 @@ class Timing:
     networks: dict[str, RttEstimate] = field(default_factory=dict)
     answered_retry: dict[str, int] = field(default_factory=dict)
     """Per network, the highest retry (1 = the second attempt) that got an answer: evidence of loss."""
-    icmp_seen: bool = False
-    """An ICMP error has answered some probe: silence may be a rate-limited one (see ICMP_WAIT_S)."""
 
     def observe(self, address: str, rtt_s: float, *, attempt: int = 1) -> None:
         """An answer came `rtt_s` after the attempt it answers (attempt 1 is the first send)."""
@@ -107,14 +101,10 @@ class Timing:
         if attempt > 1:
             self.answered_retry[network] = max(self.answered_retry.get(network, 0), attempt - 1)
 
-    def timeout(self, address: str, *, retry: bool = False) -> float:
-        """How long a probe to `address` waits: its network's srtt + 4·rttvar, else the run's, else the initial;
-        a retry at least ICMP_WAIT_S once ICMP errors have been seen (never above the ceiling)."""
+    def timeout(self, address: str) -> float:
+        """How long a probe to `address` waits: its network's srtt + 4·rttvar, else the run's, else the initial."""
         estimate = self.networks.get(network_of(address)) or self.overall
-        wait = self.policy.initial if estimate is None else self.policy.clamp(estimate.timeout)
-        if retry and self.icmp_seen:
-            return max(wait, min(ICMP_WAIT_S, self.policy.ceiling_s))
-        return wait
+        return self.policy.initial if estimate is None else self.policy.clamp(estimate.timeout)
 
     def retries(self, address: str) -> int:
         """Retries a silent probe to `address` gets: --retries, or (when the network answered a retry, so it

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from netcheck.probes.syn import answered_attempt
 from netcheck.probes.timing import (
     FLOOR_S,
-    ICMP_WAIT_S,
     INITIAL_S,
     MAX_LOSSY_RETRIES,
     Congestion,
@@ -162,13 +161,3 @@ def test_answered_attempt_reads_the_attempt_from_the_sequence(acked: int | None,
 def test_answered_attempt_wraps_around_the_sequence_space() -> None:
     base = 0xFFFFFF00
     assert answered_attempt((base + (1 << 24)) & 0xFFFFFFFF, base, 2) == 2
-
-
-def test_retries_wait_out_icmp_rate_limits_once_icmp_errors_were_seen() -> None:
-    timing = Timing(policy_for(2.0, 1))
-    timing.observe("198.18.0.1", 0.0005)
-    assert timing.timeout("198.18.0.2", retry=True) == FLOOR_S
-    timing.icmp_seen = True
-    assert timing.timeout("198.18.0.2") == FLOOR_S  # first attempts stay quick
-    assert timing.timeout("198.18.0.2", retry=True) == ICMP_WAIT_S
-    assert Timing(policy_for(0.5, 1), icmp_seen=True).timeout("198.18.0.2", retry=True) == 0.5  # the ceiling holds
