@@ -146,8 +146,8 @@ def measure(console: Host, argv: list[str]) -> dict[str, float]:
 
 
 NMAP_SCANS = {"syn": ["-sS", "-T5", "--min-rate", "10000"], "connect": ["-sT", "-T4"]}
-TUNED = {"syn": ["--timeout", "0.3", "--rate", "200000"], "connect": ["--timeout", "0.5", "--concurrency", "4096"]}
-"""What an admin who knows the network may add: a lower ceiling on the wait, more in flight."""
+TUNED = {"syn": ["--retries", "0"], "connect": ["--retries", "0", "--concurrency", "1024"]}
+"""What an admin who knows the network may add: no retries on a LAN that loses nothing, more connects in flight."""
 
 
 def truth(address: str, port: int) -> str:
