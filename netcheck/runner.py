@@ -223,6 +223,12 @@ class _Run:
     async def connect_all(self, jobs: list[tuple[Check, str]]) -> None:
         """A pool of --concurrency workers takes the jobs in order (30,000 tasks would cost more than the
         probes); the window decides how many of them probe at a time."""
+        await self.connect_pool(jobs)
+        # A network may have shown its losses only after some of its silent probes had used the retries
+        # allowed then: those get their network's retries now.
+        await self.connect_pool([(c, a) for c, a in jobs if self.retry_later(c, a)])
+
+    async def connect_pool(self, jobs: list[tuple[Check, str]]) -> None:
         pending = iter(jobs)
 
         async def worker() -> None:
@@ -230,6 +236,13 @@ class _Run:
                 await self.connect(check, address)
 
         await asyncio.gather(*(worker() for _ in range(min(len(jobs), self.window.high))))
+
+    def retry_later(self, check: Check, address: str) -> bool:
+        """A silent connect probe that used fewer attempts than its network now deserves."""
+        result = self.results.get(check.id)
+        if result is None or result.evidence.get("method") != "connect" or result.evidence.get("reply") != "none":
+            return False
+        return int(result.evidence.get("attempts", 0)) <= self.timing.retries(address)
 
     async def connect(self, check: Check, address: str) -> None:
         """One connect probe, within the congestion window (at most --concurrency), with the run's timing."""

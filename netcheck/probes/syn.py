@@ -409,6 +409,7 @@ def _send_all(
     fresh = deque(probes)
     again: deque[tuple[str, int]] = deque()
     outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
+    spent: list[tuple[str, int]] = []  # silent after every retry they were allowed
     interval = 1.0 / max(1, rate_pps)
     next_send = time.monotonic()
     while True:
@@ -428,9 +429,16 @@ def _send_all(
                 window.on_silence()
                 if probe.attempts <= timing.retries(key[0]) + probe.extra:
                     again.append(key)
+                else:
+                    spent.append(key)
             budget = window.limit - flight[0]
             if not (fresh or again or flight[0]):
-                return
+                # Before giving up, look again: a network may have shown its losses (answers to retries)
+                # only after some of its probes had used the retries they were allowed then.
+                again.extend(k for k in spent if probes[k].reply is None and probes[k].attempts <= timing.retries(k[0]))
+                spent.clear()
+                if not again:
+                    return
         sent = 0
         while budget > sent and (fresh or again) and now >= next_send:
             key = again.popleft() if again else fresh.popleft()

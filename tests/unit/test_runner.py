@@ -170,3 +170,25 @@ def test_connect_window_halves_on_answers_to_retries_and_grows_back() -> None:
     assert max(seen[:100]) == 40  # the window reaches --concurrency
     assert 20 <= max(seen[200:300]) < 30  # cut to half after answers came only to retries (never lower), growing slowly
     assert max(seen[-200:]) == 40  # and grown back once they stopped
+
+
+def test_silent_probes_get_their_networks_retries_once_it_shows_losses() -> None:
+    calls: dict[tuple[str, int], int] = {}
+
+    async def connect(address: str, port: int, **kwargs: Any) -> Observation:
+        calls[(address, port)] = calls.get((address, port), 0) + 1
+        if address == "198.18.5.1":  # answered, but only to a retry: the network loses packets
+            await asyncio.sleep(0.05)
+            kwargs["timing"].observe(address, 0.2, attempt=2)
+            return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 2})
+        if calls[(address, port)] == 1:  # silent the first time round, after the 2 attempts allowed then
+            return Observation(State.FILTERED, address, {"method": "connect", "reply": "none", "attempts": 2})
+        return Observation(State.OPEN, address, {"method": "connect", "reply": "connected", "attempts": 3})
+
+    agents = tuple(Target(a, Role.AGENT, AgentOS.LINUX) for a in ("198.18.5.1", "198.18.5.2", "198.18.6.2"))
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    results = asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=fake_probes(connect)))
+    states = {(r.address, r.check.port): r.state for r in results if r.check.kind is Kind.TCP}
+    assert states[("198.18.5.2", 22)] is State.OPEN  # probed again: its network showed losses
+    assert calls[("198.18.6.2", 22)] == 1  # another network, no losses seen: its silence stands
+    assert states[("198.18.6.2", 22)] is State.FILTERED
