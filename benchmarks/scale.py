@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.lab.netns import Host, Lab, sweep_stale_namespaces  # noqa: E402
+from tests.lab.netns import Host, Lab, LabError, sweep_stale_namespaces  # noqa: E402
 
 OPEN_PREFIX = ipaddress.ip_network("198.19.0.0/17")  # up to 32,766 listening agents
 DROP_PREFIX = ipaddress.ip_network("198.19.128.0/17")  # up to 32,766 silent agents
@@ -111,7 +111,7 @@ def slow_down(router: Host, agents: tuple[Host, ...]) -> str:
     deadline = time.monotonic() + 20
     while "wan0" not in router.run(["ip", "link", "show"], check=False).stdout:
         if time.monotonic() > deadline or relay.poll() is not None:
-            raise SystemExit("the WAN relay did not start (no /dev/net/tun?)")
+            raise LabError("the WAN relay did not start (no /dev/net/tun?)")
         time.sleep(0.1)
     for setting in ("net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0"):
         router.run(["sysctl", "-qw", setting])
