@@ -215,10 +215,12 @@ def check(
             show_default=False,
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Seconds to wait for an answer.")] = 2.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Longest wait for an answer (the RTT decides below it).")
+    ] = 2.0,
     retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
     concurrency: Annotated[int, typer.Option(min=1, max=16384, metavar="N", help="Connect probes in flight at most.")] = 256,
-    rate: Annotated[int, typer.Option(min=10, max=1_000_000, metavar="PPS", help="SYN probes sent per second at most.")] = 20000,
+    rate: Annotated[int, typer.Option(min=10, max=1_000_000, metavar="PPS", help="SYN probes sent per second at most.")] = 100000,
     identify: Annotated[
         bool, typer.Option("--identify/--no-identify", help="Find out what answers on open ports (SSH, SMB, TLS, responder).")
     ] = True,

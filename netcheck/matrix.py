@@ -11,6 +11,7 @@ whose `match` makes mypy name every place a new key must be handled.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -203,6 +204,7 @@ def source_ranges(os: AgentOS | None) -> tuple[tuple[int, int], ...]:
     return merge_ranges(SOURCE_PORT_RANGES[label] for label in source_range_labels(os))
 
 
+@functools.cache  # once per run, not once per link
 def source_port_note(os_name: str | None) -> str:
     """The source-port range(s) a firewall must allow from a machine running `os_name` (None: all)."""
     labels = source_range_labels(os_family(os_name))

@@ -130,6 +130,8 @@ class TcpReply:
     ttl: int | None = None
     rtt_ms: float | None = None
     tcp_flags: str | None = None
+    timeout_ms: float | None = None
+    """How long the last silent attempt waited (the RTT-adapted timeout)."""
     source_port: int | None = None
     icmp: IcmpError | None = None
     no_arp_answer: bool = False

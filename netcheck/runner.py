@@ -10,6 +10,7 @@ import asyncio
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -43,10 +44,11 @@ from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, Sta
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
-from netcheck.observations import Observation, ServiceAnswer, ServiceFailure
+from netcheck.observations import Observation, Reply, ServiceAnswer, ServiceFailure, TcpReply
 from netcheck.probes import syn as syn_probe
 from netcheck.probes.service import identify_service
 from netcheck.probes.tcp import connect_probe
+from netcheck.probes.timing import Congestion, Timing, policy_for
 
 Progress = Callable[[int, int], None]
 NameObserver = Callable[[str, DnsConfig, HostsSource, float], Awaitable[NameObservation]]
@@ -59,10 +61,11 @@ class RunOptions:
     phase: Phase = Phase.PRE_INSTALL
     method: Method = Method.AUTO
     timeout_s: float = 2.0
+    """The longest wait for an answer: probes wait their network's RTT-adapted timeout, at most this."""
     retries: int = 1
     concurrency: int = 256
-    rate_pps: int = 20000
-    """SYN probes sent per second at most."""
+    rate_pps: int = 100000
+    """SYN probes sent per second at most (a ceiling: the congestion window decides below it)."""
     source_os: str | None = None
     """This machine's OS, for the source-port ranges in remediations (platform.system() + release)."""
     dns_servers: tuple[str, ...] = ()
@@ -192,6 +195,8 @@ class _Run:
         self.limit = asyncio.Semaphore(max(1, options.concurrency))
         self.lock = threading.Lock()  # the SYN engine reports from its worker thread
         self.dns_config: DnsConfig | None = None
+        self.timing = Timing(policy_for(options.timeout_s, options.retries))
+        self.window = _Window(options.concurrency)
 
     def done(self, result: Result) -> None:
         with self.lock:
@@ -294,16 +299,47 @@ class _Run:
         syn = self.options.method is Method.SYN  # the SYN engine speaks IPv4 only
         syn_jobs = [(c, a) for c, a in to_probe if syn and ip_version(a) == 4]
         connect_jobs = [(c, a) for c, a in to_probe if not (syn and ip_version(a) == 4)]
-        await asyncio.gather(self.syn(syn_jobs), *(self.connect(c, a) for c, a in connect_jobs))
+        await asyncio.gather(self.syn(syn_jobs), self.connect_all(connect_jobs))
+
+    async def connect_all(self, jobs: list[tuple[Check, str]]) -> None:
+        """A pool of --concurrency workers takes the jobs in order (30,000 tasks would cost more than the
+        probes); the window decides how many of them probe at a time."""
+        await self.connect_pool(jobs)
+        # A network may have shown its losses only after some of its silent probes had used the retries
+        # allowed then: those get their network's retries now.
+        await self.connect_pool([(c, a) for c, a in jobs if self.retry_later(c, a)])
+
+    async def connect_pool(self, jobs: list[tuple[Check, str]]) -> None:
+        pending = iter(jobs)
+
+        async def worker() -> None:
+            for check, address in pending:  # one iterator shared by every worker: each job is taken once
+                await self.connect(check, address)
+
+        await asyncio.gather(*(worker() for _ in range(min(len(jobs), self.window.high))))
+
+    def retry_later(self, check: Check, address: str) -> bool:
+        """A silent connect probe that used fewer attempts than its network now deserves."""
+        result = self.results.get(check.id)
+        reply = result.evidence if result is not None else None
+        if not isinstance(reply, TcpReply) or reply.method != "connect" or reply.reply is not Reply.NONE:
+            return False
+        return reply.attempts <= self.timing.retries(address)
 
     async def connect(self, check: Check, address: str) -> None:
-        async with self.limit:
-            try:
-                o = self.options
-                observation = await self.probes.connect(address, check.port, timeout_s=o.timeout_s, retries=o.retries)
-                self.done(self.judge(check, observation))
-            except Exception as exc:  # noqa: BLE001
-                self.fail([check], exc)
+        """One connect probe, within the congestion window (at most --concurrency), with the run's timing."""
+        started = await self.window.acquire()
+        observation = None
+        try:
+            o = self.options
+            observation = await self.probes.connect(
+                address, check.port, timeout_s=o.timeout_s, retries=o.retries, timing=self.timing
+            )
+            self.done(self.judge(check, observation))
+        except Exception as exc:  # noqa: BLE001
+            self.fail([check], exc)
+        finally:
+            self.window.release(started, observation)
 
     async def syn(self, jobs: list[tuple[Check, str]]) -> None:
         if not jobs:
@@ -331,6 +367,48 @@ class _Run:
         for check, _address in jobs:
             if check.id not in self.results:
                 self.done(error_result(check, "SYN probe returned no observation"))
+
+
+class _Window:
+    """The connect probes' congestion window: at most `Congestion.limit` in flight (never above --concurrency),
+    cut when answers come only to retries (a loss), grown by answers and by silence. A plain counter and a
+    queue of futures: one event loop, no lock needed, O(1) per probe."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.high = max(1, concurrency)
+        # Half of --concurrency at least: most in-flight connect probes are silent ones waiting out their
+        # timeout, so a window cut to a few dozen starves the run, and a retry answered on a busy machine is
+        # as often the event loop's delay as a lost packet.
+        low = max(1, self.high // 2)
+        self.congestion = Congestion(low=low, high=self.high, window=low)
+        self.in_flight = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> float:
+        """Wait for room in the window; returns when the probe started (for the drop rule)."""
+        if self.waiting or self.in_flight >= self.congestion.limit:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.waiting.append(future)
+            await future  # release() counted this probe in
+        else:
+            self.in_flight += 1
+        return time.monotonic()
+
+    def release(self, started: float, observation: Observation | None) -> None:
+        self.in_flight -= 1
+        if observation is not None:
+            attempts = observation.reply.attempts
+            if observation.state not in (State.OPEN, State.CLOSED):
+                self.congestion.on_silence()
+            elif attempts > 1:
+                self.congestion.on_drop(started, time.monotonic())
+            else:
+                self.congestion.on_answer()
+        while self.waiting and self.in_flight < self.congestion.limit:
+            future = self.waiting.popleft()
+            if not future.done():  # a cancelled waiter gave up its turn
+                future.set_result(None)
+                self.in_flight += 1
 
 
 async def identify_services(results: list[Result], options: RunOptions, probes: Probes, limit: asyncio.Semaphore) -> list[Result]:

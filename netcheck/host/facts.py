@@ -21,6 +21,7 @@ from netcheck.model import Role, Vantage
 
 def local_addresses() -> tuple[str, ...]:
     """Non-loopback IPv4/IPv6 addresses of this machine's interfaces."""
+
     addresses = []
     for entries in psutil.net_if_addrs().values():
         for entry in entries:
@@ -41,6 +42,7 @@ def vantage(role: Role) -> Vantage:
 
 def port_holders(ports: Sequence[int]) -> dict[int, str]:
     """Which of `ports` some process already listens on (TCP), as 'name (pid N)'."""
+
     wanted = set(ports)
     holders: dict[int, str] = {}
     try:
@@ -73,6 +75,7 @@ class Interface:
 
 def interfaces() -> tuple[Interface, ...]:
     """IPv4 addresses of this machine's interfaces, with prefix length, state and broadcast address."""
+
     stats = psutil.net_if_stats()
     found = []
     for name, entries in psutil.net_if_addrs().items():

@@ -9,19 +9,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.resolver
-import dns.reversename
-import dns.rrset
+if TYPE_CHECKING:  # dnspython costs ~0.1 s to import: each function that asks DNS imports what it uses
+    import dns.message
+    import dns.rdatatype
+    import dns.rrset
 
 from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
 
@@ -44,6 +37,8 @@ MAX_CNAME_HOPS = 8
 
 def system_dns_config() -> DnsConfig:
     """The system's name servers and search list (resolv.conf, or the registry on Windows); none → empty."""
+    import dns.resolver  # noqa: PLC0415
+
     try:
         resolver = dns.resolver.Resolver(configure=True)
     except (dns.resolver.NoResolverConfiguration, OSError):
@@ -78,6 +73,9 @@ def answers_to_question(response: dns.message.Message) -> tuple[list[dns.rrset.R
     An A record for an unrelated owner that a server (or an attacker) slips into the answer section is not the
     answer to the question asked.
     """
+    import dns.rdataclass  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+
     if not response.question:
         return [], sum(len(rrset) for rrset in response.answer)
     question = response.question[0]
@@ -99,12 +97,18 @@ def answers_to_question(response: dns.message.Message) -> tuple[list[dns.rrset.R
 
 def summarize(response: dns.message.Message) -> Summary:
     """A response → (rcode, the addresses of the name asked in answer order, their smallest TTL, records ignored)."""
+    import dns.rcode  # noqa: PLC0415
+
     matching, ignored = answers_to_question(response)
     addresses = tuple(rdata.to_text() for rrset in matching for rdata in rrset)
     return Summary(dns.rcode.to_text(response.rcode()), addresses, min((r.ttl for r in matching), default=None), ignored)
 
 
 async def _ask(server: str, qname: str, rdtype: dns.rdatatype.RdataType, timeout_s: float, port: int = 53) -> dns.message.Message:
+    import dns.asyncquery  # noqa: PLC0415
+    import dns.flags  # noqa: PLC0415
+    import dns.message  # noqa: PLC0415
+
     query = dns.message.make_query(qname, rdtype)
     # A stray or forged datagram (another source, another id, another question, garbage) is skipped, not
     # taken as the server's failure: the real answer may still arrive before the deadline.
@@ -119,6 +123,9 @@ async def query_server(
 ) -> DnsAnswer:
     """Resolve `name` (A, then AAAA) at one server, walking the search list like a stub resolver, all within
     `total_s` (each query within `timeout_s`)."""
+    import dns.exception  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+
     started = time.perf_counter()
 
     def elapsed() -> float:
@@ -151,6 +158,10 @@ async def query_server(
 
 async def query_ptr(server: str, address: str, timeout_s: float, port: int = 53) -> tuple[str, ...]:
     """Names a server's PTR records give for `address` (empty when there are none or no answer)."""
+    import dns.exception  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+    import dns.reversename  # noqa: PLC0415
+
     try:
         async with asyncio.timeout(timeout_s):  # the TCP retry of a truncated answer included
             response = await _ask(server, dns.reversename.from_address(address).to_text(), dns.rdatatype.PTR, timeout_s, port)

@@ -3,18 +3,19 @@
 A SYN probe sees the packet itself: SYN-ACK (open), RST (closed), an ICMP error with its type, code and
 sender, or silence. It needs raw sockets (root or CAP_NET_RAW); `syn_available()` says whether we have them.
 
-The engine: scapy builds the SYN once; each target's copy is patched (addresses, ports, sequence cookie,
-checksum) and sent through one IP_HDRINCL raw socket at a bounded rate, so the kernel still routes and ARPs.
-One receiver thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and the
-sequence cookie; silent probes get `retries` more rounds; nothing else is re-sent. Memory is one small
-record per probe, no thread or socket per target.
+The engine: one fixed SYN header (what scapy builds; a test checks); each target's copy is patched (addresses,
+ports, sequence cookie, checksum) and sent through one IP_HDRINCL raw socket, so the kernel still routes and
+ARPs. One receiver thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and
+the sequence cookie, which also says which attempt it answers. Timing adapts as nmap's does
+(netcheck.probes.timing): each attempt waits its network's srtt + 4·rttvar (at most --timeout); silent probes
+are re-sent with that wait; a congestion window bounds what is in flight and halves when answers come only to
+retries; --rate caps the send rate. Memory is one small record per probe, no thread or socket per target.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import random
 import select
 import socket
@@ -23,20 +24,27 @@ import sys
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from netcheck.model import State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
-from netcheck.probes.scapy_env import quiet_scapy
 from netcheck.probes.tcp import state_from_icmp
+from netcheck.probes.timing import Congestion, Timing, policy_for
 
 SOURCE_PORTS = (40000, 60999)
 """Where the probe source port is drawn from: inside Linux's ephemeral range, so the far side's
 firewall treats it like the product's own connections."""
 
-DEFAULT_RATE_PPS = 20000
+DEFAULT_RATE_PPS = 100000
+"""A ceiling: the congestion window decides how fast probes actually go."""
+WINDOW_LOW, WINDOW_HIGH = 256, 20000
+"""Probes in flight at least (even on a lossy link) and at most."""
+ATTEMPT_STRIDE = 1 << 24
+"""Attempt n of a probe carries sequence cookie + (n - 1)·stride, so an answer says which attempt it answers
+(an answer to a retry means a loss; its RTT is then measured from the right send)."""
 RECEIVE_BUFFER = 64 * 1024 * 1024  # answers to 40,000 probes arrive in bursts; the kernel must not drop them
 
 
@@ -97,21 +105,24 @@ def syn_available() -> bool:
     return True
 
 
-def _syn_template() -> bytes:
-    """A 40-byte IPv4+TCP SYN built by scapy; per-target fields are patched in by build_syn."""
-    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-    quiet_scapy()
-    from scapy.layers.inet import IP, TCP  # noqa: PLC0415 - scapy is slow to import; only SYN probes need it
+SYN_TEMPLATE = bytes.fromhex("4500002800004000400600000000000000000000" + "00000000000000000000000050020400" + "00000000")
+"""IPv4 (DF, TTL 64) + TCP (SYN, window 1024) with zero addresses, ports, sequence and checksums: what scapy's
+IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024) builds (a unit test compares), without importing
+scapy (most of a second) on every SYN run. build_syn patches the per-probe fields in."""
 
-    return bytes(IP(id=0, flags="DF", ttl=64) / TCP(flags="S", window=1024))
+
+def _syn_template() -> bytes:
+    return SYN_TEMPLATE
 
 
 def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071). The ones'-complement sum of 16-bit words is the number the bytes
+    spell modulo 0xFFFF (2**16 ≡ 1), with 0xFFFF standing for a non-zero multiple: one big-integer operation
+    instead of a word-by-word loop."""
     if len(data) % 2:
         data += b"\0"
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
+    number = int.from_bytes(data, "big")
+    total = number % 0xFFFF or (0xFFFF if number else 0)
     return ~total & 0xFFFF
 
 
@@ -134,11 +145,13 @@ def cookie(secret: int, destination: bytes, dport: int) -> int:
 
 
 _FLAG_NAMES = "FSRPAUEC"
+_FLAGS = tuple("".join(name for bit, name in enumerate(_FLAG_NAMES) if value & (1 << bit)) for value in range(256))
+"""Every flags byte spelled out once: the receiver looks each answer's up instead of building it."""
 
 
 def tcp_flags(value: int) -> str:
     """TCP flag bits as scapy writes them ('SA', 'RA', ...)."""
-    return "".join(name for bit, name in enumerate(_FLAG_NAMES) if value & (1 << bit))
+    return _FLAGS[value & 0xFF]
 
 
 def parse_reply(packet: bytes, sport: int) -> tuple[tuple[str, int], int | None, SynReply] | None:
@@ -169,18 +182,23 @@ def parse_reply(packet: bytes, sport: int) -> tuple[tuple[str, int], int | None,
     return None
 
 
-def _source_for(destination: str) -> str:
-    """The address the kernel would send from to reach `destination` (a UDP connect sends nothing)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect((destination, 9))
-        return str(probe.getsockname()[0])
+def _source_for(destination: str, probe: socket.socket | None = None) -> str:
+    """The address the kernel would send from to reach `destination` (a UDP connect sends nothing). A UDP
+    socket may be connected again and again: pass one to reuse it for many destinations."""
+    if probe is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
+            return _source_for(destination, own)
+    probe.connect((destination, 9))
+    return str(probe.getsockname()[0])
 
 
-def _next_hop(address: str) -> str:
+def _next_hops(addresses: set[str]) -> dict[str, str]:
+    """The next hop of each address, from one reading of the routing table."""
     try:
-        return next_hop(Path("/proc/net/route").read_text(), address)
+        table = Path("/proc/net/route").read_text()
     except OSError:
-        return address
+        return {address: address for address in addresses}
+    return {address: next_hop(table, address) for address in addresses}
 
 
 def next_hop(proc_net_route: str, address: str) -> str:
@@ -199,11 +217,22 @@ def next_hop(proc_net_route: str, address: str) -> str:
 
 @dataclass(slots=True)
 class _Probe:
+    source: bytes
+    destination: bytes
     packet: bytes
-    sent_at: float = 0.0
-    attempts: int = 0
+    sent: list[float] = field(default_factory=list)
+    """When each attempt left (attempt n has sequence cookie + (n - 1)·ATTEMPT_STRIDE)."""
     reply: SynReply | None = None
     blocked: bool = False
+    in_flight: bool = False
+    done: bool = False
+    """Answered and handed to finish (outside the lock, so the sender never waits on classification)."""
+    extra: int = 0
+    """Retries granted beyond the budget: a bare ACK showed the far end holds an earlier attempt half-open."""
+
+    @property
+    def attempts(self) -> int:
+        return len(self.sent)
 
 
 class _Receiver(threading.Thread):
@@ -239,7 +268,7 @@ class _Receiver(threading.Thread):
 
     def close(self) -> None:
         self.stopping.set()
-        self.join(timeout=2)
+        self.join()  # every answer read so far is recorded before the engine settles the silent ones
         for sock in self.sockets:
             sock.close()
 
@@ -252,7 +281,9 @@ def syn_probe_batch(
     on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
     rate_pps: int = DEFAULT_RATE_PPS,
 ) -> dict[tuple[str, int], Observation]:
-    """SYN-probe IPv4 (address, port) pairs; silent ones are re-sent up to `retries` more rounds."""
+    """SYN-probe IPv4 (address, port) pairs. Each probe waits the RTT-adapted timeout of its network (at most
+    `timeout_s`); silent ones are re-sent (`retries` times, more where the network loses packets); no more than
+    the congestion window is in flight and no more than `rate_pps` leave per second."""
     started = time.perf_counter()
     sport = random.randint(*SOURCE_PORTS)
     secret = random.getrandbits(32)
@@ -260,20 +291,24 @@ def syn_probe_batch(
     sources: dict[str, bytes] = {}
     probes: dict[tuple[str, int], _Probe] = {}
     cookies: dict[tuple[str, int], int] = {}
-    for address, port in dict.fromkeys(targets):
-        destination = socket.inet_aton(address)
-        source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address)))
-        cookies[(address, port)] = cookie(secret, destination, port)
-        probes[(address, port)] = _Probe(
-            build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
-        )
-    lock = threading.Lock()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
+        for address, port in dict.fromkeys(targets):
+            destination = socket.inet_aton(address)
+            source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address, route)))
+            cookies[(address, port)] = cookie(secret, destination, port)
+            packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
+            probes[(address, port)] = _Probe(source, destination, packet)
+    lock = threading.Lock()  # the receiver thread records answers; this one sends and gives up
     results: dict[tuple[str, int], Observation] = {}
-    waiting = set(probes)  # probes with neither an answer nor a local refusal yet
+    timing = Timing(policy_for(timeout_s, retries))
+    window = Congestion(low=WINDOW_LOW, high=WINDOW_HIGH)
+    flight = [0]  # attempts in flight (a list: the receiver's closure changes it)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
         reply = probe.reply
         evidence = reply_evidence(reply, attempts=probe.attempts, source_port=sport)
+        if reply is None and not probe.blocked:
+            evidence = replace(evidence, timeout_ms=round(timing.timeout(key[0]) * 1000, 1))
         # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
         local_unreachable = reply is not None and reply.icmp is not None and reply.sender == socket.inet_ntoa(sources[key[0]])
         if no_arp or local_unreachable:
@@ -292,65 +327,161 @@ def syn_probe_batch(
     def record(key: tuple[str, int], acked: int | None, reply: SynReply, at: float) -> None:
         with lock:
             probe = probes.get(key)
-            if probe is None or probe.reply is not None or key in results:
+            if probe is None or probe.done or not probe.sent:
                 return
-            if acked is not None and acked != cookies[key] and reply.icmp is None and "A" in (reply.tcp_flags or ""):
-                return  # acknowledges some other sequence: not an answer to this probe
-            probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round((at - probe.sent_at) * 1000, 3))
-            waiting.discard(key)
-            finish(key, probe)
+            attempt = answered_attempt(acked, cookies[key], probe.attempts)
+            if attempt is None:
+                if reply.icmp is None and "A" in (reply.tcp_flags or ""):
+                    return  # acknowledges some other sequence: not an answer to this probe
+                attempt = probe.attempts
+            if reply.icmp is None and not {"S", "R"} & set(reply.tcp_flags or ""):
+                # A bare ACK: the far end still holds an earlier attempt half-open (its SYN-ACK was lost) and
+                # challenges the retry (RFC 5961). Not a state; this machine resets that half-open connection,
+                # so the probe is allowed one more retry, which gets a fresh answer.
+                probe.extra = 1
+                return
+            rtt = max(0.0, at - probe.sent[attempt - 1])
+            probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
+            timing.observe(key[0], rtt, attempt=attempt)
+            if attempt > 1:
+                window.on_drop(probe.sent[0], at)
+            else:
+                window.on_answer()
+            if probe.in_flight:
+                probe.in_flight = False
+                flight[0] -= 1
+            probe.done = True
+        finish(key, probe)
 
     receiver = _Receiver(sport, record)
     receiver.start()
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
             sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-            pending = list(probes)
-            for _round in range(retries + 1):
-                last_sent = _send_round(sender, probes, pending, rate_pps, lock)
-                with lock:
-                    waiting.difference_update(k for k in pending if probes[k].blocked)
-                deadline = last_sent + timeout_s
-                while waiting and time.monotonic() < deadline:
-                    time.sleep(0.005)
-                with lock:
-                    pending = [k for k in pending if k in waiting]
-                if not pending:
-                    break
+            _send_all(
+                sender,
+                probes,
+                cookies=cookies,
+                sport=sport,
+                template=template,
+                timing=timing,
+                window=window,
+                flight=flight,
+                lock=lock,
+                rate_pps=rate_pps,
+            )
     finally:
         receiver.close()
     with lock:
-        stale = _incomplete_arp() if any(p.reply is None and not p.blocked for p in probes.values()) else set()
-        for key, probe in probes.items():
-            if key not in results:
-                finish(key, probe, no_arp=probe.reply is None and not probe.blocked and _next_hop(key[0]) in stale)
+        silent = {key[0] for key, probe in probes.items() if probe.reply is None and not probe.blocked}
+        stale = _incomplete_arp() if silent else set()
+        hops = _next_hops(silent) if stale else {}
+        left = [(key, probe) for key, probe in probes.items() if not probe.done]
+        for _key, probe in left:
+            probe.done = True
+    for key, probe in left:
+        finish(key, probe, no_arp=probe.reply is None and not probe.blocked and hops.get(key[0]) in stale)
     return results
 
 
-def _send_round(
-    sender: socket.socket, probes: dict[tuple[str, int], _Probe], keys: list[tuple[str, int]], rate_pps: int, lock: threading.Lock
-) -> float:
-    """Send one SYN per key at no more than `rate_pps`; EPERM marks a probe blocked by this machine's firewall."""
+def answered_attempt(acked: int | None, base: int, attempts: int) -> int | None:
+    """Which attempt (1-based) a reply acknowledging sequence `acked` answers, or None when it is none of ours."""
+    if acked is None:
+        return None
+    offset = (acked - base) & 0xFFFFFFFF
+    if offset % ATTEMPT_STRIDE or offset // ATTEMPT_STRIDE >= attempts:
+        return None
+    return offset // ATTEMPT_STRIDE + 1
+
+
+def _send_all(
+    sender: socket.socket,
+    probes: dict[tuple[str, int], _Probe],
+    *,
+    cookies: dict[tuple[str, int], int],
+    sport: int,
+    template: bytes,
+    timing: Timing,
+    window: Congestion,
+    flight: list[int],
+    lock: threading.Lock,
+    rate_pps: int,
+) -> None:
+    """Send every first attempt and every retry the timing asks for, keeping within the window and the rate;
+    returns when nothing is in flight and nothing is left to send. Retries go out before new probes (nmap's order)."""
+    fresh = deque(probes)
+    again: deque[tuple[str, int]] = deque()
+    outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
+    spent: list[tuple[str, int]] = []  # silent after every retry they were allowed
     interval = 1.0 / max(1, rate_pps)
-    start = time.monotonic()
-    for index, key in enumerate(keys):
-        due = start + index * interval
-        if (wait := due - time.monotonic()) > 0.001:
-            time.sleep(wait)
-        probe = probes[key]
+    next_send = time.monotonic()
+    while True:
+        now = time.monotonic()
         with lock:
-            probe.attempts += 1
-            probe.sent_at = time.monotonic()
-        try:
-            sender.sendto(probe.packet, (key[0], 0))
-        except PermissionError:
-            probe.blocked = True
-        except OSError as exc:
-            if exc.errno == errno.ENOBUFS:  # the NIC queue is full: give it a moment, then this probe again
-                time.sleep(0.005)
-                with contextlib.suppress(OSError):
-                    sender.sendto(probe.packet, (key[0], 0))
-    return time.monotonic()
+            while outstanding:  # give up on attempts whose wait is over (send order ≈ expiry order)
+                sent_at, key = outstanding[0]
+                probe = probes[key]
+                if not probe.in_flight or probe.sent[-1] != sent_at:
+                    outstanding.popleft()
+                    continue
+                if now < sent_at + timing.timeout(key[0]):
+                    break
+                outstanding.popleft()
+                probe.in_flight = False
+                flight[0] -= 1
+                window.on_silence()
+                if probe.attempts <= timing.retries(key[0]) + probe.extra:
+                    again.append(key)
+                else:
+                    spent.append(key)
+            budget = window.limit - flight[0]
+            if not (fresh or again or flight[0]):
+                # Before giving up, look again: a network may have shown its losses (answers to retries)
+                # only after some of its probes had used the retries they were allowed then.
+                again.extend(k for k in spent if probes[k].reply is None and probes[k].attempts <= timing.retries(k[0]))
+                spent.clear()
+                if not again:
+                    return
+        sent = 0
+        while budget > sent and (fresh or again) and now >= next_send:
+            key = again.popleft() if again else fresh.popleft()
+            probe = probes[key]
+            if probe.reply is not None:
+                continue  # a late answer came while the retry waited its turn
+            if probe.sent:
+                seq = (cookies[key] + probe.attempts * ATTEMPT_STRIDE) & 0xFFFFFFFF
+                probe.packet = build_syn(template, probe.source, probe.destination, sport=sport, dport=key[1], seq=seq)
+            at = time.monotonic()
+            with lock:
+                probe.sent.append(at)
+                probe.in_flight = True
+                flight[0] += 1
+                outstanding.append((at, key))
+            if not _send(sender, probe.packet, key[0]):
+                with lock:
+                    probe.blocked = True
+                    if probe.in_flight:
+                        probe.in_flight = False
+                        flight[0] -= 1
+            sent += 1
+            next_send = max(next_send + interval, at - 0.005)  # catch up after a sleep, in bursts of 5 ms at most
+            now = at
+        if not sent:
+            time.sleep(0.0005 if (fresh or again) and budget > 0 else 0.002)
+
+
+def _send(sender: socket.socket, packet: bytes, address: str) -> bool:
+    """Send one SYN; False when this machine's firewall refused it (EPERM)."""
+    try:
+        sender.sendto(packet, (address, 0))
+    except PermissionError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ENOBUFS:  # the NIC queue is full: give it a moment, then this probe again
+            time.sleep(0.005)
+            with contextlib.suppress(OSError):
+                sender.sendto(packet, (address, 0))
+    return True
 
 
 def _incomplete_arp() -> set[str]:

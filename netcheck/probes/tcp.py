@@ -25,11 +25,13 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from netcheck.host.windows import parse_icmp_error_info
 from netcheck.model import State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+from netcheck.probes.timing import Timing
 
 __all__ = ["IcmpError", "connect_probe", "parse_extended_err", "state_from_error", "state_from_icmp"]
 
@@ -343,16 +345,44 @@ async def connect_once_windows(address: str, port: int, timeout_s: float, layer:
         sock.close()
 
 
-async def connect_probe(address: str, port: int, *, timeout_s: float, retries: int) -> Observation:
-    """Probe address:port with connect(); silence is retried up to `retries` more times."""
+async def connect_probe(address: str, port: int, *, timeout_s: float, retries: int, timing: Timing | None = None) -> Observation:
+    """Probe address:port with connect(); silence is retried up to `retries` more times.
+
+    With `timing` (one per run, shared by its connect probes) each attempt waits the RTT-adapted timeout of the
+    address's network instead of `timeout_s`, the retries follow the network's losses, and what this probe
+    measured feeds the estimate."""
     started = time.perf_counter()
     attempts = 0
     while True:
         attempts += 1
         attempt_started = time.perf_counter()
-        state, reply, silent = await _connect_once(address, port, timeout_s)
-        if not silent or attempts > retries:
+        wait = timing.timeout(address) if timing else timeout_s
+        state, reply, silent = await _connect_once(address, port, wait)
+        if not silent or attempts > (timing.retries(address) if timing else retries):
             break
-    rtt_ms = round((time.perf_counter() - attempt_started) * 1000, 3) if state in (State.OPEN, State.CLOSED) else None
-    reply = replace(reply, attempts=attempts, rtt_ms=rtt_ms)
+    reply = replace(reply, attempts=attempts)
+    if silent and timing:
+        reply = replace(reply, timeout_ms=round(wait * 1000, 1))
+        if _no_arp_answer(address):
+            # Adapted waits are shorter than the kernel's ARP resolution (about 3 s): ask the neighbour table,
+            # as the SYN engine does.
+            state, reply = State.UNREACHABLE, replace(reply, no_arp_answer=True)
+    if state is State.OPEN or state is State.CLOSED:
+        rtt = time.perf_counter() - attempt_started
+        reply = replace(reply, rtt_ms=round(rtt * 1000, 3))
+        if timing:
+            timing.observe(address, rtt, attempt=attempts)
     return Observation(state, address, reply, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+def _no_arp_answer(address: str) -> bool:
+    """True when the next hop towards IPv4 `address` never answered ARP (Linux's neighbour table)."""
+    if ":" in address or not sys.platform.startswith("linux"):
+        return False
+    from netcheck.probes.syn import incomplete_neighbours, next_hop  # noqa: PLC0415 - syn imports this module
+
+    try:
+        stale = incomplete_neighbours(Path("/proc/net/arp").read_text())
+        return bool(stale) and next_hop(Path("/proc/net/route").read_text(), address) in stale
+    except OSError:
+        return False

@@ -109,6 +109,9 @@ def build_site(workdir: Path) -> Site:
         lab.build_switch()
         router = lab.add_host("router", f"{ROUTER}/24")
         router.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        # Every probe to these routes must get its ICMP error: Linux rate-limits them to about one a second per
+        # destination after a burst of six, and the SYN and connect runs come back to back.
+        router.run(["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"])
         router.run(["ip", "route", "add", "unreachable", "198.19.0.0/24"])
         router.run(["ip", "route", "add", "prohibit", "198.19.1.0/24"])
         dns = lab.add_host("dns", f"{DNS1}/24", extra=[f"{DNS2}/24"])

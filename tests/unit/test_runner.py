@@ -15,6 +15,7 @@ from netcheck.names.observe import HostsSource, NameObservation
 from netcheck.observations import Observation, Reply, ServiceAnswer, SshBanner, TcpReply
 from netcheck.plan import plan_checks
 from netcheck.probes.tcp import connect_probe
+from netcheck.probes.timing import Timing
 from netcheck.runner import Probes, RunOptions, run_checks
 
 CONFIG = DnsConfig(("198.18.0.53",))
@@ -181,3 +182,48 @@ def test_a_remote_role_at_this_machines_own_address_fails_unprobed() -> None:
         r for r in asyncio.run(run_checks(literal, RunOptions(method=Method.CONNECT), probes=probes)) if r.check.kind is Kind.TCP
     )
     assert link.verdict is Verdict.FAIL and link.state is State.CLOSED and probed == ["127.0.0.1"]  # typed on purpose: probed
+
+
+def test_connect_window_halves_on_answers_to_retries_and_grows_back() -> None:
+    in_flight = 0
+    seen: list[int] = []  # how many were in flight as each probe started, in starting order
+
+    async def connect(address: str, port: int, **kwargs: Any) -> Observation:
+        nonlocal in_flight
+        assert isinstance(kwargs["timing"], Timing)  # every probe shares the run's RTT estimates
+        number = len(seen)
+        in_flight += 1
+        seen.append(in_flight)
+        await asyncio.sleep(0.002)
+        in_flight -= 1
+        lossy = 100 <= number < 160  # answered only on a retry: packets are being lost
+        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED, attempts=2 if lossy else 1))
+
+    agents = tuple(Target(f"198.18.{i // 200}.{i % 200 + 1}", Role.AGENT, AgentOS.LINUX) for i in range(1000))
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT, concurrency=40), probes=fake_probes(connect)))
+    assert max(seen[:100]) == 40  # the window reaches --concurrency
+    assert 20 <= max(seen[200:300]) < 30  # cut to half after answers came only to retries (never lower), growing slowly
+    assert max(seen[-200:]) == 40  # and grown back once they stopped
+
+
+def test_silent_probes_get_their_networks_retries_once_it_shows_losses() -> None:
+    calls: dict[tuple[str, int], int] = {}
+
+    async def connect(address: str, port: int, **kwargs: Any) -> Observation:
+        calls[(address, port)] = calls.get((address, port), 0) + 1
+        if address == "198.18.5.1":  # answered, but only to a retry: the network loses packets
+            await asyncio.sleep(0.05)
+            kwargs["timing"].observe(address, 0.2, attempt=2)
+            return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED, attempts=2))
+        if calls[(address, port)] == 1:  # silent the first time round, after the 2 attempts allowed then
+            return Observation(State.FILTERED, address, TcpReply("connect", Reply.NONE, attempts=2))
+        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED, attempts=3))
+
+    agents = tuple(Target(a, Role.AGENT, AgentOS.LINUX) for a in ("198.18.5.1", "198.18.5.2", "198.18.6.2"))
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    results = asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT), probes=fake_probes(connect)))
+    states = {(r.address, r.check.port): r.state for r in results if r.check.kind is Kind.TCP}
+    assert states[("198.18.5.2", 22)] is State.OPEN  # probed again: its network showed losses
+    assert calls[("198.18.6.2", 22)] == 1  # another network, no losses seen: its silence stands
+    assert states[("198.18.6.2", 22)] is State.FILTERED

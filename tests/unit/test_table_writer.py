@@ -1,0 +1,62 @@
+"""The table drawn without tabulate is the table tabulate draws ("simple" format), for any text."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tabulate import tabulate
+
+from netcheck.report.table import _plain, fill, simple_table
+
+words = st.text(st.sampled_from("abcdefgh XYZ.:->1234567890,_"), max_size=30)
+cells = (
+    words.map(lambda text: textwrap.fill(text, 12))
+    | words
+    | st.text(max_size=8)
+    | st.sampled_from(["12", "1,000", "0x1f", "nan", "1e5", "é", ""])
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=4).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.text(st.sampled_from("abcxyz"), min_size=1, max_size=9), min_size=n, max_size=n),
+            st.lists(st.lists(cells, min_size=n, max_size=n), max_size=6),
+        )
+    )
+)
+def test_simple_table_is_tabulates_simple_format(table: tuple[list[str], list[list[str]]]) -> None:
+    headers, rows = table
+    assert simple_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def test_the_fast_path_is_taken_for_a_report_like_table() -> None:
+    rows = [
+        [
+            "FAIL",
+            "console -> 198.18.0.32:445",
+            "198.18.0.32",
+            "filtered",
+            "filtered (no answer after 2 attempts)",
+            "Sending files (installation\npackages)",
+        ]
+    ] * 3
+    headers = ["verdict", "link", "address", "state", "detail", "purpose"]
+    assert _plain(rows, headers)
+    assert simple_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+@pytest.mark.parametrize("rows", [[["é", "a"]], [[" pad", "a"]], [["tab\there", "a"]]])
+def test_unusual_tables_go_to_tabulate(rows: list[list[str]]) -> None:
+    assert not _plain(rows, ["h1", "h2"])
+    assert simple_table(rows, ["h1", "h2"]) == tabulate(rows, headers=["h1", "h2"], tablefmt="simple", disable_numparse=True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80), st.sampled_from([34, 50, 60]))
+def test_fill_is_textwrap_fill(text: str, width: int) -> None:
+    assert fill(text, width) == textwrap.fill(text, width)
