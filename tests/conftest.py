@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -32,18 +34,32 @@ def require_lab_privileges() -> None:
         lab_unavailable("iproute2 (ip) is not installed")
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+class BuiltLab(Protocol):
+    lab: Lab
+
+
+BuiltT = TypeVar("BuiltT", bound=BuiltLab)
+
+
+@contextlib.contextmanager
+def lab_built(build: Callable[[], BuiltT]) -> Iterator[BuiltT]:
+    """A lab built for a fixture (failing under CI, skipping elsewhere, when it cannot be) and torn down after."""
     require_lab_privileges()
     sweep_stale_namespaces()
     try:
-        built = build_site(tmp_path_factory.mktemp("site"))
+        built = build()
     except LabError as exc:
         lab_unavailable(str(exc))
     try:
         yield built
     finally:
         built.lab.close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with lab_built(lambda: build_site(tmp_path_factory.mktemp("site"))) as built:
+        yield built
 
 
 @pytest.fixture

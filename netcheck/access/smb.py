@@ -9,6 +9,7 @@ the stage runs it in a thread; every socket operation has the run's timeout, so 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -33,11 +34,8 @@ REGISTRY_VALUES = ((POLICIES, "LocalAccountTokenFilterPolicy"), (POLICIES, "Enab
 
 
 def available() -> bool:
-    try:
-        import impacket.smbconnection  # noqa: F401, PLC0415
-    except ImportError:
-        return False
-    return True
+    """Whether the optional library is installed (without importing it)."""
+    return importlib.util.find_spec("impacket") is not None
 
 
 @dataclass(frozen=True)

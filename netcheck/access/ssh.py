@@ -9,6 +9,7 @@ or grow memory. The one file written (/tmp's exec test) is deleted by the same c
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ipaddress
 import shlex
 import time
@@ -46,11 +47,7 @@ PROBE_PYTHON = (
 
 def available() -> bool:
     """Whether the optional SSH library is installed."""
-    try:
-        import asyncssh  # noqa: F401, PLC0415
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("asyncssh") is not None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 
 from netcheck.report.json import parse_report
 from netcheck.report.table import render_table
-from tests.conftest import lab_unavailable, require_lab_privileges
+from tests.conftest import lab_built
 from tests.lab.access import (
     ADMIN,
     CANARY,
@@ -37,7 +37,6 @@ from tests.lab.access import (
     AccessLab,
     build_access_lab,
 )
-from tests.lab.netns import LabError, sweep_stale_namespaces
 from tests.schema import validate_report
 
 pytestmark = pytest.mark.lab
@@ -47,16 +46,8 @@ SERVERS = ("--from", "management-server", "--management-server", MS_NAME, "--lic
 
 @pytest.fixture(scope="module")
 def access_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessLab]:
-    require_lab_privileges()
-    sweep_stale_namespaces()
-    try:
-        built = build_access_lab(tmp_path_factory.mktemp("access"))
-    except LabError as exc:
-        lab_unavailable(str(exc))
-    try:
+    with lab_built(lambda: build_access_lab(tmp_path_factory.mktemp("access"))) as built:
         yield built
-    finally:
-        built.lab.close()
 
 
 def agents(*addresses: str) -> list[str]:
