@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netcheck import __version__
-from netcheck.access.credentials import Credentials
-from netcheck.access.smb import observe_smb
-from netcheck.access.ssh import observe_ssh
-from netcheck.access.stage import AccessSetup, SmbObserver, SshObserver, run_access
+
+if TYPE_CHECKING:  # the access stage (and its optional libraries) is imported only when a run logs in to agents
+    from netcheck.access.credentials import Credentials
+    from netcheck.access.stage import SmbObserver, SshObserver
 from netcheck.address import ip_version, is_address
 from netcheck.classify import (
     classify_discovery,
@@ -98,8 +99,10 @@ class Probes:
     syn_batch: SynBatch = syn_probe.syn_probe_batch
     syn_available: Callable[[], bool] = syn_probe.syn_available
     vantage: Callable[[Role], Vantage] = vantage
-    ssh: SshObserver = observe_ssh
-    smb: SmbObserver | None = observe_smb
+    ssh: SshObserver | None = None
+    """None: the real SSH visit (netcheck.access.ssh)."""
+    smb: SmbObserver | None = None
+    """None: the real SMB visit (netcheck.access.smb)."""
 
 
 def name_setup(options: RunOptions, probes: Probes) -> tuple[DnsConfig, HostsSource]:
@@ -260,11 +263,15 @@ class _Run:
         """Log in to agents whose install link is open; returns the agent-side results (sources other than here)."""
         if not checks:
             return []
+        from netcheck.access.smb import observe_smb  # noqa: PLC0415
+        from netcheck.access.ssh import observe_ssh  # noqa: PLC0415
+        from netcheck.access.stage import AccessSetup, run_access  # noqa: PLC0415
+
         o = self.options
         setup = AccessSetup(o.credentials, o.servers, o.phase, o.timeout_s)
         try:
-            probes = self.probes
-            results = await run_access(checks, self.results, resolved, setup, observe_ssh=probes.ssh, observe_smb=probes.smb)
+            ssh, smb = self.probes.ssh or observe_ssh, self.probes.smb or observe_smb
+            results = await run_access(checks, self.results, resolved, setup, observe_ssh=ssh, observe_smb=smb)
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
             return []

@@ -49,7 +49,7 @@ async def run_access(
     setup: AccessSetup,
     *,
     observe_ssh: SshObserver,
-    observe_smb: SmbObserver | None,
+    observe_smb: SmbObserver,
 ) -> list[Result]:
     """One result per access check, then the agent-side results of every Linux agent visited.
 
@@ -100,8 +100,6 @@ async def run_access(
                 if obs.login == "ok":
                     side = agent_side_results(check.target, obs, servers, phase=setup.phase)
                 return [result, *side]
-            if observe_smb is None:
-                return [skipped(check, "the SMB access checks are not available in this version")]
             seen = await asyncio.wait_for(
                 asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
             )
