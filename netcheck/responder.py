@@ -26,7 +26,7 @@ from netcheck.matrix import source_port_ranges_of
 class ListenOptions:
     ports: tuple[int, ...] = (25001, 9876)
     duration_s: float = 600.0
-    token: bytes | None = None
+    token: bytes | None = field(default=None, repr=False)
     bind: str = "0.0.0.0"  # noqa: S104 - a responder must answer on the address the prober uses
     max_connections: int = 64
     idle_timeout_s: float = 5.0

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,7 +77,7 @@ class RunOptions:
     """On open ports, find out what answers (SSH banner, SMB negotiate, TLS, the netcheck responder)."""
     expect_responder: bool = False
     """A `netcheck listen` runs on the targets: a reset on a product port is then suspicious."""
-    token: bytes | None = None
+    token: bytes | None = field(default=None, repr=False)
     """The shared secret of `netcheck listen --token`, to authenticate responders."""
     credentials: Credentials | None = None
     """Who logs in to the agents for the access checks (None: they are skipped)."""
@@ -304,8 +304,10 @@ class _Run:
             else:
                 to_probe.append((check, address))
         syn = self.options.method is Method.SYN  # the SYN engine speaks IPv4 only
-        syn_jobs = [(c, a) for c, a in to_probe if syn and ip_version(a) == 4]
-        connect_jobs = [(c, a) for c, a in to_probe if not (syn and ip_version(a) == 4)]
+        syn_jobs: list[tuple[Check, str]] = []
+        connect_jobs: list[tuple[Check, str]] = []
+        for job in to_probe:
+            (syn_jobs if syn and ip_version(job[1]) == 4 else connect_jobs).append(job)
         await asyncio.gather(self.syn(syn_jobs), self.connect_all(connect_jobs))
 
     async def connect_all(self, jobs: list[tuple[Check, str]]) -> None:

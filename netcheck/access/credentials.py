@@ -117,6 +117,11 @@ class Credentials:
     def account_for(self, agent_os: AgentOS) -> Account | None:
         return self.windows if agent_os is AgentOS.WINDOWS else self.linux
 
+    def scrub(self, text: str) -> str:
+        """`text` with the password cut out: what a server or a library says may quote what it was sent."""
+        secret = self.password.reveal() if self.password else ""
+        return text.replace(secret, "********") if secret else text
+
     def can_log_in(self, agent_os: AgentOS) -> str:
         """Empty when there is something to log in with on an agent of this OS, otherwise why not."""
         if self.account_for(agent_os) is None:
@@ -149,10 +154,12 @@ def read_password_file(path: Path) -> Secret:
             f"--password-file {str(path)!r} can be read by group or others (mode {stat.S_IMODE(info.st_mode):o}): "
             f"run chmod 600 {str(path)!r}"
         )
+    from netcheck.files import MIB, read_limited  # noqa: PLC0415
+
     try:
-        data = path.read_bytes()[:4096]
-    except OSError as exc:
-        raise CredentialError(f"cannot read --password-file {str(path)!r}: {exc.strerror or exc}") from None
+        data = read_limited(path, "--password-file", MIB)  # regular, bounded, never blocking on a FIFO swapped in
+    except InputError as exc:
+        raise CredentialError(str(exc)) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -233,7 +240,10 @@ def gather_credentials(
     elif stdin_is_tty:
         shown = windows_text if windows_text == linux_text else "the agents' users"
         hint = " (Enter for none: SSH keys only)" if keys else ""
-        typed = prompt(f"Password for {shown}{hint}: ")
+        try:
+            typed = prompt(f"Password for {shown}{hint}: ")
+        except EOFError:  # Ctrl-D at the prompt: no password, as an empty line
+            typed = ""
         if typed:
             password, source = Secret(typed), "prompt"
     return Credentials(

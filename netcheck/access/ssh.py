@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from netcheck.access.credentials import Account, Credentials, default_known_hosts
+from netcheck.address import is_address, parse_ip
 
-INSTALL_HINT = "pip install 'netcheck[install-check]'"
+INSTALL_HINT = "pip install 'netcheck-preflight[install-check]'"
 OUTPUT_CAP = 64 * 1024
 """Bytes read from one command's stdout (and stderr) at most."""
 
@@ -138,15 +139,15 @@ async def _read_capped(stream: Any) -> bytes:
         kept += data[: max(0, OUTPUT_CAP - len(kept))]
 
 
-def _known_hosts_match(path: Path, name: str, address: str, port: int) -> tuple[Any, list[Any], list[Any]]:
-    """(the parsed known_hosts or None, trusted keys, revoked keys) for this host."""
+def _known_hosts_match(path: Path, name: str, address: str, port: int) -> tuple[list[Any], list[Any], list[Any]]:
+    """(trusted host keys, trusted CA keys, revoked keys) that known_hosts holds for this host, by its name or its
+    address (an entry under either counts, as with OpenSSH's default CheckHostIP=no)."""
     import asyncssh  # noqa: PLC0415
 
     if not path.is_file():
-        return None, [], []
-    known = asyncssh.read_known_hosts(str(path))
-    trusted, _ca, revoked, *_rest = known.match(name, address, port)
-    return known, list(trusted), list(revoked)
+        return [], [], []
+    trusted, ca, revoked, *_rest = asyncssh.read_known_hosts(str(path)).match(name, address, port)
+    return list(trusted), list(ca), list(revoked)
 
 
 async def _fingerprint(address: str, port: int, timeout_s: float, algs: Sequence[str] = ()) -> tuple[str, str]:
@@ -181,18 +182,18 @@ async def observe_ssh(
         return _replace(base, elapsed_ms=round((time.monotonic() - started) * 1000, 1), **changes)
 
     try:
-        known, trusted, revoked = _known_hosts_match(known_path, name, address, port)
+        trusted, ca, revoked = _known_hosts_match(known_path, name, address, port)
     except (OSError, ValueError) as exc:
         return done(login="error", error=f"cannot read known_hosts {known_path}: {exc}")
     try:
-        if not trusted:
+        if not (trusted or ca):
             # Never trusted silently: without a known key nothing is sent, the password least of all.
             fingerprint, key_type = await _fingerprint(address, port, step)
             state = "revoked" if revoked else "unknown"
             return done(fingerprint=fingerprint, key_type=key_type, host_key=state)
         options: dict[str, Any] = {
             "username": account.text,  # as typed: a domain user on Linux (SSSD, winbind) logs in with its domain
-            "known_hosts": known,
+            "known_hosts": (trusted, ca, revoked),  # what matched the name or the address, not a second lookup by address
             "config": None,
             "connect_timeout": step,
             "login_timeout": step,
@@ -284,8 +285,8 @@ async def _agent_side(
     probes: list[TcpFromAgent] = []
     tool = await _probe_tool(conn, step)
     for target in targets:
-        if _is_ip(target.name):
-            addresses: tuple[str, ...] = (str(ipaddress.ip_address(target.name)),)
+        if is_address(target.name):
+            addresses: tuple[str, ...] = (str(parse_ip(target.name)),)
         else:
             quoted = shlex.quote(target.name)  # a name validated by the topology; quoted all the same
             addresses = _addresses((await _run(conn, f"getent hosts {quoted}", step)).stdout)
@@ -295,14 +296,6 @@ async def _agent_side(
         if addresses:
             probes.append(await _probe(conn, addresses[0], target.port, tool, step))
     return tuple(names), tuple(probes)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 async def _probe_tool(conn: Any, step: float) -> str:
@@ -316,14 +309,19 @@ async def _probe_tool(conn: Any, step: float) -> str:
 
 
 async def _probe(conn: Any, address: str, port: int, tool: str, step: float) -> TcpFromAgent:
-    """One connect from the agent; the command holds only a parsed IP address and a port number."""
-    ip = str(ipaddress.ip_address(address))
+    """One connect from the agent; the command holds only a parsed IP address (no zone id: it could carry any
+    character) and a port number, quoted all the same."""
+    parsed = parse_ip(address)
+    if parsed is None or getattr(parsed, "scope_id", None):
+        return TcpFromAgent(address, port, "error", "the agent's resolver gave something that is not a plain IP address", "", 0.0)
+    ip = str(parsed)
     wait = max(1, int(step / 2))
     started = time.monotonic()
     if tool == "bash /dev/tcp":
-        command = f"timeout {wait} bash -c 'exec 3<>/dev/tcp/{ip}/{int(port)} && echo connected'; echo rc=$?"
+        script = shlex.quote(f"exec 3<>/dev/tcp/{ip}/{int(port)} && echo connected")
+        command = f"timeout {wait} bash -c {script}; echo rc=$?"
     elif tool == "python3":
-        command = f"python3 -c {shlex.quote(PROBE_PYTHON)} {ip} {int(port)} {wait}"
+        command = f"python3 -c {shlex.quote(PROBE_PYTHON)} {shlex.quote(ip)} {int(port)} {wait}"
     else:
         return TcpFromAgent(ip, port, "error", "neither bash with timeout nor python3 on the agent", "", 0.0)
     out = await _run(conn, command, step + wait)

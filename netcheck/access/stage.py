@@ -7,9 +7,10 @@ through SMB. Each visit is bounded in time as a whole; one agent's failure is th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from netcheck.access.credentials import NO_CREDENTIALS, Credentials
 from netcheck.access.ssh import AgentSideTarget, SshObservation
@@ -40,6 +41,8 @@ class AccessSetup:
     """The management server and license server the agents must reach, each with its product port."""
     phase: Phase
     timeout_s: float
+    concurrency: int = 32
+    """Agents visited at once at most (each visit is an SSH session or an SMB connection with a thread)."""
 
 
 async def run_access(
@@ -63,55 +66,64 @@ async def run_access(
     }
     servers = [Server(t, port, PURPOSES[t.role], _addresses_here(t, names)) for t, port in setup.servers if t.role in PURPOSES]
 
-    async def one(check: Check) -> list[Result]:
+    def decide(check: Check) -> Result | None:
+        """Why the agent of `check` is not visited (a skip), or None: visit it."""
         link = by_link.get((check.target.name, check.port_key))
         if link is None or link.state is not State.OPEN:
             why = f"TCP {check.port} to {check.target.name} is {link.state if link else 'not probed'}"
             see = link.check.id if link else check_id(Kind.TCP, check.source, check.target.name, check.port)
-            return [skipped(check, f"{why} (see {see})")]
+            return skipped(check, f"{why} (see {see})")
+        if setup.credentials is None:
+            return skipped(check, NO_CREDENTIALS)
+        reason = setup.credentials.can_log_in(access_os(check))
+        return skipped(check, reason) if reason else None
+
+    limit = asyncio.Semaphore(max(1, setup.concurrency))
+
+    async def visit(check: Check) -> list[Result]:
+        link = by_link[(check.target.name, check.port_key)]
         credentials = setup.credentials
+        assert credentials is not None  # decide() said so
         agent_os = access_os(check)
-        if credentials is None:
-            return [skipped(check, NO_CREDENTIALS)]
-        reason = credentials.can_log_in(agent_os)
-        if reason:
-            return [skipped(check, reason)]
         account = credentials.account_for(agent_os)
         assert account is not None  # can_log_in said so
         address = link.address or check.target.name
         port = link.check.port or port_number(link.check.port_key or PortKey.SSH)
         try:
-            if agent_os is AgentOS.LINUX:
-                targets = [AgentSideTarget(s.target.name, s.port) for s in servers]
-                obs = await asyncio.wait_for(
-                    observe_ssh(
-                        check.target.name,
-                        address,
-                        port,
-                        account=account,
-                        credentials=credentials,
-                        targets=targets,
-                        timeout_s=setup.timeout_s,
-                    ),
-                    VISIT_BUDGET_S,
+            async with limit:
+                if agent_os is AgentOS.LINUX:
+                    targets = [AgentSideTarget(s.target.name, s.port) for s in servers]
+                    obs = await asyncio.wait_for(
+                        observe_ssh(
+                            check.target.name,
+                            address,
+                            port,
+                            account=account,
+                            credentials=credentials,
+                            targets=targets,
+                            timeout_s=setup.timeout_s,
+                        ),
+                        VISIT_BUDGET_S,
+                    )
+                    obs = scrubbed(obs, credentials)
+                    result = classify_ssh(check, obs)
+                    side = []
+                    if obs.login == "ok":
+                        side = agent_side_results(check.target, obs, servers, phase=setup.phase)
+                    return [result, *side]
+                seen = await asyncio.wait_for(
+                    asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
                 )
-                result = classify_ssh(check, obs)
-                side = []
-                if obs.login == "ok":
-                    side = agent_side_results(check.target, obs, servers, phase=setup.phase)
-                return [result, *side]
-            seen = await asyncio.wait_for(
-                asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
-            )
-            return [classify_smb(check, seen)]
+                return [classify_smb(check, scrubbed(seen, credentials))]
         except TimeoutError:
             return [_timed_out(check, address)]
         except Exception as exc:  # noqa: BLE001 - one agent's failure is that agent's error result, never the run's
             return [error_result(check, f"{type(exc).__name__}: {_safe(exc, credentials)}")]
 
-    groups = await asyncio.gather(*(one(c) for c in checks))
-    first = [g[0] for g in groups]
-    return first + [r for g in groups for r in g[1:]]
+    decided = {check.id: decide(check) for check in checks}
+    visited = iter(await asyncio.gather(*(visit(c) for c in checks if decided[c.id] is None)))
+    groups = [[skip] if (skip := decided[c.id]) is not None else next(visited) for c in checks]
+    return [g[0] for g in groups] + [r for g in groups for r in g[1:]]
 
 
 def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, ...]:
@@ -142,7 +154,25 @@ def _timed_out(check: Check, address: str) -> Result:
 
 def _safe(exc: Exception, credentials: Credentials) -> str:
     """An exception's message with the password cut out, should a library ever have put it there."""
-    text = str(exc)
-    if credentials.password and credentials.password.reveal():
-        text = text.replace(credentials.password.reveal(), "********")
-    return text[:300]
+    return credentials.scrub(str(exc))[:300]
+
+
+ObservationT = TypeVar("ObservationT")
+
+
+def scrubbed(value: ObservationT, credentials: Credentials) -> ObservationT:
+    """An observation with the password cut out of every text in it (error messages, server reasons, command
+    output), however deep: an SSH server's disconnect reason or an SMB library's message is the other side's
+    text, and the other side was just sent the password."""
+    if isinstance(value, str):
+        return credentials.scrub(value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return tuple(scrubbed(item, credentials) for item in value)  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [scrubbed(item, credentials) for item in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {key: scrubbed(item, credentials) for key, item in value.items()}  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: scrubbed(getattr(value, f.name), credentials) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value

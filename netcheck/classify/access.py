@@ -14,7 +14,7 @@ from typing import Any
 from netcheck.access.smb import SmbObservation
 from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
 from netcheck.classify.tcp import classify_tcp
-from netcheck.matrix import PortKey
+from netcheck.matrix import PortKey, port_number
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
 from netcheck.observations import Observation, Reply, TcpReply
 
@@ -91,7 +91,7 @@ def parse_df(text: str) -> dict[str, int]:
 def _known_hosts_fix(obs: SshObservation, name: str) -> str:
     algo = obs.key_type.replace("ssh-", "") if obs.key_type else "ed25519"
     key_file = f"/etc/ssh/ssh_host_{algo if algo in ('ed25519', 'rsa') else 'ecdsa'}_key.pub"
-    port = f"-p {obs.port} " if obs.port != 22 else ""
+    port = f"-p {obs.port} " if obs.port != port_number(PortKey.SSH) else ""
     return (
         f"Compare the fingerprint with the one shown on {name} itself (ssh-keygen -lf {key_file}); if they match, add "
         f"the key: ssh-keyscan {port}-t {obs.key_type or 'ed25519'} {obs.address} >> {obs.known_hosts} "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import assert_never
 
+from netcheck.address import parse_ip
 from netcheck.classify.common import where
 from netcheck.matrix import PortKey, source_port_note
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Verdict
@@ -51,7 +51,9 @@ def misdirected(check: Check, address: str) -> Result | None:
 
     A loopback address the user typed is taken as meant (bare `netcheck` and tests probe 127.0.0.1 on purpose).
     """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    ip = parse_ip(address.split("%", 1)[0])
+    if ip is None:
+        return None
     role = str(check.target.role).replace("-", " ")
     if ip.is_unspecified:
         return Result(

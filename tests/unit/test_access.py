@@ -25,6 +25,7 @@ from netcheck.access.credentials import (
 )
 from netcheck.access.smb import SmbObservation, Step, account_kind, observe_smb
 from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent, observe_ssh
+from netcheck.access.stage import scrubbed
 from netcheck.classify.access import (
     Server,
     agent_side_results,
@@ -184,7 +185,7 @@ def test_user_without_the_extra_says_exactly_what_to_install(monkeypatch: pytest
     result = CliRunner().invoke(cli.app, ["check", "--agent", "198.18.0.41:linux", "--user", "root"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "netcheck: error: --user needs the install-check extra: pip install 'netcheck[install-check]'"
+        "netcheck: error: --user needs the install-check extra: pip install 'netcheck-preflight[install-check]'"
     ]
 
 
@@ -571,3 +572,14 @@ def test_access_report_in_every_format(name: str) -> None:
     validate_report(json.loads(text))
     assert report_to_dict(report_from_dict(json.loads(text))) == json.loads(text)
     golden(f"access.{name}", FORMATS[name](parse_report(text)))
+
+
+def test_what_the_other_side_says_is_scrubbed_of_the_password() -> None:
+    """An SSH server's disconnect reason or an SMB library's message may quote the password it was sent."""
+    creds = Credentials(linux=parse_user("root"), password=Secret(CANARY))
+    said = f"login refused for root with {CANARY}"
+    ssh = observation(login="refused", error=said, sudo=CommandOutput(1, said, said))
+    smb = SmbObservation("198.18.0.31", "admin", "local", login=Step(False, 0xC000006D, said))
+    for seen in (scrubbed(ssh, creds), scrubbed(smb, creds)):
+        assert CANARY not in repr(seen) and "********" in repr(seen)
+    assert scrubbed(ssh, Credentials(linux=parse_user("root"))) == ssh  # no password: nothing to cut
