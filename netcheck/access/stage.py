@@ -16,7 +16,7 @@ from netcheck.access.credentials import NO_CREDENTIALS, Credentials
 from netcheck.access.ssh import AgentSideTarget, SshObservation
 from netcheck.classify.access import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
 from netcheck.classify.common import error_result
-from netcheck.matrix import PortKey, links_for, port_number
+from netcheck.matrix import PortKey, links_for
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
 from netcheck.observations import NameObservation
 
@@ -88,7 +88,8 @@ async def run_access(
         account = credentials.account_for(agent_os)
         assert account is not None  # can_log_in said so
         address = link.address or check.target.name
-        port = link.check.port or port_number(link.check.port_key or PortKey.SSH)
+        port = link.check.port
+        assert port is not None  # every TCP link of the plan has its port (the plan's [ports] included)
         try:
             async with limit:
                 if agent_os is AgentOS.LINUX:
