@@ -205,7 +205,9 @@ def correct(run: Run) -> int:
     return sum(state == truth(*key) for key, state in run.states.items())
 
 
-def benchmark(count: int, *, wan: bool = False, tuned: bool = True) -> list[dict[str, object]]:
+def benchmark(
+    count: int, *, wan: bool = False, tuned: bool = True, methods: tuple[str, ...] = ("syn", "connect")
+) -> list[dict[str, object]]:
     """Build the lab, run the scans, tear down; one row per scan. With `wan`, defaults only and nmap without
     --max-retries 1 (see the module docstring)."""
     sweep_stale_namespaces()
@@ -217,7 +219,7 @@ def benchmark(count: int, *, wan: bool = False, tuned: bool = True) -> list[dict
             targets = workdir / "agents.txt"
             targets.write_text("\n".join(agents(count)) + "\n")
             rows: list[dict[str, object]] = []
-            for method in ("syn", "connect"):
+            for method in methods:
                 option_sets: list[list[str]] = [[]] + ([TUNED[method]] if tuned and not wan else [])
                 ours = [run_netcheck(console, workdir, method, options, targets) for options in option_sets]
                 if tuned and not wan and method == "syn":  # the table writer at scale, too
@@ -267,11 +269,12 @@ def main() -> None:
     parser.add_argument("--wan", action="store_true", help="behind 100 ms each way and 2 %% loss; defaults only")
     parser.add_argument("--no-tuned", action="store_true", help="netcheck's default options only")
     parser.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    parser.add_argument("--method", choices=["syn", "connect"], action="append", help="only this method (repeatable)")
     args = parser.parse_args()
     if not 1 <= args.agents <= 32000:
         parser.error("--agents must be between 1 and 32000")
     before = machine()
-    rows = benchmark(args.agents, wan=args.wan, tuned=not args.no_tuned)
+    rows = benchmark(args.agents, wan=args.wan, tuned=not args.no_tuned, methods=tuple(args.method or ("syn", "connect")))
     network = rows[0]["network"]
     title = f"{args.agents} agents x {len(PORTS)} ports ({args.agents * len(PORTS)} links), network: {network}"
     if args.format == "json":

@@ -1,29 +1,31 @@
 """netcheck's command line: the only place that prints, writes files and chooses the exit code.
 
 Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 bad input, 3 netcheck itself failed.
+
+The parser is the standard library's argparse: a command's parser is built only when that command runs, and
+nothing beyond the options' own types is imported before a run starts (`netcheck --help` is a start-up target).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import math
 import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
-
-import typer
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from netcheck import __version__
 from netcheck.address import is_address
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
-from netcheck.firewall import RuleFormat
-from netcheck.matrix import PRODUCT_PORT_KEYS, PortKey, port_number
 from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
 from netcheck.report.formats import Format
 
@@ -34,59 +36,384 @@ if TYPE_CHECKING:
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
+DESCRIPTION = """Will each network connection of an Acronis Backup Advanced deployment work? netcheck probes every
+link of the product's connection matrix from this machine and says pass or fail, with the packet evidence
+and the fix."""
+COMMANDS = {
+    "check": "Probe every link of the connection matrix that starts at this machine.",
+    "listen": "Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end.",
+    "report": "Render a saved JSON report in another format.",
+    "merge": "Combine reports taken from several vantage points into one report with a link matrix.",
+    "ports": "Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges.",
+}
+ROOT_HELP = f"""usage: netcheck [--version] [COMMAND [OPTIONS]]
 
-ManagementServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the management server.")]
-LicenseServerOption = Annotated[str | None, typer.Option(metavar="NAME", help="Name or address of the license server.")]
-AgentOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--agent", metavar="HOST[:OS]", help="An agent machine, HOST or HOST:windows|linux. Repeat for more.", show_default=False
-    ),
-]
-AgentsFileOption = Annotated[
-    Path | None, typer.Option(metavar="FILE", help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments.")
-]
-PlanOption = Annotated[Path | None, typer.Option(metavar="FILE.toml", help="A TOML plan file with the topology (see README).")]
-FormatOption = Annotated[Format, typer.Option("--format", help="Report format.")]
-OutputOption = Annotated[Path | None, typer.Option(metavar="FILE", help="Write the report to this file instead of stdout.")]
-RedactOption = Annotated[bool, typer.Option("--redact", help="Replace host names and addresses with stable pseudonyms.")]
+{DESCRIPTION}
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="Will each network connection of an Acronis Backup Advanced deployment work? "
-    "Probes every link of the product's connection matrix from this machine and says pass or fail, "
-    "with the packet evidence and the fix.",
-)
+Without a command, netcheck checks this machine: host readiness and the product's ports on loopback.
+
+Commands:
+{"".join(f"  {name:<8}{text}{chr(10)}" for name, text in COMMANDS.items())}
+Options:
+  --version   Print the version and exit.
+  -h, --help  Show this message and exit.
+
+Run 'netcheck COMMAND --help' for a command's options and examples.
+Exit codes: 0 all passed, 1 a check failed, 2 bad input, 3 netcheck itself failed.
+"""
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
-    typer.echo(f"netcheck: error: {message}", err=True)
-    raise typer.Exit(code)
+    _say(f"netcheck: error: {message}", err=True)
+    raise SystemExit(code)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with netcheck's contract: a bad option is one line on stderr and exit 2, and an unknown option
+    is named without its value (`--password=...` must not echo a password back)."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (see '{self.prog} --help')")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            first = extra[0]
+            if first.startswith("-"):
+                self.error(f"no such option: {first.split('=', 1)[0]}")
+            self.error(f"unexpected argument {first!r}")
+        return parsed
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(enum: type[E]) -> Callable[[str], E]:
+    def convert(text: str) -> E:
+        try:
+            return enum(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(enum)}") from None
+
+    return convert
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    return "[" + "|".join(enum) + "]"
+
+
+def _number(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
+    def convert(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if math.isnan(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not in the range {low:g} to {high:g}")
+        return value
+
+    return convert
+
+
+def _command_parser(name: str, epilog: str) -> _Parser:
+    return _Parser(
+        prog=f"netcheck {name}",
+        usage=f"netcheck {name} [OPTIONS]" + (" FILE.json" if name == "report" else " FILE.json..." if name == "merge" else ""),
+        description=COMMANDS[name],
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+
+
+def _topology_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--management-server", metavar="NAME", help="Name or address of the management server.")
+    parser.add_argument("--license-server", metavar="NAME", help="Name or address of the license server.")
+    parser.add_argument(
+        "--agent", metavar="HOST[:OS]", action="append", help="An agent machine, HOST or HOST:windows|linux. Repeat for more."
+    )
+    parser.add_argument(
+        "--agents-file", metavar="FILE", type=Path, help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments."
+    )
+    parser.add_argument("--plan", metavar="FILE.toml", type=Path, help="A TOML plan file with the topology (see README).")
+
+
+def _report_options(parser: argparse.ArgumentParser, *, redact: bool = True) -> None:
+    parser.add_argument(
+        "--format", dest="output_format", metavar=_choices(Format), type=_choice(Format), default=Format.TABLE,
+        help="Report format. [default: table]",
+    )  # fmt: skip
+    parser.add_argument("--output", metavar="FILE", type=Path, help="Write the report to this file instead of stdout.")
+    if redact:
+        parser.add_argument(
+            "--redact", dest="redact_report", action="store_true", help="Replace host names and addresses with stable pseudonyms."
+        )
+
+
+CHECK_EPILOG = """Examples:
+  netcheck check --agent 198.18.0.31:windows --agent 198.18.0.41:linux
+  netcheck check --from management-server --agents-file agents.txt --format json --output report.json
+  netcheck check --from agent --management-server ms.corp.example --license-server ls.corp.example
+  netcheck check --plan site.toml --phase post-install
+  netcheck check --from agent --management-server ms --dns-server 198.18.0.53 --hosts-file agent-hosts.txt
+  netcheck check --agents-file agents.txt --user 'CORP\\installer' --ssh-key ~/.ssh/id_ed25519
+
+Exit codes: 0 all passed, 1 a check failed, 2 bad input, 3 netcheck itself failed."""
+
+
+def _check_parser() -> _Parser:
+    parser = _command_parser("check", CHECK_EPILOG)
+    add = parser.add_argument
+    add("--from", dest="vantage_role", metavar=_choices(Role), type=_choice(Role),
+        help="The role of this machine in the deployment. [default: console]")  # fmt: skip
+    _topology_options(parser)
+    add("--phase", metavar=_choices(Phase), type=_choice(Phase),
+        help="pre-install: a reset on a product port passes. [default: pre-install]")  # fmt: skip
+    add("--method", metavar=_choices(Method), type=_choice(Method),
+        help="auto: raw SYN probes when privileged, connect() otherwise. [default: auto]")  # fmt: skip
+    add("--dns-server", metavar="IP", action="append", help="Ask this name server instead of the system's. Repeat for more.")
+    add("--hosts-file", metavar="PATH", type=Path, help="Read this hosts file instead of this machine's.")
+    add("--expect-responder", action="store_true",
+        help="'netcheck listen' runs on the targets: a reset on 25001/9876 is then flagged as possibly forged.")  # fmt: skip
+    add("--token", metavar="TOKEN",
+        help="The token given to 'netcheck listen', to authenticate responders (or set NETCHECK_TOKEN).")  # fmt: skip
+    add("--timeout", metavar="SECONDS", type=_number(float, 0.05, 60.0), default=2.0,
+        help="Longest wait for an answer (the RTT decides below it). [default: 2.0]")  # fmt: skip
+    add("--retries", metavar="N", type=_number(int, 0, 10), default=1,
+        help="Extra tries for probes that got no answer. [default: 1]")  # fmt: skip
+    add("--concurrency", metavar="N", type=_number(int, 1, 16384), default=256,
+        help="Connect probes in flight at most. [default: 256]")  # fmt: skip
+    add("--rate", metavar="PPS", type=_number(int, 10, 1_000_000), default=100000,
+        help="SYN probes sent per second at most. [default: 100000]")  # fmt: skip
+    add("--identify", action=argparse.BooleanOptionalAction, default=True,
+        help="Find out what answers on open ports (SSH, SMB, TLS, responder). [default: --identify]")  # fmt: skip
+    add("--user", metavar="USER",
+        help="Log in to the agents as DOMAIN\\name, name@domain or name, to check that the remote installation will "
+        "work. The password is asked (on a terminal), or taken from NETCHECK_PASSWORD or --password-file; never "
+        "from the command line.")  # fmt: skip
+    add("--password-file", metavar="FILE", type=Path, help="Read the password from the first line of FILE (mode 600).")
+    add("--ssh-key", metavar="FILE", type=Path, action="append",
+        help="A private key for SSH logins (a running ssh-agent is used too). Repeat for more.")  # fmt: skip
+    add("--known-hosts", metavar="FILE", type=Path,
+        help="The known_hosts file to trust agents' SSH host keys from. [default: ~/.ssh/known_hosts]")  # fmt: skip
+    add("--write-test", action=argparse.BooleanOptionalAction, default=True,
+        help="Write and delete one file in ADMIN$ on Windows agents. [default: --write-test]")  # fmt: skip
+    _report_options(parser)
+    add("-q", "--quiet", action="store_true", help="No progress and no summary line.")
+    add("-v", "--verbose", action="store_true", help="Show evidence in the table; tracebacks on internal errors.")
+    return parser
+
+
+def check(args: argparse.Namespace) -> int:
+    """Probe every link of the connection matrix that starts at this machine."""
+    from netcheck.matrix import PortKey, port_number  # noqa: PLC0415
+
+    with _guarded(verbose=args.verbose):
+        secret = _token_bytes(args.token)
+        topology, plan_file = _topology(args)
+        role = args.vantage_role or plan_file.vantage or Role.CONSOLE
+        checks = _plan(topology, role)
+        for server in args.dns_server or []:
+            if not is_address(server):
+                raise InputError(f"--dns-server {server!r} is not an IP address")
+        if args.hosts_file is not None:
+            _check_readable(args.hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
+        output_options = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
+        if args.output:
+            _check_output_path(args.output)
+        access = AccessOptions(args.user, args.password_file, tuple(args.ssh_key or ()), args.known_hosts, args.write_test)
+        credentials = _credentials(access, plan_file)
+        options = _run_options(
+            phase=args.phase or plan_file.phase or Phase.PRE_INSTALL,
+            method=args.method or plan_file.method or Method.AUTO,
+            timeout_s=args.timeout,
+            retries=args.retries,
+            concurrency=args.concurrency,
+            rate_pps=args.rate,
+            dns_servers=tuple(args.dns_server or ()),
+            hosts_path=args.hosts_file,
+            identify_services=args.identify,
+            expect_responder=args.expect_responder,
+            token=secret,
+            credentials=credentials,
+            servers=tuple(
+                (t, port_number(PortKey.PRODUCT, topology.ports))
+                for t in (topology.management_server, topology.license_server)
+                if t is not None
+            ),
+        )
+        report = _run(checks, role, options, quiet=args.quiet)
+        _emit(report, output_options)
+        return exit_code(report)
+    return EXIT_INTERNAL  # not reached: _guarded exits
+
+
+def _report_parser() -> _Parser:
+    parser = _command_parser(
+        "report",
+        "Examples:\n  netcheck report console.json --format markdown --output ticket.md\n"
+        "  netcheck report console.json --format html --redact --output report.html\n\n"
+        "Exit 0 when rendered, 2 when the file is not a report.",
+    )
+    parser.add_argument("file", metavar="FILE.json", type=Path, help="A report saved with --format json.")
+    _report_options(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="Show evidence in the table.")
+    return parser
+
+
+def report(args: argparse.Namespace) -> int:
+    """Render a saved JSON report in another format."""
+    with _guarded():
+        _render_saved([args.file], Output(args.output_format, args.output, args.redact_report, verbose=args.verbose))
+    return EXIT_PASS
+
+
+def _merge_parser() -> _Parser:
+    parser = _command_parser(
+        "merge",
+        "The same run given twice is merged once; vantage points that share a host name are kept, with a warning.\n\n"
+        "Example:\n  netcheck merge console.json agent-win1.json agent-lin1.json --format html --output site.html",
+    )
+    parser.add_argument("files", metavar="FILE.json", type=Path, nargs="+", help="Reports from different machines.")
+    _report_options(parser)
+    parser.add_argument(
+        "--unreachable", metavar="HOST[=REASON]", action="append",
+        help="An agent that could not be reached to run netcheck (repeatable): it becomes an error row.",
+    )  # fmt: skip
+    return parser
+
+
+def merge(args: argparse.Namespace) -> int:
+    """Combine reports taken from several vantage points into one report with a link matrix."""
+    with _guarded():
+        _render_saved(args.files, Output(args.output_format, args.output, args.redact_report), args.unreachable or [])
+    return EXIT_PASS
+
+
+def _ports_parser() -> _Parser:
+    from netcheck.firewall import RuleFormat  # noqa: PLC0415
+
+    parser = _command_parser(
+        "ports",
+        "Examples:\n  netcheck ports --format csv\n"
+        "  netcheck ports --management-server 198.18.0.20 --agents-file agents.txt --format netsh",
+    )
+    parser.add_argument(
+        "--format", dest="rule_format", metavar=_choices(RuleFormat), type=_choice(RuleFormat), default=RuleFormat.CSV,
+        help="Rule syntax. [default: csv]",
+    )  # fmt: skip
+    _topology_options(parser)
+    parser.add_argument("--output", metavar="FILE", type=Path, help="Write the rules to this file instead of stdout.")
+    return parser
+
+
+def ports(args: argparse.Namespace) -> int:
+    """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
+    from netcheck.firewall import firewall_rules, render_rules  # noqa: PLC0415
+
+    with _guarded():
+        if args.output:
+            _check_output_path(args.output)
+        topology, _plan_file = _topology(args)
+        rules = render_rules(firewall_rules(topology), args.rule_format)
+        if args.output:
+            _write_atomically(args.output, [rules])
+            return EXIT_PASS
+        try:
+            sys.stdout.write(rules)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+    return EXIT_PASS
+
+
+LISTEN_EPILOG = """Examples:
+  netcheck listen                      # on an agent, before installation: answer on 25001 and 9876
+  NETCHECK_TOKEN=s3cret netcheck listen --duration 1800 --log peers.jsonl
+  then, from the console: netcheck check --agent HOST:windows --expect-responder --token s3cret"""
+
+
+def _listen_parser() -> _Parser:
+    parser = _command_parser("listen", LISTEN_EPILOG)
+    add = parser.add_argument
+    add("--port", metavar="PORT", type=_number(int, 1, 65535), action="append",
+        help="A port to answer on. Repeat. [default: 25001, 9876]")  # fmt: skip
+    add("--duration", metavar="SECONDS", type=_number(float, 1, 86400), default=600.0,
+        help="Stop by itself after this long. [default: 600]")  # fmt: skip
+    add("--token", metavar="TOKEN", help="Prove to 'check --token' that both share it (or set NETCHECK_TOKEN).")
+    add("--bind", metavar="ADDRESS", default="0.0.0.0", help="The address to listen on. [default: 0.0.0.0]")  # noqa: S104
+    add("--max-connections", metavar="N", type=_number(int, 1, 4096), default=64,
+        help="Connections served at once at most. [default: 64]")  # fmt: skip
+    add("--log", metavar="FILE", type=Path, help="Append each peer as a JSON line to FILE.")
+    add("-q", "--quiet", action="store_true", help="Only the summary.")
+    return parser
+
+
+def listen(args: argparse.Namespace) -> int:
+    """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
+    from netcheck.matrix import PRODUCT_PORT_KEYS, port_number  # noqa: PLC0415
+
+    with _guarded():
+        ports = args.port or [port_number(key) for key in PRODUCT_PORT_KEYS]
+        _listen(ports, args.duration, args.token, args.bind, args.max_connections, args.log, args.quiet)
+    return EXIT_PASS
+
+
+Command = tuple[Callable[[], _Parser], Callable[[argparse.Namespace], int]]
+DISPATCH: dict[str, Command] = {
+    "check": (_check_parser, check),
+    "listen": (_listen_parser, listen),
+    "report": (_report_parser, report),
+    "merge": (_merge_parser, merge),
+    "ports": (_ports_parser, ports),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command; returns the exit code (bad input raises SystemExit(2))."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        with _guarded():
+            return _check_this_machine()
+    first = args[0]
+    if first in ("-h", "--help"):
+        sys.stdout.write(ROOT_HELP)
+        return EXIT_PASS
+    if first == "--version":
+        _say(f"netcheck {__version__}")
+        return EXIT_PASS
+    if first not in DISPATCH:
+        what = f"no such option: {first.split('=', 1)[0]}" if first.startswith("-") else f"no such command {first!r}"
+        _fail(f"{what} (commands: {', '.join(COMMANDS)}; see 'netcheck --help')")
+    build, command = DISPATCH[first]
+    return command(build().parse_args(args[1:]))
+
+
+app = main
+"""What the tests invoke (tests/cli_runner.py)."""
 
 
 def _read_text(path: Path, what: str) -> str:
     return read_text_limited(path, what)  # a regular file of at most 16 MiB, or one line and exit 2
 
 
-def _topology(
-    management_server: str | None,
-    license_server: str | None,
-    agent: list[str] | None,
-    agents_file: Path | None,
-    plan: Path | None,
-) -> tuple[Topology, PlanFile]:
+def _topology(args: argparse.Namespace) -> tuple[Topology, PlanFile]:
     """The topology from --plan, --agents-file and the options (options win over the plan file)."""
     from netcheck.topology import PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan  # noqa: PLC0415
 
-    plan_file = parse_plan(_read_text(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
-    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agent or []]]
-    if agents_file:
-        agent_groups.append(parse_agents_file(_read_text(agents_file, "agents file"), filename=str(agents_file)))
+    plan_file = parse_plan(_read_text(args.plan, "plan file"), filename=str(args.plan)) if args.plan else PlanFile()
+    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in args.agent or []]]
+    if args.agents_file:
+        agent_groups.append(parse_agents_file(_read_text(args.agents_file, "agents file"), filename=str(args.agents_file)))
     topology = build_topology(
-        management_server=management_server or plan_file.management_server,
-        license_server=license_server or plan_file.license_server,
+        management_server=args.management_server or plan_file.management_server,
+        license_server=args.license_server or plan_file.license_server,
         agents=agent_groups,
         ports=plan_file.ports,
     )
@@ -145,165 +472,6 @@ class _Progress:
         if self.shown:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
-
-
-@app.callback(invoke_without_command=True)
-def main(
-    ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        typer.echo(f"netcheck {__version__}")
-        raise typer.Exit(EXIT_PASS)
-    if ctx.invoked_subcommand is None:
-        with _guarded():
-            _check_this_machine()
-
-
-@app.command(
-    epilog="Examples:\n\n"
-    "  netcheck check --agent 198.18.0.31:windows --agent 198.18.0.41:linux\n\n"
-    "  netcheck check --from management-server --agents-file agents.txt --format json --output report.json\n\n"
-    "  netcheck check --from agent --management-server ms.corp.example --license-server ls.corp.example\n\n"
-    "  netcheck check --plan site.toml --phase post-install\n\n"
-    "  netcheck check --from agent --management-server ms --dns-server 198.18.0.53 --hosts-file agent-hosts.txt\n\n"
-    "Exit codes: 0 all passed, 1 a check failed, 2 bad input, 3 netcheck itself failed.",
-)
-def check(
-    vantage_role: Annotated[
-        Role | None,
-        typer.Option("--from", help="The role of this machine in the deployment. [default: console]", show_default=False),
-    ] = None,
-    management_server: ManagementServerOption = None,
-    license_server: LicenseServerOption = None,
-    agent: AgentOption = None,
-    agents_file: AgentsFileOption = None,
-    plan: PlanOption = None,
-    phase: Annotated[
-        Phase | None,
-        typer.Option(help="pre-install: a reset on a product port passes. [default: pre-install]", show_default=False),
-    ] = None,
-    method: Annotated[
-        Method | None,
-        typer.Option(help="auto: raw SYN probes when privileged, connect() otherwise. [default: auto]", show_default=False),
-    ] = None,
-    dns_server: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dns-server",
-            metavar="IP",
-            help="Ask this name server instead of the system's. Repeat for more.",
-            show_default=False,
-        ),
-    ] = None,
-    hosts_file: Annotated[
-        Path | None, typer.Option(metavar="PATH", help="Read this hosts file instead of this machine's.", show_default=False)
-    ] = None,
-    expect_responder: Annotated[
-        bool,
-        typer.Option(
-            "--expect-responder",
-            help="'netcheck listen' runs on the targets: a reset on 25001/9876 is then flagged as possibly forged.",
-        ),
-    ] = False,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            metavar="TOKEN",
-            envvar="NETCHECK_TOKEN",
-            help="The token given to 'netcheck listen', to authenticate responders (or set NETCHECK_TOKEN).",
-            show_default=False,
-        ),
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option(min=0.05, max=60.0, metavar="SECONDS", help="Longest wait for an answer (the RTT decides below it).")
-    ] = 2.0,
-    retries: Annotated[int, typer.Option(min=0, max=10, metavar="N", help="Extra tries for probes that got no answer.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, max=16384, metavar="N", help="Connect probes in flight at most.")] = 256,
-    rate: Annotated[int, typer.Option(min=10, max=1_000_000, metavar="PPS", help="SYN probes sent per second at most.")] = 100000,
-    identify: Annotated[
-        bool, typer.Option("--identify/--no-identify", help="Find out what answers on open ports (SSH, SMB, TLS, responder).")
-    ] = True,
-    user: Annotated[
-        str | None,
-        typer.Option(
-            metavar="USER",
-            help="Log in to the agents as DOMAIN\\name, name@domain or name, to check that the remote installation "
-            "will work. The password is asked (on a terminal), or taken from NETCHECK_PASSWORD or --password-file; "
-            "never from the command line.",
-            show_default=False,
-        ),
-    ] = None,
-    password_file: Annotated[
-        Path | None,
-        typer.Option(metavar="FILE", help="Read the password from the first line of FILE (mode 600).", show_default=False),
-    ] = None,
-    ssh_key: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--ssh-key",
-            metavar="FILE",
-            help="A private key for SSH logins (a running ssh-agent is used too).",
-            show_default=False,
-        ),
-    ] = None,
-    known_hosts: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            help="The known_hosts file to trust agents' SSH host keys from. [default: ~/.ssh/known_hosts]",
-            show_default=False,
-        ),
-    ] = None,
-    write_test: Annotated[
-        bool, typer.Option("--write-test/--no-write-test", help="Write and delete one file in ADMIN$ on Windows agents.")
-    ] = True,
-    output_format: FormatOption = Format.TABLE,
-    output: OutputOption = None,
-    redact_report: RedactOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line.")] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show evidence in the table; tracebacks on internal errors.")
-    ] = False,
-) -> None:
-    """Probe every link of the connection matrix that starts at this machine."""
-    with _guarded(verbose=verbose):
-        secret = _token_bytes(token)
-        topology, plan_file = _topology(management_server, license_server, agent, agents_file, plan)
-        role = vantage_role or plan_file.vantage or Role.CONSOLE
-        checks = _plan(topology, role)
-        for server in dns_server or []:
-            if not is_address(server):
-                raise InputError(f"--dns-server {server!r} is not an IP address")
-        if hosts_file is not None:
-            _check_readable(hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
-        output_options = Output(output_format, output, redact_report, quiet, verbose)
-        if output:
-            _check_output_path(output)
-        access = AccessOptions(user, password_file, tuple(ssh_key or ()), known_hosts, write_test)
-        credentials = _credentials(access, plan_file)
-        options = _run_options(
-            phase=phase or plan_file.phase or Phase.PRE_INSTALL,
-            method=method or plan_file.method or Method.AUTO,
-            timeout_s=timeout,
-            retries=retries,
-            concurrency=concurrency,
-            rate_pps=rate,
-            dns_servers=tuple(dns_server or ()),
-            hosts_path=hosts_file,
-            identify_services=identify,
-            expect_responder=expect_responder,
-            token=secret,
-            credentials=credentials,
-            servers=tuple(
-                (t, port_number(PortKey.PRODUCT, topology.ports))
-                for t in (topology.management_server, topology.license_server)
-                if t is not None
-            ),
-        )
-        report = _run(checks, role, options, quiet=quiet)
-        _emit(report, output_options)
-        raise typer.Exit(exit_code(report))
 
 
 @dataclass(frozen=True)
@@ -375,7 +543,7 @@ def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -
     # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
     chosen = resolve_method(options.method, probes)
     if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):
-        typer.echo(note, err=True)
+        _say(note, err=True)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:
         return run(checks, role, options, probes=probes, on_progress=progress)
@@ -383,14 +551,14 @@ def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -
         progress.close()
 
 
-def _check_this_machine() -> None:
+def _check_this_machine() -> int:
     """Bare `netcheck`: host readiness and the product's ports on loopback, as a table."""
     from netcheck.plan import plan_local  # noqa: PLC0415
 
     report = _run(plan_local(Role.CONSOLE), Role.CONSOLE, _run_options(timeout_s=1.0), quiet=False)
     _emit(report, Output())
-    typer.echo("Check a deployment's links with 'netcheck check --help'; answer probes with 'netcheck listen'.")
-    raise typer.Exit(exit_code(report))
+    _say("Check a deployment's links with 'netcheck check --help'; answer probes with 'netcheck listen'.")
+    return exit_code(report)
 
 
 def _emit(report: Report, output: Output) -> None:
@@ -406,7 +574,7 @@ def _emit(report: Report, output: Output) -> None:
     if output.path:
         _write_atomically(output.path, chunks)
         if not output.quiet and not output_target(output.path).is_stdout:  # the summary must not end up inside the report
-            typer.echo(f"{summary_line(report)}; report written to {output.path}")
+            _say(f"{summary_line(report)}; report written to {output.path}")
     else:
         try:
             for chunk in chunks:
@@ -432,46 +600,6 @@ def _load_report(path: Path) -> Report:
         raise InputError(f"{path}: {exc}") from None
 
 
-@app.command(
-    epilog="Examples:\n\n  netcheck report console.json --format markdown --output ticket.md\n\n"
-    "  netcheck report console.json --format html --redact --output report.html",
-)
-def report(
-    file: Annotated[Path, typer.Argument(metavar="FILE.json", help="A report saved with --format json.")],
-    output_format: FormatOption = Format.TABLE,
-    output: OutputOption = None,
-    redact_report: RedactOption = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence in the table.")] = False,
-) -> None:
-    """Render a saved JSON report in another format. Exit 0 when rendered, 2 when the file is not a report."""
-    with _guarded():
-        _render_saved([file], Output(output_format, output, redact_report, verbose=verbose))
-
-
-@app.command(
-    epilog="Example:\n\n  netcheck merge console.json agent-win1.json agent-lin1.json --format html --output site.html",
-)
-def merge(
-    files: Annotated[list[Path], typer.Argument(metavar="FILE.json...", help="Reports from different machines.")],
-    output_format: FormatOption = Format.TABLE,
-    output: OutputOption = None,
-    redact_report: RedactOption = False,
-    unreachable: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--unreachable",
-            metavar="HOST[=REASON]",
-            help="An agent that could not be reached to run netcheck (repeatable): it becomes an error row.",
-        ),
-    ] = None,
-) -> None:
-    """Combine reports taken from several vantage points into one report with a link matrix.
-
-    The same run given twice is merged once; vantage points that share a host name are kept, with a warning."""
-    with _guarded():
-        _render_saved(files, Output(output_format, output, redact_report), unreachable or [])
-
-
 def _render_saved(files: list[Path], output: Output, unreachable: Sequence[str] = ()) -> None:
     from netcheck.report.json import ReportError  # noqa: PLC0415
     from netcheck.report.merge import merge_with_notes, parse_unreachable  # noqa: PLC0415
@@ -487,42 +615,10 @@ def _render_saved(files: list[Path], output: Output, unreachable: Sequence[str] 
             merged = merge_with_notes(reports, tool_version=__version__, unreachable=hosts)
             combined = merged.report
             for note in merged.notes:
-                typer.echo(f"netcheck merge: warning: {note}", err=True)
+                _say(f"netcheck merge: warning: {note}", err=True)
     except ReportError as exc:
         raise InputError(str(exc)) from None
     _emit(combined, output)
-
-
-@app.command(
-    epilog="Examples:\n\n  netcheck ports --format csv\n\n"
-    "  netcheck ports --management-server 198.18.0.20 --agents-file agents.txt --format netsh",
-)
-def ports(
-    rule_format: Annotated[RuleFormat, typer.Option("--format", help="Rule syntax.")] = RuleFormat.CSV,
-    management_server: ManagementServerOption = None,
-    license_server: LicenseServerOption = None,
-    agent: AgentOption = None,
-    agents_file: AgentsFileOption = None,
-    plan: PlanOption = None,
-    output: OutputOption = None,
-) -> None:
-    """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
-
-    from netcheck.firewall import firewall_rules, render_rules  # noqa: PLC0415
-
-    with _guarded():
-        if output:
-            _check_output_path(output)
-        topology, _plan_file = _topology(management_server, license_server, agent, agents_file, plan)
-        rules = render_rules(firewall_rules(topology), rule_format)
-        if output:
-            _write_atomically(output, [rules])
-            return
-        try:
-            sys.stdout.write(rules)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _reader_gone()
 
 
 @contextlib.contextmanager
@@ -531,7 +627,7 @@ def _guarded(*, verbose: bool = False) -> Iterator[None]:
     one line (the traceback only with --verbose), never a bare traceback."""
     try:
         yield
-    except typer.Exit:
+    except SystemExit:
         raise
     except InputError as exc:
         _fail(str(exc))
@@ -545,35 +641,7 @@ def _guarded(*, verbose: bool = False) -> Iterator[None]:
         _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
 
 
-@app.command(
-    epilog="Examples:\n\n"
-    "  netcheck listen                      # on an agent, before installation: answer on 25001 and 9876\n\n"
-    "  NETCHECK_TOKEN=s3cret netcheck listen --duration 1800 --log peers.jsonl\n\n"
-    "  then, from the console: netcheck check --agent HOST:windows --expect-responder --token s3cret",
-)
-def listen(
-    port: Annotated[
-        list[int] | None,
-        typer.Option("--port", min=1, max=65535, metavar="PORT", help="A port to answer on. Repeat. [default: 25001, 9876]"),
-    ] = None,
-    duration: Annotated[float, typer.Option(min=1, max=86400, metavar="SECONDS", help="Stop by itself after this long.")] = 600,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            metavar="TOKEN", envvar="NETCHECK_TOKEN", help="Prove to 'check --token' that both share it.", show_default=False
-        ),
-    ] = None,
-    bind: Annotated[str, typer.Option(metavar="ADDRESS", help="The address to listen on.")] = "0.0.0.0",  # noqa: S104
-    max_connections: Annotated[int, typer.Option(min=1, max=4096, metavar="N", help="Connections served at once at most.")] = 64,
-    log: Annotated[Path | None, typer.Option(metavar="FILE", help="Append each peer as a JSON line to FILE.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
-) -> None:
-    """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    with _guarded():
-        _listen(port or [port_number(key) for key in PRODUCT_PORT_KEYS], duration, token, bind, max_connections, log, quiet)
-
-
-def _listen(
+def _listen(  # noqa: PLR0917 - listen's options, one by one
     ports: list[int], duration: float, token: str | None, bind: str, max_connections: int, log: Path | None, quiet: bool
 ) -> None:
     import asyncio  # noqa: PLC0415
@@ -588,7 +656,7 @@ def _listen(
         _check_output_path(log, "--log")
     holders = port_holders(ports)
     for taken, holder in holders.items():
-        typer.echo(f"port {taken} is taken by {holder}: the product could not listen there either")
+        _say(f"port {taken} is taken by {holder}: the product could not listen there either")
     free = tuple(dict.fromkeys(p for p in ports if p not in holders))
     if not free:
         _fail("every port is taken: nothing to listen on", EXIT_FAIL)
@@ -596,7 +664,7 @@ def _listen(
 
     def say(text: str) -> None:
         try:
-            typer.echo(text)
+            _say(text)
         except BrokenPipeError:  # `listen | head -1`: the reader has gone, so stop answering too
             _reader_gone()
             responder.stop()
@@ -671,4 +739,4 @@ def exit_code(report: Report) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    app()
+    sys.exit(main())

@@ -5,11 +5,11 @@ Windows amd64, run as `python3 netcheck.pyz ...` on any machine with CPython 3.1
 Why pex (not shiv): psutil is the one compiled dependency, and its Linux x86_64 and aarch64 wheels both hold
 `psutil/_psutil_linux.abi3.so`, so one site-packages (what shiv ships) can hold only one of them. A pex keeps
 each resolved wheel apart and activates, at run time, the ones whose tags fit the running interpreter; it
-also resolves every platform's own markers (click needs colorama on Windows only).
+also resolves every platform's own markers.
 
 Each platform is given to pex as a complete platform (marker environment + compatible wheel tags) written
 here, because pex's abbreviated platforms cannot evaluate the `python_full_version` markers some
-dependencies carry. psutil's wheels are abi3, but pydantic-core (typer needs pydantic) has one wheel per
+dependencies carry. psutil's wheels are abi3, but orjson has one wheel per
 CPython version, so the file holds CPython 3.11 to 3.14 for each platform.
 
 Usage: python3 tools/build_pyz.py [--output dist/netcheck.pyz] [--python 3.11]   (pex and packaging: the test extra)
@@ -31,7 +31,7 @@ from pathlib import Path
 from packaging import tags
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14))  # pydantic-core (typer's) ships one wheel per CPython version
+PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14))  # orjson ships one wheel per CPython version
 GLIBC_MIN = 17  # manylinux2014 (glibc 2.17: RHEL/CentOS 7 and later), the oldest psutil's aarch64 wheel needs
 
 

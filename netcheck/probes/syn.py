@@ -5,8 +5,9 @@ sender, or silence. It needs raw sockets (root or CAP_NET_RAW); `syn_available()
 
 The engine: one fixed SYN header (what scapy builds; a test checks); each target's copy is patched (addresses,
 ports, sequence cookie, checksum) and sent through one IP_HDRINCL raw socket, so the kernel still routes and
-ARPs. One receiver thread reads raw TCP and ICMP and matches every answer to its probe by (address, port) and
-the sequence cookie, which also says which attempt it answers. Timing adapts as nmap's does
+ARPs. The same thread reads raw TCP and ICMP between bursts of sends (with the kernel's arrival stamps, so an
+RTT is not the read's delay) and matches every answer to its probe by (address, port) and the sequence
+cookie, which also says which attempt it answers. Timing adapts as nmap's does
 (netcheck.probes.timing): each attempt waits its network's srtt + 4·rttvar (at most --timeout); silent probes
 are re-sent with that wait; a congestion window bounds what is in flight and halves when answers come only to
 retries; --rate caps the send rate. Memory is one small record per probe, no thread or socket per target.
@@ -16,16 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import random
 import select
 import socket
 import struct
 import sys
-import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -115,28 +116,30 @@ def _syn_template() -> bytes:
     return SYN_TEMPLATE
 
 
-def _checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071). The ones'-complement sum of 16-bit words is the number the bytes
-    spell modulo 0xFFFF (2**16 ≡ 1), with 0xFFFF standing for a non-zero multiple: one big-integer operation
-    instead of a word-by-word loop."""
-    if len(data) % 2:
-        data += b"\0"
-    number = int.from_bytes(data, "big")
-    total = number % 0xFFFF or (0xFFFF if number else 0)
-    return ~total & 0xFFFF
+_SYN_LAYOUT = struct.Struct("!12s4s4sHHIIHHHH")
+"""IPv4 header up to the addresses, the addresses, then TCP: ports, seq, ack, offset+flags, window, checksum, urgent."""
+
+
+@functools.cache
+def _template_parts(template: bytes) -> tuple[bytes, int, int, int, int, int]:
+    """The template's fixed fields, and their share of the TCP checksum (with the pseudo header's protocol and
+    length), computed once per template."""
+    ip_prefix, _src, _dst, _sport, _dport, _seq, ack, offset_flags, window, _sum, urgent = _SYN_LAYOUT.unpack(template[:40])
+    fixed = socket.IPPROTO_TCP + 20 + (ack >> 16) + (ack & 0xFFFF) + offset_flags + window + urgent
+    return ip_prefix, ack, offset_flags, window, urgent, fixed
 
 
 def build_syn(template: bytes, source: bytes, destination: bytes, *, sport: int, dport: int, seq: int) -> bytes:
-    """The template with this probe's addresses, ports and sequence number, and a correct TCP checksum.
-    (The kernel fills the IP id and checksum of an IP_HDRINCL packet.)"""
-    ip = bytearray(template[:20])
-    ip[12:16], ip[16:20] = source, destination
-    tcp = bytearray(template[20:40])
-    struct.pack_into("!HHI", tcp, 0, sport, dport, seq)
-    struct.pack_into("!H", tcp, 16, 0)
-    pseudo = source + destination + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
-    struct.pack_into("!H", tcp, 16, _checksum(pseudo + bytes(tcp)))
-    return bytes(ip + tcp)
+    """The template with this probe's addresses, ports and sequence number, and a correct TCP checksum, built
+    in one struct call: the checksum is the template's precomputed share plus this probe's words (RFC 1071
+    sums commute). (The kernel fills the IP id and checksum of an IP_HDRINCL packet.)"""
+    ip_prefix, ack, offset_flags, window, urgent, fixed = _template_parts(template)
+    src, dst = int.from_bytes(source, "big"), int.from_bytes(destination, "big")
+    total = fixed + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + sport + dport + (seq >> 16) + (seq & 0xFFFF)
+    total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    checksum = ~total & 0xFFFF
+    return _SYN_LAYOUT.pack(ip_prefix, source, destination, sport, dport, seq, ack, offset_flags, window, checksum, urgent)
 
 
 def cookie(secret: int, destination: bytes, dport: int) -> int:
@@ -235,40 +238,54 @@ class _Probe:
         return len(self.sent)
 
 
-class _Receiver(threading.Thread):
-    """Reads raw TCP and ICMP until stopped, and hands each answer to one of our probes to `record`."""
+SO_TIMESTAMPNS = 35
+"""Linux: the kernel stamps each received packet (CLOCK_REALTIME, nanoseconds) as it arrives."""
+_STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
 
-    def __init__(self, sport: int, record: Callable[[tuple[str, int], int | None, SynReply, float], None]) -> None:
-        super().__init__(daemon=True)
-        self.sport, self.record = sport, record
-        self.stopping = threading.Event()
+
+class _Answers:
+    """The raw TCP and ICMP sockets the answers are read from, non-blocking, with the kernel's arrival stamps:
+    the engine reads them between bursts of sends, and an answer's RTT is still measured to when it arrived."""
+
+    def __init__(self) -> None:
         self.sockets = [
             socket.socket(socket.AF_INET, socket.SOCK_RAW, proto) for proto in (socket.IPPROTO_TCP, socket.IPPROTO_ICMP)
         ]
+        self.poller = select.poll()
+        self.offset = time.time() - time.monotonic()
+        """Realtime minus monotonic: turns a kernel stamp into the engine's clock."""
         for sock in self.sockets:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, 33, RECEIVE_BUFFER)  # SO_RCVBUFFORCE (root)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.setblocking(False)
+            self.poller.register(sock, select.POLLIN)
 
-    def run(self) -> None:
-        poller = select.poll()
+    def read(self, sport: int) -> Iterator[tuple[tuple[str, int], int | None, SynReply, float]]:
+        """Every answer to our probes waiting in the sockets now, with when it arrived (monotonic)."""
         for sock in self.sockets:
-            poller.register(sock, select.POLLIN)
-        while not self.stopping.is_set():
-            for fd, _event in poller.poll(50):
-                sock = next(s for s in self.sockets if s.fileno() == fd)
-                while True:
-                    try:
-                        packet = sock.recv(256)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    parsed = parse_reply(packet, self.sport)
-                    if parsed:
-                        self.record(*parsed, time.monotonic())
+            while True:
+                try:
+                    packet, ancillary, _flags, _peer = sock.recvmsg(256, _STAMP_SPACE)
+                except (BlockingIOError, InterruptedError):
+                    break
+                parsed = parse_reply(packet, sport)
+                if parsed:
+                    yield (*parsed, self._arrival(ancillary))
+
+    def _arrival(self, ancillary: list[tuple[int, int, bytes]]) -> float:
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanoseconds = struct.unpack_from("qq", data)
+                return float(seconds + nanoseconds / 1e9 - self.offset)
+        return time.monotonic()
+
+    def wait(self, seconds: float) -> None:
+        """Until an answer arrives or `seconds` pass."""
+        self.poller.poll(max(0, int(seconds * 1000)))
 
     def close(self) -> None:
-        self.stopping.set()
-        self.join()  # every answer read so far is recorded before the engine settles the silent ones
         for sock in self.sockets:
             sock.close()
 
@@ -283,7 +300,8 @@ def syn_probe_batch(
 ) -> dict[tuple[str, int], Observation]:
     """SYN-probe IPv4 (address, port) pairs. Each probe waits the RTT-adapted timeout of its network (at most
     `timeout_s`); silent ones are re-sent (`retries` times, more where the network loses packets); no more than
-    the congestion window is in flight and no more than `rate_pps` leave per second."""
+    the congestion window is in flight and no more than `rate_pps` leave per second. One thread does it all
+    (sends, reads answers between bursts, gives up): no lock, and no second thread contending for the GIL."""
     started = time.perf_counter()
     sport = random.randint(*SOURCE_PORTS)
     secret = random.getrandbits(32)
@@ -298,17 +316,14 @@ def syn_probe_batch(
             cookies[(address, port)] = cookie(secret, destination, port)
             packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
             probes[(address, port)] = _Probe(source, destination, packet)
-    lock = threading.Lock()  # the receiver thread records answers; this one sends and gives up
     results: dict[tuple[str, int], Observation] = {}
-    timing = Timing(policy_for(timeout_s, retries))
-    window = Congestion(low=WINDOW_LOW, high=WINDOW_HIGH)
-    flight = [0]  # attempts in flight (a list: the receiver's closure changes it)
+    engine = _Engine(probes, cookies, sport, template, Timing(policy_for(timeout_s, retries)), rate_pps)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
         reply = probe.reply
         evidence = reply_evidence(reply, attempts=probe.attempts, source_port=sport)
         if reply is None and not probe.blocked:
-            evidence = replace(evidence, timeout_ms=round(timing.timeout(key[0]) * 1000, 1))
+            evidence = replace(evidence, timeout_ms=round(engine.timing.timeout(key[0]) * 1000, 1))
         # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
         local_unreachable = reply is not None and reply.icmp is not None and reply.sender == socket.inet_ntoa(sources[key[0]])
         if no_arp or local_unreachable:
@@ -324,100 +339,61 @@ def syn_probe_batch(
         if on_observation:
             on_observation(key, observation)
 
-    def record(key: tuple[str, int], acked: int | None, reply: SynReply, at: float) -> None:
-        with lock:
-            probe = probes.get(key)
-            if probe is None or probe.done or not probe.sent:
-                return
-            attempt = answered_attempt(acked, cookies[key], probe.attempts)
-            if attempt is None:
-                if reply.icmp is None and "A" in (reply.tcp_flags or ""):
-                    return  # acknowledges some other sequence: not an answer to this probe
-                attempt = probe.attempts
-            if reply.icmp is None and not {"S", "R"} & set(reply.tcp_flags or ""):
-                # A bare ACK: the far end still holds an earlier attempt half-open (its SYN-ACK was lost) and
-                # challenges the retry (RFC 5961). Not a state; this machine resets that half-open connection,
-                # so the probe is allowed one more retry, which gets a fresh answer.
-                probe.extra = 1
-                return
-            rtt = max(0.0, at - probe.sent[attempt - 1])
-            probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
-            timing.observe(key[0], rtt, attempt=attempt)
-            if attempt > 1:
-                window.on_drop(probe.sent[0], at)
-            else:
-                window.on_answer()
-            if probe.in_flight:
-                probe.in_flight = False
-                flight[0] -= 1
+    engine.run(finish)
+    silent = {key[0] for key, probe in probes.items() if probe.reply is None and not probe.blocked}
+    stale = _incomplete_arp() if silent else set()
+    hops = _next_hops(silent) if stale else {}
+    for key, probe in probes.items():
+        if not probe.done:
             probe.done = True
-        finish(key, probe)
-
-    receiver = _Receiver(sport, record)
-    receiver.start()
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
-            sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-            _send_all(
-                sender,
-                probes,
-                cookies=cookies,
-                sport=sport,
-                template=template,
-                timing=timing,
-                window=window,
-                flight=flight,
-                lock=lock,
-                rate_pps=rate_pps,
-            )
-    finally:
-        receiver.close()
-    with lock:
-        silent = {key[0] for key, probe in probes.items() if probe.reply is None and not probe.blocked}
-        stale = _incomplete_arp() if silent else set()
-        hops = _next_hops(silent) if stale else {}
-        left = [(key, probe) for key, probe in probes.items() if not probe.done]
-        for _key, probe in left:
-            probe.done = True
-    for key, probe in left:
-        finish(key, probe, no_arp=probe.reply is None and not probe.blocked and hops.get(key[0]) in stale)
+            finish(key, probe, no_arp=probe.reply is None and not probe.blocked and hops.get(key[0]) in stale)
     return results
 
 
-def answered_attempt(acked: int | None, base: int, attempts: int) -> int | None:
-    """Which attempt (1-based) a reply acknowledging sequence `acked` answers, or None when it is none of ours."""
-    if acked is None:
-        return None
-    offset = (acked - base) & 0xFFFFFFFF
-    if offset % ATTEMPT_STRIDE or offset // ATTEMPT_STRIDE >= attempts:
-        return None
-    return offset // ATTEMPT_STRIDE + 1
+BURST = 64
+"""Sends between two reads of the answers: a read per burst, not per packet, and never long without one."""
 
 
-def _send_all(
-    sender: socket.socket,
-    probes: dict[tuple[str, int], _Probe],
-    *,
-    cookies: dict[tuple[str, int], int],
-    sport: int,
-    template: bytes,
-    timing: Timing,
-    window: Congestion,
-    flight: list[int],
-    lock: threading.Lock,
-    rate_pps: int,
-) -> None:
-    """Send every first attempt and every retry the timing asks for, keeping within the window and the rate;
-    returns when nothing is in flight and nothing is left to send. Retries go out before new probes (nmap's order)."""
-    fresh = deque(probes)
-    again: deque[tuple[str, int]] = deque()
-    outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
-    spent: list[tuple[str, int]] = []  # silent after every retry they were allowed
-    interval = 1.0 / max(1, rate_pps)
-    next_send = time.monotonic()
-    while True:
-        now = time.monotonic()
-        with lock:
+@dataclass
+class _Engine:
+    """The send-read-give-up loop of one batch (see syn_probe_batch)."""
+
+    probes: dict[tuple[str, int], _Probe]
+    cookies: dict[tuple[str, int], int]
+    sport: int
+    template: bytes
+    timing: Timing
+    rate_pps: int
+    window: Congestion = field(default_factory=lambda: Congestion(low=WINDOW_LOW, high=WINDOW_HIGH))
+    flight: int = 0
+    """Attempts in flight: sent, neither answered nor given up."""
+
+    def run(self, finish: Callable[[tuple[str, int], _Probe], None]) -> None:
+        """Send every first attempt and every retry the timing asks for, within the window and the rate, reading
+        answers as they come; returns when nothing is in flight and nothing is left to send. Retries go out
+        before new probes (nmap's order). Answered probes are handed to `finish` at once."""
+        answers = _Answers()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
+                sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+                self._loop(sender, answers, finish)
+            for answer in answers.read(self.sport):  # the last answers already waiting
+                self._record(*answer, finish)
+        finally:
+            answers.close()
+
+    def _loop(self, sender: socket.socket, answers: _Answers, finish: Callable[[tuple[str, int], _Probe], None]) -> None:
+        probes, timing = self.probes, self.timing
+        fresh = deque(probes)
+        again: deque[tuple[str, int]] = deque()
+        outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
+        spent: list[tuple[str, int]] = []  # silent after every retry they were allowed
+        interval = 1.0 / max(1, self.rate_pps)
+        next_send = time.monotonic()
+        while True:
+            for answer in answers.read(self.sport):
+                self._record(*answer, finish)
+            now = time.monotonic()
             while outstanding:  # give up on attempts whose wait is over (send order ≈ expiry order)
                 sent_at, key = outstanding[0]
                 probe = probes[key]
@@ -428,46 +404,93 @@ def _send_all(
                     break
                 outstanding.popleft()
                 probe.in_flight = False
-                flight[0] -= 1
-                window.on_silence()
+                self.flight -= 1
+                self.window.on_silence()
                 if probe.attempts <= timing.retries(key[0]) + probe.extra:
                     again.append(key)
                 else:
                     spent.append(key)
-            budget = window.limit - flight[0]
-            if not (fresh or again or flight[0]):
+            if not (fresh or again or self.flight):
                 # Before giving up, look again: a network may have shown its losses (answers to retries)
                 # only after some of its probes had used the retries they were allowed then.
                 again.extend(k for k in spent if probes[k].reply is None and probes[k].attempts <= timing.retries(k[0]))
                 spent.clear()
                 if not again:
                     return
-        sent = 0
-        while budget > sent and (fresh or again) and now >= next_send:
-            key = again.popleft() if again else fresh.popleft()
-            probe = probes[key]
-            if probe.reply is not None:
-                continue  # a late answer came while the retry waited its turn
-            if probe.sent:
-                seq = (cookies[key] + probe.attempts * ATTEMPT_STRIDE) & 0xFFFFFFFF
-                probe.packet = build_syn(template, probe.source, probe.destination, sport=sport, dport=key[1], seq=seq)
-            at = time.monotonic()
-            with lock:
-                probe.sent.append(at)
-                probe.in_flight = True
-                flight[0] += 1
-                outstanding.append((at, key))
-            if not _send(sender, probe.packet, key[0]):
-                with lock:
+            budget = min(BURST, self.window.limit - self.flight)
+            sent = 0
+            while sent < budget and (fresh or again) and now >= next_send:
+                key = again.popleft() if again else fresh.popleft()
+                probe = probes[key]
+                if probe.reply is not None:
+                    continue  # a late answer came while the retry waited its turn
+                if probe.sent:
+                    seq = (self.cookies[key] + probe.attempts * ATTEMPT_STRIDE) & 0xFFFFFFFF
+                    probe.packet = build_syn(
+                        self.template, probe.source, probe.destination, sport=self.sport, dport=key[1], seq=seq
+                    )
+                now = time.monotonic()
+                probe.sent.append(now)
+                if _send(sender, probe.packet, key[0]):
+                    probe.in_flight = True
+                    self.flight += 1
+                    outstanding.append((now, key))
+                else:
                     probe.blocked = True
-                    if probe.in_flight:
-                        probe.in_flight = False
-                        flight[0] -= 1
-            sent += 1
-            next_send = max(next_send + interval, at - 0.005)  # catch up after a sleep, in bursts of 5 ms at most
-            now = at
-        if not sent:
-            time.sleep(0.0005 if (fresh or again) and budget > 0 else 0.002)
+                sent += 1
+                next_send = max(next_send + interval, now - 0.005)  # catch up after a wait, in bursts of 5 ms at most
+            if sent:
+                continue
+            # Nothing could be sent: wait for an answer, the next expiry, or the rate's next slot.
+            wake = outstanding[0][0] + timing.timeout(outstanding[0][1][0]) if outstanding else now + 0.002
+            if (fresh or again) and self.window.limit > self.flight:
+                wake = min(wake, next_send)
+            answers.wait(min(0.05, max(0.0, wake - time.monotonic())))
+
+    def _record(
+        self,
+        key: tuple[str, int],
+        acked: int | None,
+        reply: SynReply,
+        at: float,
+        finish: Callable[[tuple[str, int], _Probe], None],
+    ) -> None:
+        probe = self.probes.get(key)
+        if probe is None or probe.done or not probe.sent:
+            return
+        attempt = answered_attempt(acked, self.cookies[key], probe.attempts)
+        if attempt is None:
+            if reply.icmp is None and "A" in (reply.tcp_flags or ""):
+                return  # acknowledges some other sequence: not an answer to this probe
+            attempt = probe.attempts
+        if reply.icmp is None and not {"S", "R"} & set(reply.tcp_flags or ""):
+            # A bare ACK: the far end still holds an earlier attempt half-open (its SYN-ACK was lost) and
+            # challenges the retry (RFC 5961). Not a state; this machine resets that half-open connection,
+            # so the probe is allowed one more retry, which gets a fresh answer.
+            probe.extra = 1
+            return
+        rtt = max(0.0, at - probe.sent[attempt - 1])
+        probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
+        self.timing.observe(key[0], rtt, attempt=attempt)
+        if attempt > 1:
+            self.window.on_drop(probe.sent[0], at)
+        else:
+            self.window.on_answer()
+        if probe.in_flight:
+            probe.in_flight = False
+            self.flight -= 1
+        probe.done = True
+        finish(key, probe)
+
+
+def answered_attempt(acked: int | None, base: int, attempts: int) -> int | None:
+    """Which attempt (1-based) a reply acknowledging sequence `acked` answers, or None when it is none of ours."""
+    if acked is None:
+        return None
+    offset = (acked - base) & 0xFFFFFFFF
+    if offset % ATTEMPT_STRIDE or offset // ATTEMPT_STRIDE >= attempts:
+        return None
+    return offset // ATTEMPT_STRIDE + 1
 
 
 def _send(sender: socket.socket, packet: bytes, address: str) -> bool:

@@ -23,7 +23,10 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: object) -> str:
     """`text` with every control or invisible formatting character shown as an escape (\\n, \\x1b, \\u202e)."""
-    return _INVISIBLE.sub(_escape, "" if text is None else str(text))
+    text = "" if text is None else str(text)
+    if text.isascii() and text.isprintable():  # the common case, and nothing to escape: ASCII controls aren't printable
+        return text
+    return _INVISIBLE.sub(_escape, text)
 
 
 # Markdown: characters that start emphasis, code, links, HTML, tables or entities. Escaped with a backslash

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.access import ssh as access_ssh
@@ -41,6 +40,7 @@ from netcheck.report.json import evidence_to_dict, render_json, report_from_dict
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 from netcheck.topology import parse_plan
+from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 
 CANARY = "Canary-unit-5Tq8"

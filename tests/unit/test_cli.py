@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
+from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 
 runner = CliRunner()
@@ -63,8 +65,8 @@ def test_option_values_out_of_range_exit_2(args: list[str]) -> None:
 def test_version_and_help() -> None:
     assert invoke("--version").output.strip() == f"netcheck {cli.__version__}"
     help_text = invoke("--help").output
-    listed = help_text.split("Commands:", 1)[1].splitlines()
-    commands = {line.split()[0] for line in listed if line.startswith("  ") and line.split()}
+    listed = help_text.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    commands = {line.split()[0] for line in listed}
     assert commands == {"check", "listen", "report", "merge", "ports"}
     for command in commands:  # each one answers --help with its own usage line
         assert f"{command} [OPTIONS]" in invoke(command, "--help").output
@@ -144,3 +146,47 @@ def test_an_empty_token_is_refused(args: list[str], env: dict[str, str], monkeyp
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 2, result.output
     assert "is empty" in result.output and "Traceback" not in result.output
+
+
+def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
+    """`netcheck --help` and a command's --help stay quick: no runner, probe, renderer or third-party import."""
+    code = (
+        "import sys\n"
+        "from netcheck import cli\n"
+        "for args in (['--help'], ['check', '--help'], ['ports', '--help']):\n"
+        "    try:\n"
+        "        cli.main(args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('netcheck.runner', 'netcheck.probes', 'netcheck.report.table', 'scapy', 'dns', 'psutil', 'orjson', 'asyncio')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["frob"], "no such command 'frob' (commands: check, listen, report, merge, ports"),
+        (["--frob"], "no such option: --frob"),
+        (["check", "--agent"], "argument --agent: expected one argument"),
+        (["check", "--agent", "a1", "stray"], "unexpected argument 'stray'"),
+        (["check", "--retries", "x"], "argument --retries: 'x' is not an integer"),
+        (["check", "--timeout", "nan"], "argument --timeout: nan is not in the range 0.05 to 60"),
+        (["check", "--tim", "1"], "no such option: --tim"),  # no abbreviations: a later option could make them ambiguous
+        (["merge"], "the following arguments are required: FILE.json"),
+        (["ports", "--format", "pf"], "'pf' is not one of csv, netsh, iptables, nftables"),
+    ],
+)
+def test_command_line_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("netcheck: error: ") and message in result.stderr
+
+
+def test_an_unknown_option_is_named_without_its_value() -> None:
+    for args in (["check", "--password=Canary-0x5eed"], ["--password=Canary-0x5eed"]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "--password" in result.stderr and "Canary-0x5eed" not in result.output

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.model import Report
@@ -25,6 +24,7 @@ from netcheck.report.markdown import render_markdown
 from netcheck.report.merge import merge_reports
 from netcheck.report.redact import redact, redact_dict
 from netcheck.report.table import render_table
+from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.classify import classify_host, classify_subnet
@@ -19,6 +18,7 @@ from netcheck.host.checks import (
 )
 from netcheck.host.facts import HostFacts, Interface
 from netcheck.model import Check, HostAspect, Kind, Phase, Role, State, Target, Verdict
+from tests.cli_runner import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.files import PLAN_LIMIT, OutputTarget, output_target, read_limited, write_output
 from netcheck.names.observe import load_hosts
 from netcheck.topology import InputError
+from tests.cli_runner import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CONSOLE = FIXTURES / "report_console.json"

@@ -14,7 +14,6 @@ import jsonschema
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.firewall import Rule, RuleFormat, firewall_rules, render_rules
@@ -25,6 +24,7 @@ from netcheck.names.observe import SHOWN_HOSTS, HostsSource, observe_name
 from netcheck.report.json import load_schema
 from netcheck.report.validate import SchemaError, validate
 from netcheck.topology import InputError, build_topology, parse_agent_spec, parse_plan, validate_host
+from tests.cli_runner import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOSTILE = "[fe80::1%x -j ACCEPT\niptables -F\n#]:linux"

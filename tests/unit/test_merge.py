@@ -6,13 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.model import Report, Role, State, Verdict
 from netcheck.report.json import ReportError, parse_report, render_json, report_from_dict, report_to_dict
 from netcheck.report.merge import Unreachable, merge_reports, merge_with_notes, parse_unreachable
 from netcheck.report.redact import redact
+from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 
 FIXTURES = Path(__file__).parent / "fixtures"

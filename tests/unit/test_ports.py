@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-from typer.testing import CliRunner
-
 from netcheck import cli
 from netcheck.firewall import RuleFormat, firewall_rules, merge_ranges, render_rules, source_ranges
 from netcheck.model import AgentOS, Role, Target, Topology
+from tests.cli_runner import CliRunner
 
 WIN = Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)
 LIN = Target("198.18.0.41", Role.AGENT, AgentOS.LINUX)

@@ -50,7 +50,19 @@ def test_the_fast_path_is_taken_for_a_report_like_table() -> None:
     assert simple_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
-@pytest.mark.parametrize("rows", [[["é", "a"]], [[" pad", "a"]], [["tab\there", "a"]]])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [["é", "a"]],
+        [[" pad", "a"]],
+        [["tab\there", "a"]],
+        [["\n", "a"]],
+        [["a\n", "b"]],
+        [["a", "\nb"]],
+        [["a \nb", "c"]],
+        [["a\n b", "c"]],
+    ],
+)
 def test_unusual_tables_go_to_tabulate(rows: list[list[str]]) -> None:
     assert not _plain(rows, ["h1", "h2"])
     assert simple_table(rows, ["h1", "h2"]) == tabulate(rows, headers=["h1", "h2"], tablefmt="simple", disable_numparse=True)
@@ -60,3 +72,35 @@ def test_unusual_tables_go_to_tabulate(rows: list[list[str]]) -> None:
 @given(st.text(max_size=80), st.sampled_from([34, 50, 60]))
 def test_fill_is_textwrap_fill(text: str, width: int) -> None:
     assert fill(text, width) == textwrap.fill(text, width)
+
+
+report_words = st.text(st.sampled_from("abcXYZ019 -->():.,_"), max_size=140)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    report_words
+    | st.lists(st.sampled_from(["pre-install", "a", "SYN-ACK", "console->198.18.0.1:22", "x" * 40, "--"])).map(" ".join),
+    st.sampled_from([5, 34, 60, 95]),
+)
+def test_fill_of_report_like_text_is_textwrap_fill(text: str, width: int) -> None:
+    """Spaces, hyphens before letters or not, em-dashes, words longer than the width: the greedy split is
+    taken only where textwrap would do the same."""
+    assert fill(text, width) == textwrap.fill(text, width)
+
+
+def test_the_greedy_split_is_taken_for_report_details() -> None:
+    from netcheck.report.table import _greedy_is_textwrap  # noqa: PLC0415
+
+    detail = "not checked: TCP 22 to 198.19.0.1 is open (see tcp:console->198.19.0.1:22)"
+    assert _greedy_is_textwrap(detail, 60) and fill(detail, 60) == textwrap.fill(detail, 60)
+    assert not _greedy_is_textwrap("reachable before pre-install checks ran", 20)  # textwrap may break at "pre-"
+
+
+@settings(max_examples=800, deadline=None)
+@given(report_words | st.text(max_size=120))
+def test_indented_fill_is_textwrap_with_indents(text: str) -> None:
+    from netcheck.report.table import INDENT, indented  # noqa: PLC0415
+
+    expected = textwrap.fill(text, 100, initial_indent=INDENT, subsequent_indent=INDENT)
+    assert indented(fill(text, 100 - len(INDENT))) == expected
