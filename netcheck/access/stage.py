@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from netcheck.access.credentials import NO_CREDENTIALS, Credentials
-from netcheck.access.ssh import AgentSideTarget, SshObservation
-from netcheck.classify.access import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
+from netcheck.access.ssh import AgentSideTarget
+from netcheck.classify.access import (
+    Server,
+    access_os,
+    agent_side_results,
+    classify_smb,
+    classify_ssh,
+    skipped,
+    timed_out,
+)
 from netcheck.classify.common import error_result
 from netcheck.matrix import PortKey, links_for
-from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
-from netcheck.observations import NameObservation
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, check_id
+from netcheck.observations import NameObservation, SshObservation
 
 VISIT_BUDGET_S = 120.0
 """One agent's whole visit (host key, login, every command) at most."""
@@ -117,7 +125,7 @@ async def run_access(
                 )
                 return [classify_smb(check, scrubbed(seen, credentials))]
         except TimeoutError:
-            return [_timed_out(check, address)]
+            return [timed_out(check, address, VISIT_BUDGET_S)]
         except Exception as exc:  # noqa: BLE001 - one agent's failure is that agent's error result, never the run's
             return [error_result(check, f"{type(exc).__name__}: {_safe(exc, credentials)}")]
 
@@ -138,19 +146,6 @@ def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, .
     if isinstance(system, list | tuple) and system:
         return tuple(str(a) for a in system)
     return (name.address,) if name.address else ()
-
-
-def _timed_out(check: Check, address: str) -> Result:
-    cause = "ssh-timeout" if access_os(check) is AgentOS.LINUX else "smb-timeout"
-    return Result(
-        check,
-        State.DISABLED,
-        Verdict.FAIL,
-        f"{cause}: the visit to {check.target.name} did not finish within {VISIT_BUDGET_S:g} s",
-        f"Check that {check.target.name} answers promptly on TCP {check.port} after the handshake (a stalled service, an IPS).",
-        address,
-        {"via": "ssh" if cause == "ssh-timeout" else "smb", "causes": [cause]},
-    )
 
 
 def _safe(exc: Exception, credentials: Credentials) -> str:

@@ -5,18 +5,31 @@ themselves, so moving it into report/json.py changed no byte."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netcheck.access.smb import SmbObservation, Step
-from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
-from netcheck.access.stage import _timed_out
-from netcheck.classify.access import Server, agent_side_results, classify_smb, classify_ssh
+from netcheck.classify.access import Server, agent_side_results, classify_smb, classify_ssh, timed_out
 from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, Target, Vantage, check_id
+from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict, check_id
+from netcheck.observations import (
+    AccessEvidence,
+    AgentNameEvidence,
+    CommandOutput,
+    NameOnAgent,
+    SmbObservation,
+    SshObservation,
+    Step,
+    TcpFromAgent,
+)
 from netcheck.plan import SMB_PURPOSE, SSH_PURPOSE
-from netcheck.report.json import render_json
+from netcheck.report.json import evidence_to_dict, render_json
+from netcheck.report.merge import merge_reports
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 from tests.schema import validate_report
@@ -143,7 +156,7 @@ def access_results() -> tuple[Result, ...]:
     results += agent_side_results(LIN, ssh(names=(NameOnAgent(MS.name, (), (), ()),)), servers, phase=Phase.POST_INSTALL)
     for changes in SMB_CASES:
         results.append(classify_smb(SMB_CHECK, smb(**changes)))
-    results += [_timed_out(SSH_CHECK, "198.18.0.41"), _timed_out(SMB_CHECK, "198.18.0.31")]
+    results += [timed_out(SSH_CHECK, "198.18.0.41", 120.0), timed_out(SMB_CHECK, "198.18.0.31", 120.0)]
     return tuple(results)
 
 
@@ -166,3 +179,67 @@ def test_live_access_results_render_as_before(name: str, render: Any) -> None:
     golden(name, text)
     if name.endswith(".json"):
         validate_report(json.loads(text))
+
+
+def test_access_results_carry_typed_observations() -> None:
+    """Typed until the report: the classifiers keep what the agent showed; report/json.py flattens it."""
+    results = access_results()
+    ssh_result = next(r for r in results if r.check is SSH_CHECK)
+    smb_result = next(r for r in results if r.check is SMB_CHECK)
+    assert isinstance(ssh_result.evidence, AccessEvidence) and isinstance(ssh_result.evidence.seen, SshObservation)
+    assert isinstance(smb_result.evidence, AccessEvidence) and isinstance(smb_result.evidence.seen, SmbObservation)
+    assert smb_result.evidence.agent == WIN.name and smb_result.evidence.causes == ()
+    names = [r for r in results if r.check.kind is Kind.NAME]
+    assert names and all(isinstance(r.evidence, AgentNameEvidence) for r in names)
+    refused = classify_ssh(SSH_CHECK, ssh(login="refused", error="denied", uid=None, tmp=None))
+    assert isinstance(refused.evidence, AccessEvidence) and refused.evidence.causes == ("ssh-login-refused",)
+
+
+def test_typed_access_evidence_survives_redaction_and_merge() -> None:
+    report = access_report()
+    hidden = redact(report)
+    assert all(isinstance(r.evidence, Mapping) for r in hidden.results)  # flattened first, then redacted
+    text = render_json(hidden)
+    assert "deployer" not in text and "bob" not in text and WIN.name not in text and "198.18.0.41" not in text
+    other = Report("0.1.0", "2026-11-25T16:05:00+00:00", 1.0, Vantage("console2", Role.CONSOLE, "Linux"), Phase.PRE_INSTALL,
+                   "connect", access_results()[:2])  # fmt: skip
+    merged = merge_reports([report, other], tool_version="0.1.0")
+    validate_report(json.loads(render_json(merged)))
+    flat = [evidence_to_dict(r.evidence) for r in merged.results]
+    assert flat == [evidence_to_dict(r.evidence) for r in (*report.results, *other.results)]
+
+
+BLOCKER = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("asyncssh", "impacket", "cryptography"):
+            raise ImportError(f"{name} is blocked")
+        return None
+sys.meta_path.insert(0, Block())
+from netcheck.observations import SshObservation, SmbObservation, Step, AccessEvidence
+from netcheck.classify.access import classify_ssh, classify_smb
+from netcheck.report.json import evidence_to_dict, render_json
+from netcheck.report.merge import merge_reports
+from tests.unit.test_access_evidence import access_report
+render_json(access_report())
+print(sorted(m for m in sys.modules if m.startswith(("netcheck.access", "asyncssh", "impacket"))))
+"""
+
+
+def test_observations_and_classifiers_need_no_optional_library() -> None:
+    """The typed observations, their classifiers and the JSON report import without asyncssh or impacket (and
+    without netcheck.access: the probes' package is the I/O edge)."""
+    done = subprocess.run([sys.executable, "-c", BLOCKER], capture_output=True, text=True, check=False, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("check", "cause", "via"), [(SSH_CHECK, "ssh-timeout", "ssh"), (SMB_CHECK, "smb-timeout", "smb")])
+def test_a_visit_over_its_budget_is_a_named_timeout(check: Check, cause: str, via: str) -> None:
+    result = timed_out(check, "198.18.0.9", 7.5)
+    assert (result.verdict, result.state, result.address) == (Verdict.FAIL, State.DISABLED, "198.18.0.9")
+    assert result.detail == f"{cause}: the visit to {check.target.name} did not finish within 7.5 s"
+    assert f"TCP {check.port} after the handshake" in result.remediation
+    assert evidence_to_dict(result.evidence) == {"via": via, "causes": [cause]}
