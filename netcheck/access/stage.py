@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from netcheck.classify.access import (
 from netcheck.classify.common import error_result
 from netcheck.matrix import PortKey, links_for
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, check_id
+from netcheck.names.threads import in_daemon_thread
 from netcheck.observations import NameObservation, SshObservation
 
 VISIT_BUDGET_S = 120.0
@@ -87,6 +89,10 @@ async def run_access(
         return skipped(check, reason) if reason else None
 
     limit = asyncio.Semaphore(max(1, setup.concurrency))
+    # SMB visits block (impacket): each runs in a daemon thread of its own, never in the loop's default pool, so a
+    # hung call neither keeps the interpreter from exiting nor starves other users of that pool. A thread gives its
+    # slot back when the call returns, whenever that is: lingering calls cap the SMB visits that can start.
+    smb_threads = threading.BoundedSemaphore(max(1, setup.concurrency))
 
     async def visit(check: Check) -> list[Result]:
         link = by_link[(check.target.name, check.port_key)]
@@ -121,7 +127,8 @@ async def run_access(
                         side = agent_side_results(check.target, obs, servers, phase=setup.phase)
                     return [result, *side]
                 seen = await asyncio.wait_for(
-                    asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
+                    in_daemon_thread(smb_threads, observe_smb, address, account, credentials, setup.timeout_s, port),
+                    VISIT_BUDGET_S,
                 )
                 return [classify_smb(check, scrubbed(seen, credentials))]
         except TimeoutError:
