@@ -499,23 +499,30 @@ class AccessOptions:
 def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | None:
     """Who logs in to the agents; None (the access checks then skip) when no user is given anywhere.
 
-    netcheck.access (and its optional libraries) is imported only when a user is given, so a run without
-    --user, and `netcheck --help`, never load it.
+    netcheck.access's optional libraries are checked for only when a user is named (--user, or a user key of
+    the plan's [credentials]), so a run without one, and `netcheck --help`, never need them. --password-file
+    without a user is an input error; NETCHECK_PASSWORD without one stays unused (it is the environment's).
     """
-    if not (access.user or plan_file.credentials):
-        return None
-    import getpass  # noqa: PLC0415
+    if access.user or plan_file.credentials:
+        import getpass  # noqa: PLC0415
 
-    from netcheck.access import smb as access_smb  # noqa: PLC0415
-    from netcheck.access import ssh as access_ssh  # noqa: PLC0415
-    from netcheck.access.credentials import CredentialInput, gather_credentials  # noqa: PLC0415
+        from netcheck.access import smb as access_smb  # noqa: PLC0415
+        from netcheck.access import ssh as access_ssh  # noqa: PLC0415
+        from netcheck.access.credentials import CredentialInput, gather_credentials  # noqa: PLC0415
 
-    if not (access_ssh.available() and access_smb.available()):
-        raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
-    given = CredentialInput(
-        access.user, access.password_file, access.ssh_keys, access.known_hosts, access.write_test, plan_file.credentials
-    )
-    return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
+        given = CredentialInput(
+            access.user, access.password_file, access.ssh_keys, access.known_hosts, access.write_test, plan_file.credentials
+        )
+        if given.names_a_user:
+            if not (access_ssh.available() and access_smb.available()):
+                raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
+            return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
+    if access.password_file is not None:
+        raise InputError(
+            "--password-file is given but no user: give --user (or user, windows_user or linux_user in the plan file's "
+            "[credentials])"
+        )
+    return None
 
 
 def _plan(topology: Topology, role: Role) -> list[Check]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from netcheck.matrix import PortKey
-    from netcheck.observations import NameObservation, ServiceAnswer, TcpReply
+    from netcheck.observations import AccessEvidence, AgentNameEvidence, NameObservation, ServiceAnswer, TcpReply
 
 
 class Role(StrEnum):
@@ -166,7 +166,7 @@ class Check:
     """For host and discovery checks: what is looked at."""
 
 
-Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | Mapping[str, Any]"
+Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | AccessEvidence | AgentNameEvidence | Mapping[str, Any]"
 """Typed observations from a run; plain JSON-ready mappings from host checks and from loaded reports."""
 
 

@@ -6,7 +6,7 @@ the JSON report (report/json.py) flattens them into dictionaries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -289,3 +289,194 @@ class NameObservation:
     @property
     def hosts_addresses(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(entry.address for entry in self.hosts))
+
+
+# ---- access: logins to agents (netcheck/access/ssh.py and smb.py build these) ------------------------------
+
+
+def bare_user(user: str) -> str:
+    """The account name without its domain (what sudoers and passwd know): 'CORP\\bob', 'bob@corp' → 'bob'."""
+    return user.rsplit("\\", maxsplit=1)[-1].split("@", maxsplit=1)[0]
+
+
+def parse_mounts(text: str, path: str = "/tmp") -> tuple[str, tuple[str, ...]]:  # noqa: S108 - the agent's /tmp
+    """The mount point holding `path` and its options, from /proc/mounts (the longest matching mount point)."""
+    best, options = "", tuple[str, ...]()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, options = point, tuple(fields[3].split(","))
+    return best, options
+
+
+def parse_df(text: str) -> dict[str, int]:
+    """`df -Pk` → {mount point: available KiB}."""
+    free: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 6 and fields[3].isdigit():
+            free[fields[5]] = int(fields[3])
+    return free
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """One fixed command run on an agent: its exit status (None: it did not finish) and capped output."""
+
+    exit_status: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class TcpFromAgent:
+    """A TCP connect tried on the agent, through the SSH session."""
+
+    address: str
+    port: int
+    outcome: str  # connected | refused | timeout | unreachable | error
+    message: str
+    tool: str
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class NameOnAgent:
+    """How the agent resolves a name: its system resolver (getent hosts), DNS alone (getent -s dns) and its hosts file."""
+
+    name: str
+    resolver: tuple[str, ...]
+    hosts_file: tuple[str, ...]
+    dns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SshObservation:
+    """Everything seen on one Linux agent; None means not reached (an earlier step failed)."""
+
+    address: str
+    port: int
+    user: str
+    fingerprint: str = ""
+    key_type: str = ""
+    host_key: str = ""  # known | unknown | changed | revoked
+    known_hosts: str = ""
+    login: str = ""  # ok | refused | timeout | closed | error
+    auth: str = ""  # password | publickey
+    error: str = ""
+    uid: int | None = None
+    sudo: CommandOutput | None = None
+    tmp: CommandOutput | None = None
+    mounts: str | None = None
+    df: str | None = None
+    packages: tuple[str, ...] | None = None
+    names: tuple[NameOnAgent, ...] = ()
+    probes: tuple[TcpFromAgent, ...] = ()
+    elapsed_ms: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tmp_writable(self) -> bool:
+        """A file could be created in /tmp (the exec test's first line)."""
+        return self.tmp is not None and "writable=yes" in self.tmp.stdout
+
+    @property
+    def tmp_executable(self) -> bool:
+        """That file could be run (the installer runs its packages from /tmp)."""
+        return self.tmp is not None and "exec=yes" in self.tmp.stdout
+
+    @property
+    def tmp_mount(self) -> tuple[str, tuple[str, ...]]:
+        """The mount point holding /tmp and its options ('', () without /proc/mounts)."""
+        return parse_mounts(self.mounts or "")
+
+    @property
+    def free_kib(self) -> dict[str, int]:
+        """Free KiB per mount point of /tmp, /usr and /var ({} without df's output)."""
+        return parse_df(self.df or "")
+
+
+STATUS_NAMES = {
+    0xC000006D: "STATUS_LOGON_FAILURE",
+    0xC0000234: "STATUS_ACCOUNT_LOCKED_OUT",
+    0xC0000072: "STATUS_ACCOUNT_DISABLED",
+    0xC0000071: "STATUS_PASSWORD_EXPIRED",
+    0xC0000224: "STATUS_PASSWORD_MUST_CHANGE",
+    0xC000015B: "STATUS_LOGON_TYPE_NOT_GRANTED",
+    0xC0000022: "STATUS_ACCESS_DENIED",
+    0xC00000CC: "STATUS_BAD_NETWORK_NAME",
+    0xC000006E: "STATUS_ACCOUNT_RESTRICTION",
+}
+"""The NT status codes an SMB step is reported with by name."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step's outcome: ok, or the NT status / Win32 / DCE-RPC code it failed with."""
+
+    ok: bool
+    code: int | None = None
+    message: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        if self.code is None:
+            return self.message or "failed"
+        return STATUS_NAMES.get(self.code, f"0x{self.code:08X}")
+
+
+@dataclass(frozen=True)
+class SmbObservation:
+    """Everything seen on one Windows agent; None: the step was not reached."""
+
+    address: str
+    user: str
+    account_kind: str  # domain | local | builtin-administrator
+    login: Step | None = None
+    guest: bool = False
+    dialect: str = ""
+    server_name: str = ""
+    server_domain: str = ""
+    server_dns_domain: str = ""
+    ipc: Step | None = None
+    admin_share: Step | None = None
+    write: Step | None = None
+    write_file: str = ""
+    write_test: bool = True
+    scm: Step | None = None
+    registry: dict[str, int | str] = field(default_factory=dict)
+    """Value name → its DWORD, or the reason it could not be read."""
+    elapsed_ms: float = 0.0
+
+    @property
+    def in_domain(self) -> bool | None:
+        """NTLM names a stand-alone machine's own name as its domain; a member names its domain."""
+        if not self.server_name or not self.server_domain:
+            return None
+        return self.server_domain.upper() != self.server_name.upper()
+
+
+@dataclass(frozen=True)
+class AccessEvidence:
+    """An `access` result's evidence: what was seen on the agent, and the named causes the classifier found in
+    it (the failing ones, or the warning ones when none fails)."""
+
+    seen: SshObservation | SmbObservation
+    agent: str
+    """The agent's name as the topology gives it."""
+    causes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentNameEvidence:
+    """A `name` result seen on an agent through SSH: the agent's answers, and what this machine resolves."""
+
+    seen: NameOnAgent
+    here: tuple[str, ...] = ()

@@ -182,8 +182,14 @@ class CredentialInput:
     plan: Mapping[str, str] = field(default_factory=dict)
     """The plan file's [credentials] table: user, windows_user, linux_user, ssh_key, known_hosts, password_file."""
 
+    @property
+    def names_a_user(self) -> bool:
+        """Whether anyone is named to log in (--user, or a user key of the plan): without one nothing logs in."""
+        return bool(self.user or any(self.plan.get(key) for key in USER_KEYS))
 
-PLAN_KEYS = ("user", "windows_user", "linux_user", "ssh_key", "known_hosts", "password_file")
+
+USER_KEYS = ("user", "windows_user", "linux_user")
+PLAN_KEYS = (*USER_KEYS, "ssh_key", "known_hosts", "password_file")
 
 
 def parse_plan_credentials(table: Any, *, filename: str) -> dict[str, str]:

@@ -12,22 +12,12 @@ import contextlib
 import importlib.util
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from netcheck.access.credentials import Account, AccountForm, Credentials
+from netcheck.observations import SmbObservation, Step
 
-STATUS_NAMES = {
-    0xC000006D: "STATUS_LOGON_FAILURE",
-    0xC0000234: "STATUS_ACCOUNT_LOCKED_OUT",
-    0xC0000072: "STATUS_ACCOUNT_DISABLED",
-    0xC0000071: "STATUS_PASSWORD_EXPIRED",
-    0xC0000224: "STATUS_PASSWORD_MUST_CHANGE",
-    0xC000015B: "STATUS_LOGON_TYPE_NOT_GRANTED",
-    0xC0000022: "STATUS_ACCESS_DENIED",
-    0xC00000CC: "STATUS_BAD_NETWORK_NAME",
-    0xC000006E: "STATUS_ACCOUNT_RESTRICTION",
-}
 POLICIES = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
 LSA = r"SYSTEM\CurrentControlSet\Control\Lsa"
 REGISTRY_VALUES = ((POLICIES, "LocalAccountTokenFilterPolicy"), (POLICIES, "EnableLUA"), (LSA, "ForceGuest"))
@@ -36,54 +26,6 @@ REGISTRY_VALUES = ((POLICIES, "LocalAccountTokenFilterPolicy"), (POLICIES, "Enab
 def available() -> bool:
     """Whether the optional library is installed (without importing it)."""
     return importlib.util.find_spec("impacket") is not None
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step's outcome: ok, or the NT status / Win32 / DCE-RPC code it failed with."""
-
-    ok: bool
-    code: int | None = None
-    message: str = ""
-
-    @property
-    def status(self) -> str:
-        if self.ok:
-            return "ok"
-        if self.code is None:
-            return self.message or "failed"
-        return STATUS_NAMES.get(self.code, f"0x{self.code:08X}")
-
-
-@dataclass(frozen=True)
-class SmbObservation:
-    """Everything seen on one Windows agent; None: the step was not reached."""
-
-    address: str
-    user: str
-    account_kind: str  # domain | local | builtin-administrator
-    login: Step | None = None
-    guest: bool = False
-    dialect: str = ""
-    server_name: str = ""
-    server_domain: str = ""
-    server_dns_domain: str = ""
-    ipc: Step | None = None
-    admin_share: Step | None = None
-    write: Step | None = None
-    write_file: str = ""
-    write_test: bool = True
-    scm: Step | None = None
-    registry: dict[str, int | str] = field(default_factory=dict)
-    """Value name → its DWORD, or the reason it could not be read."""
-    elapsed_ms: float = 0.0
-
-    @property
-    def in_domain(self) -> bool | None:
-        """NTLM names a stand-alone machine's own name as its domain; a member names its domain."""
-        if not self.server_name or not self.server_domain:
-            return None
-        return self.server_domain.upper() != self.server_name.upper()
 
 
 def account_kind(account: Account, server_name: str = "") -> str:

@@ -14,12 +14,13 @@ import ipaddress
 import shlex
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from netcheck.access.credentials import Account, Credentials, default_known_hosts
 from netcheck.address import is_address, parse_ip
+from netcheck.observations import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
 
 INSTALL_HINT = "pip install 'netcheck-preflight[install-check]'"
 OUTPUT_CAP = 64 * 1024
@@ -49,62 +50,6 @@ PROBE_PYTHON = (
 def available() -> bool:
     """Whether the optional SSH library is installed."""
     return importlib.util.find_spec("asyncssh") is not None
-
-
-@dataclass(frozen=True)
-class CommandOutput:
-    exit_status: int | None
-    stdout: str
-    stderr: str
-    timed_out: bool = False
-
-
-@dataclass(frozen=True)
-class TcpFromAgent:
-    """A TCP connect tried on the agent, through the SSH session."""
-
-    address: str
-    port: int
-    outcome: str  # connected | refused | timeout | unreachable | error
-    message: str
-    tool: str
-    elapsed_ms: float
-
-
-@dataclass(frozen=True)
-class NameOnAgent:
-    """How the agent resolves a name: its system resolver (getent hosts), DNS alone (getent -s dns) and its hosts file."""
-
-    name: str
-    resolver: tuple[str, ...]
-    hosts_file: tuple[str, ...]
-    dns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SshObservation:
-    """Everything seen on one Linux agent; None means not reached (an earlier step failed)."""
-
-    address: str
-    port: int
-    user: str
-    fingerprint: str = ""
-    key_type: str = ""
-    host_key: str = ""  # known | unknown | changed | revoked
-    known_hosts: str = ""
-    login: str = ""  # ok | refused | timeout | closed | error
-    auth: str = ""  # password | publickey
-    error: str = ""
-    uid: int | None = None
-    sudo: CommandOutput | None = None
-    tmp: CommandOutput | None = None
-    mounts: str | None = None
-    df: str | None = None
-    packages: tuple[str, ...] | None = None
-    names: tuple[NameOnAgent, ...] = ()
-    probes: tuple[TcpFromAgent, ...] = ()
-    elapsed_ms: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

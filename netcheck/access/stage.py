@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from netcheck.access.credentials import NO_CREDENTIALS, Credentials
-from netcheck.access.ssh import AgentSideTarget, SshObservation
-from netcheck.classify.access import Server, access_os, agent_side_results, classify_smb, classify_ssh, skipped
+from netcheck.access.ssh import AgentSideTarget
+from netcheck.classify.access import (
+    Server,
+    access_os,
+    agent_side_results,
+    classify_smb,
+    classify_ssh,
+    skipped,
+    timed_out,
+)
 from netcheck.classify.common import error_result
 from netcheck.matrix import PortKey, links_for
-from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
-from netcheck.observations import NameObservation
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, check_id
+from netcheck.names.threads import in_daemon_thread
+from netcheck.observations import NameObservation, SshObservation
 
 VISIT_BUDGET_S = 120.0
 """One agent's whole visit (host key, login, every command) at most."""
@@ -79,6 +89,10 @@ async def run_access(
         return skipped(check, reason) if reason else None
 
     limit = asyncio.Semaphore(max(1, setup.concurrency))
+    # SMB visits block (impacket): each runs in a daemon thread of its own, never in the loop's default pool, so a
+    # hung call neither keeps the interpreter from exiting nor starves other users of that pool. A thread gives its
+    # slot back when the call returns, whenever that is: lingering calls cap the SMB visits that can start.
+    smb_threads = threading.BoundedSemaphore(max(1, setup.concurrency))
 
     async def visit(check: Check) -> list[Result]:
         link = by_link[(check.target.name, check.port_key)]
@@ -113,11 +127,12 @@ async def run_access(
                         side = agent_side_results(check.target, obs, servers, phase=setup.phase)
                     return [result, *side]
                 seen = await asyncio.wait_for(
-                    asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
+                    in_daemon_thread(smb_threads, observe_smb, address, account, credentials, setup.timeout_s, port),
+                    VISIT_BUDGET_S,
                 )
                 return [classify_smb(check, scrubbed(seen, credentials))]
         except TimeoutError:
-            return [_timed_out(check, address)]
+            return [timed_out(check, address, VISIT_BUDGET_S)]
         except Exception as exc:  # noqa: BLE001 - one agent's failure is that agent's error result, never the run's
             return [error_result(check, f"{type(exc).__name__}: {_safe(exc, credentials)}")]
 
@@ -138,19 +153,6 @@ def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, .
     if isinstance(system, list | tuple) and system:
         return tuple(str(a) for a in system)
     return (name.address,) if name.address else ()
-
-
-def _timed_out(check: Check, address: str) -> Result:
-    cause = "ssh-timeout" if access_os(check) is AgentOS.LINUX else "smb-timeout"
-    return Result(
-        check,
-        State.DISABLED,
-        Verdict.FAIL,
-        f"{cause}: the visit to {check.target.name} did not finish within {VISIT_BUDGET_S:g} s",
-        f"Check that {check.target.name} answers promptly on TCP {check.port} after the handshake (a stalled service, an IPS).",
-        address,
-        {"via": "ssh" if cause == "ssh-timeout" else "smb", "causes": [cause]},
-    )
 
 
 def _safe(exc: Exception, credentials: Credentials) -> str:

@@ -7,16 +7,25 @@ with `evidence.via = "ssh"`, so every format, `merge` and the HTML diagram show 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-from netcheck.access.smb import SmbObservation
-from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
 from netcheck.classify.tcp import classify_tcp
 from netcheck.matrix import PortKey, port_number
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
-from netcheck.observations import Observation, Reply, TcpReply
+from netcheck.observations import (
+    AccessEvidence,
+    AgentNameEvidence,
+    CommandOutput,
+    NameOnAgent,
+    Observation,
+    Reply,
+    SmbObservation,
+    SshObservation,
+    TcpFromAgent,
+    TcpReply,
+    bare_user,
+)
 
 MIN_FREE_KB = 1024 * 1024
 """Free space below which an agent fails (1 GiB): netcheck's own margin, not a figure from the product's documentation."""
@@ -42,9 +51,7 @@ def skipped(check: Check, reason: str, state: State = State.NOT_PROBED) -> Resul
     return Result(check, state, Verdict.SKIP, f"not checked: {reason}")
 
 
-def _result(
-    check: Check, causes: Sequence[Cause], *, passed: str, evidence: Mapping[str, Any], address: str, ms: float
-) -> Result:
+def _result(check: Check, causes: Sequence[Cause], *, passed: str, seen: SshObservation | SmbObservation) -> Result:
     """Fail when any cause fails, warn when any warns; the detail names each cause, the fix lists each fix."""
     failing = [c for c in causes if c.verdict is Verdict.FAIL]
     warning = [c for c in causes if c.verdict is Verdict.WARN]
@@ -57,35 +64,26 @@ def _result(
         detail = f"{detail} ({passed})"
     fix = " ".join(f"[{c.name}] {c.fix}" for c in shown if c.fix)
     state = State.ENABLED if verdict is Verdict.PASS else State.DISABLED
-    full = {"via": "ssh" if access_os(check) is AgentOS.LINUX else "smb", **evidence, "causes": [c.name for c in shown]}
-    return Result(check, state, verdict, detail, fix, address, full, ms)
+    evidence = AccessEvidence(seen, check.target.name, tuple(c.name for c in shown))
+    return Result(check, state, verdict, detail, fix, seen.address, evidence, seen.elapsed_ms)
+
+
+def timed_out(check: Check, address: str, budget_s: float) -> Result:
+    """The result of a visit that did not finish within its budget: the agent answered TCP, then stalled (the
+    observer's own timeouts cover each step; this is the whole visit's bound)."""
+    cause = "ssh-timeout" if access_os(check) is AgentOS.LINUX else "smb-timeout"
+    return Result(
+        check,
+        State.DISABLED,
+        Verdict.FAIL,
+        f"{cause}: the visit to {check.target.name} did not finish within {budget_s:g} s",
+        f"Check that {check.target.name} answers promptly on TCP {check.port} after the handshake (a stalled service, an IPS).",
+        address,
+        {"via": "ssh" if cause == "ssh-timeout" else "smb", "causes": [cause]},
+    )
 
 
 # --- Linux agents (SSH) -----------------------------------------------------------------------------------
-
-
-def parse_mounts(text: str, path: str = "/tmp") -> tuple[str, tuple[str, ...]]:
-    """The mount point holding `path` and its options, from /proc/mounts (the longest matching mount point)."""
-    best, options = "", tuple[str, ...]()
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        point = fields[1].replace("\\040", " ")
-        inside = path == point or path.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, options = point, tuple(fields[3].split(","))
-    return best, options
-
-
-def parse_df(text: str) -> dict[str, int]:
-    """`df -Pk` → {mount point: available KiB}."""
-    free: dict[str, int] = {}
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 6 and fields[3].isdigit():
-            free[fields[5]] = int(fields[3])
-    return free
 
 
 def _known_hosts_fix(obs: SshObservation, name: str) -> str:
@@ -122,7 +120,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
             )
         ]
     if obs.login == "refused":
-        root = _bare(obs.user) == "root"
+        root = bare_user(obs.user) == "root"
         extra = (
             " For root: PermitRootLogin yes (password) or prohibit-password (keys) in /etc/ssh/sshd_config, then restart sshd."
             if root
@@ -134,7 +132,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
                 Verdict.FAIL,
                 f"{name} refused the login of {obs.user} ({obs.error or 'permission denied'})",
                 f"Check the user name and the password or key of {obs.user} on {name}, that the account is not locked "
-                f"(passwd -S {_bare(obs.user)}) and that sshd allows its method (PasswordAuthentication / "
+                f"(passwd -S {bare_user(obs.user)}) and that sshd allows its method (PasswordAuthentication / "
                 f"PubkeyAuthentication in /etc/ssh/sshd_config).{extra}",
             )
         ]
@@ -164,7 +162,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
             )
         )
         return causes
-    user = _bare(obs.user)
+    user = bare_user(obs.user)
     if obs.uid != 0:
         sudo = obs.sudo or CommandOutput(None, "", "")
         if sudo.exit_status != 0:
@@ -179,9 +177,8 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
                     f"add the line '{user} ALL=(ALL) NOPASSWD: ALL' with visudo{tty}.",
                 )
             )
-    tmp = obs.tmp
-    point, options = parse_mounts(obs.mounts or "")
-    if tmp is None or "writable=yes" not in tmp.stdout:
+    point, options = obs.tmp_mount
+    if not obs.tmp_writable:
         causes.append(
             Cause(
                 "tmp-not-writable",
@@ -190,7 +187,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
                 "Make /tmp writable for everyone with the sticky bit: chmod 1777 /tmp (and check it is not mounted read-only).",
             )
         )
-    elif "exec=yes" not in tmp.stdout:
+    elif not obs.tmp_executable:
         how = f"mounted noexec on {point}" if "noexec" in options else "a file there cannot be executed"
         causes.append(
             Cause(
@@ -202,7 +199,7 @@ def ssh_causes(obs: SshObservation, name: str) -> list[Cause]:
                 "line in /etc/fstab or tmp.mount if it must stay so).",
             )
         )
-    free = parse_df(obs.df or "")
+    free = obs.free_kib
     if free:
         lowest_point, lowest = min(free.items(), key=lambda item: item[1])
         mib = lowest // 1024
@@ -235,30 +232,7 @@ def classify_ssh(check: Check, obs: SshObservation) -> Result:
     """The `access` result of one Linux agent."""
     name = check.target.name
     causes = ssh_causes(obs, name)
-    free = parse_df(obs.df or "")
-    point, options = parse_mounts(obs.mounts or "")
-    evidence: dict[str, Any] = {
-        "user": obs.user,
-        "account": _bare(obs.user),
-        "host_key": {"type": obs.key_type, "fingerprint": obs.fingerprint, "state": obs.host_key, "known_hosts": obs.known_hosts},
-        "login": obs.login or "not-tried",
-    }
-    if obs.login == "ok":
-        evidence |= {
-            "auth": obs.auth,
-            "uid": obs.uid,
-            "sudo": None if obs.sudo is None else ("ok" if obs.sudo.exit_status == 0 else "fails"),
-            "tmp": {
-                "mount": point,
-                "options": list(options),
-                "writable": "writable=yes" in (obs.tmp.stdout if obs.tmp else ""),
-                "exec": "exec=yes" in (obs.tmp.stdout if obs.tmp else ""),
-            },
-            "free_kib": free,
-            "package_managers": list(obs.packages or ()),
-        }
-    if obs.error:
-        evidence["error"] = obs.error
+    free = obs.free_kib
     root = "root" if obs.uid == 0 else "passwordless sudo"
     passed = (
         f"logged in as {obs.user} (offered: {obs.auth}; host key {obs.key_type} {obs.fingerprint} known); {root}; "
@@ -267,12 +241,7 @@ def classify_ssh(check: Check, obs: SshObservation) -> Result:
         if obs.login == "ok"
         else ""
     )
-    return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)
-
-
-def _bare(user: str) -> str:
-    """The account name without its domain (what sudoers and passwd know)."""
-    return user.rsplit("\\", maxsplit=1)[-1].split("@", maxsplit=1)[0]
+    return _result(check, causes, passed=passed, seen=obs)
 
 
 # --- The agent's half of the matrix, seen through SSH -------------------------------------------------------
@@ -363,13 +332,7 @@ def _name_on_agent(agent: Target, target: Target, seen: NameOnAgent, here: Seque
         target=target,
         purpose=f"Name resolution on {agent.name} (through SSH: getent hosts, getent -s dns hosts, /etc/hosts)",
     )
-    evidence: dict[str, Any] = {
-        "via": "ssh",
-        "system": list(seen.resolver),
-        "dns": list(seen.dns),
-        "hosts": list(seen.hosts_file),
-        "here": list(here),
-    }
+    evidence = AgentNameEvidence(seen, tuple(here))
     state = State.RESOLVED if seen.resolver else State.UNRESOLVED
     address = seen.resolver[0] if seen.resolver else None
 
@@ -436,7 +399,7 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
                     Verdict.FAIL,
                     f"{name} refused the login of {user}: {what}",
                     f"Check the user name and password of {user} (for a domain account: DOMAIN\\name); unlock or enable the "
-                    f"account (net user {_bare(user)} /active:yes, or Active Directory Users and Computers), and grant "
+                    f"account (net user {bare_user(user)} /active:yes, or Active Directory Users and Computers), and grant "
                     "'Access this computer from the network' if it is denied.",
                 )
             ]
@@ -530,7 +493,7 @@ def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
             f"login works, but {where} denied {obs.user}, a local account{builtin}: UAC gives local accounts a filtered "
             f"token over the network ({seen}), or the account is not a local administrator",
             f"Use a domain account that is a local administrator of {name}, or on {name} run: {LATFP_FIX} (and make sure "
-            f"{_bare(obs.user)} is in the local Administrators group).",
+            f"{bare_user(obs.user)} is in the local Administrators group).",
         )
     return Cause(
         "not-local-administrator",
@@ -544,28 +507,6 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
     """The `access` result of one Windows agent."""
     name = check.target.name
     causes = smb_causes(obs, name)
-    steps = {
-        "login": obs.login.status if obs.login else "not-tried",
-        "ipc": obs.ipc.status if obs.ipc else "not-tried",
-        "admin_share": obs.admin_share.status if obs.admin_share else "not-tried",
-        "write": obs.write.status if obs.write else "not-tried" if obs.write_test else "skipped (--no-write-test)",
-        "scm": obs.scm.status if obs.scm else "not-tried",
-    }
-    evidence: dict[str, Any] = {
-        "user": obs.user,
-        "account": _bare(obs.user),
-        "account_kind": obs.account_kind,
-        "guest": obs.guest,
-        "dialect": obs.dialect,
-        "server": obs.server_name,
-        "server_domain": obs.server_domain,
-        "in_domain": obs.in_domain,
-        "steps": steps,
-        "registry": dict(obs.registry),
-        "agent_side": f"not seen from here: run netcheck check --from agent on {name}",
-    }
-    if obs.write_file:
-        evidence["write_file"] = f"ADMIN$\\{obs.write_file}"
     member = {True: f"member of {obs.server_domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
     wrote = (
         f"wrote and deleted ADMIN$\\{obs.write_file}" if obs.write and obs.write.ok else "write test skipped (--no-write-test)"
@@ -577,4 +518,4 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
         if obs.login and obs.login.ok and not causes
         else ""
     )
-    return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)
+    return _result(check, causes, passed=passed, seen=obs)

@@ -15,14 +15,20 @@ import orjson
 from netcheck.handshake import ResponderAnswer
 from netcheck.model import AgentOS, Check, Evidence, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
 from netcheck.observations import (
+    AccessEvidence,
+    AgentNameEvidence,
     NameObservation,
     ServiceAnswer,
     ServiceFailure,
     SmbIdentity,
+    SmbObservation,
     SshBanner,
+    SshObservation,
+    Step,
     TcpReply,
     TlsSession,
     UnknownService,
+    bare_user,
 )
 from netcheck.report.validate import SchemaError, validate
 
@@ -123,12 +129,97 @@ def name_to_dict(observation: NameObservation) -> dict[str, Any]:
     return data
 
 
+def ssh_access_to_dict(seen: SshObservation) -> dict[str, Any]:
+    """What one Linux agent showed through SSH (the parts past the login only when logged in)."""
+    data: dict[str, Any] = {
+        "via": "ssh",
+        "user": seen.user,
+        "account": bare_user(seen.user),
+        "host_key": {
+            "type": seen.key_type,
+            "fingerprint": seen.fingerprint,
+            "state": seen.host_key,
+            "known_hosts": seen.known_hosts,
+        },
+        "login": seen.login or "not-tried",
+    }
+    if seen.login == "ok":
+        point, options = seen.tmp_mount
+        data |= {
+            "auth": seen.auth,
+            "uid": seen.uid,
+            "sudo": None if seen.sudo is None else ("ok" if seen.sudo.exit_status == 0 else "fails"),
+            "tmp": {"mount": point, "options": list(options), "writable": seen.tmp_writable, "exec": seen.tmp_executable},
+            "free_kib": seen.free_kib,
+            "package_managers": list(seen.packages or ()),
+        }
+    if seen.error:
+        data["error"] = seen.error
+    return data
+
+
+def _step_status(step: Step | None) -> str:
+    return step.status if step else "not-tried"
+
+
+def smb_access_to_dict(seen: SmbObservation, agent: str) -> dict[str, Any]:
+    """What one Windows agent showed through SMB: the installer's steps, the account and the registry values."""
+    write = _step_status(seen.write) if seen.write or seen.write_test else "skipped (--no-write-test)"
+    data: dict[str, Any] = {
+        "via": "smb",
+        "user": seen.user,
+        "account": bare_user(seen.user),
+        "account_kind": seen.account_kind,
+        "guest": seen.guest,
+        "dialect": seen.dialect,
+        "server": seen.server_name,
+        "server_domain": seen.server_domain,
+        "in_domain": seen.in_domain,
+        "steps": {
+            "login": _step_status(seen.login),
+            "ipc": _step_status(seen.ipc),
+            "admin_share": _step_status(seen.admin_share),
+            "write": write,
+            "scm": _step_status(seen.scm),
+        },
+        "registry": dict(seen.registry),
+        "agent_side": f"not seen from here: run netcheck check --from agent on {agent}",
+    }
+    if seen.write_file:
+        data["write_file"] = f"ADMIN$\\{seen.write_file}"
+    return data
+
+
+def access_to_dict(evidence: AccessEvidence) -> dict[str, Any]:
+    """An access result's evidence: what the agent showed, then the named causes."""
+    seen = evidence.seen
+    data = ssh_access_to_dict(seen) if isinstance(seen, SshObservation) else smb_access_to_dict(seen, evidence.agent)
+    data["causes"] = list(evidence.causes)
+    return data
+
+
+def agent_name_to_dict(evidence: AgentNameEvidence) -> dict[str, Any]:
+    """A name as an agent resolves it (through SSH), with what this machine resolves."""
+    seen = evidence.seen
+    return {
+        "via": "ssh",
+        "system": list(seen.resolver),
+        "dns": list(seen.dns),
+        "hosts": list(seen.hosts_file),
+        "here": list(evidence.here),
+    }
+
+
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     """Typed evidence (or an already JSON-ready mapping) as the JSON report's `evidence` object."""
     if isinstance(evidence, TcpReply):
         return tcp_reply_to_dict(evidence)
     if isinstance(evidence, NameObservation):
         return name_to_dict(evidence)
+    if isinstance(evidence, AccessEvidence):
+        return access_to_dict(evidence)
+    if isinstance(evidence, AgentNameEvidence):
+        return agent_name_to_dict(evidence)
     if isinstance(evidence, Mapping):
         return dict(evidence)
     return service_to_dict(evidence)

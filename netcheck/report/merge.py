@@ -10,10 +10,11 @@ rows of their own (`unreachable_result`), so they are never silently missing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 
-from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict, located_id
+from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict, check_id, located_id
 from netcheck.report.json import ReportError
 
 
@@ -58,7 +59,7 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
         kept_any = False
         runs, rows = _runs(report)
         orphans += rows
-        for vantage, own_results in runs:
+        for vantage, own_results, stored_as in runs:
             key = _identity(vantage)
             if key in seen:
                 notes.append(f"{vantage.hostname} as {vantage.role} started {vantage.started_at}: given twice, merged once")
@@ -74,7 +75,12 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
             labels.add(label)
             for result in own_results:
                 check = result.check
-                unique_id = _unique(_id_on(check, label, result.source_host), taken_ids)
+                if result.source_host and result.source_host != stored_as:
+                    # run on another machine for this vantage point (an agent's own links, seen through SSH):
+                    # it keeps that machine and its id
+                    results.append(replace(result, check=replace(check, id=_unique(check.id, taken_ids))))
+                    continue
+                unique_id = _unique(_id_on(check, label, stored_as), taken_ids)
                 results.append(replace(result, check=replace(check, id=unique_id), source_host=label))
         if kept_any:
             merged_reports.append(report)
@@ -131,12 +137,17 @@ def parse_unreachable(spec: str) -> Unreachable:
     return Unreachable(hostname.strip(), reason.strip())
 
 
-def _runs(report: Report) -> tuple[list[tuple[Vantage, list[Result]]], list[Result]]:
-    """The runs a report holds (itself, or each vantage point of a merged report with its own checks), and
-    the rows of unreachable hosts a merged report carries (they belong to no vantage point)."""
+def _runs(report: Report) -> tuple[list[tuple[Vantage, list[Result], str]], list[Result]]:
+    """The runs a report holds (itself, or each vantage point of a merged report with its own checks and the
+    label its checks carry there: '' for a report that was not merged), and the rows of unreachable hosts a
+    merged report carries (they belong to no vantage point).
+
+    A check of a merged report belongs to the vantage point whose label and role it carries; one carrying
+    another machine (an agent's own links, seen through SSH from the vantage point before it) belongs to the
+    run it follows, as merge wrote it."""
     if not report.merged_from:
         vantage = report.vantage if report.vantage.started_at else replace(report.vantage, started_at=report.started_at)
-        return [(vantage, list(report.results))], []
+        return [(vantage, list(report.results), "")], []
     labels: list[str] = []
     named: dict[str, list[Vantage]] = {}
     by_label: dict[tuple[str, str], list[Result]] = {}
@@ -146,13 +157,19 @@ def _runs(report: Report) -> tuple[list[tuple[Vantage, list[Result]]], list[Resu
         same_name.append(vantage)
         by_label[(labels[-1], str(vantage.role))] = []
     orphans = []
+    current: list[Result] | None = None
     for result in report.results:
         key = (result.source_host, str(result.check.source))
         if key in by_label:
-            by_label[key].append(result)
+            current = by_label[key]
+            current.append(result)
+        elif current is not None and result.check.kind is not Kind.HOST:
+            current.append(result)
         else:
             orphans.append(result)
-    runs = [(vantage, by_label[(label, str(vantage.role))]) for vantage, label in zip(report.merged_from, labels, strict=True)]
+    runs = [
+        (vantage, by_label[(label, str(vantage.role))], label) for vantage, label in zip(report.merged_from, labels, strict=True)
+    ]
     return runs, orphans
 
 
@@ -184,15 +201,29 @@ def _shared_name_note(vantage: Vantage, earlier: Sequence[Vantage], label: str) 
 
 
 def _id_on(check: Check, label: str, already_on: str) -> str:
-    """The check's id as run on `label` ('tcp:agent@win1->ms:9876', 'host:firewall@win1').
+    """The check's id as run on `label` ('tcp:agent@win1->ms:9876', 'host:firewall@win1'), built by located_id.
 
-    A check of a merged report already carries its host (already_on); it is relabelled only when that
-    host's label changed in this merge."""
+    A check of a merged report already carries its host (already_on); it keeps its id unless that host's
+    label changed in this merge, and then gets the id of the same check located on the new label."""
     if not already_on:
         return located_id(check, label)
     if already_on == label:
         return check.id
-    return check.id.replace(f"@{already_on}", f"@{label}", 1) if f"@{already_on}" in check.id else f"{check.id}@{label}"
+    return located_id(replace(check, id=_unlocated_id(check, already_on)), label)
+
+
+def _unlocated_id(check: Check, host: str) -> str:
+    """The id `check` had before it was located on `host` (what located_id starts from).
+
+    Links and services are rebuilt from their fields by located_id itself; names and access checks from
+    theirs. Host and discovery ids name their aspect, which a loaded report does not carry: their host
+    suffix (and the #n merge may have added to keep ids unique) is cut off."""
+    if check.kind in (Kind.TCP, Kind.SERVICE):
+        return check.id
+    if check.kind in (Kind.NAME, Kind.ACCESS):
+        return check_id(check.kind, check.source, check.target.name, None if check.kind is Kind.NAME else check.port)
+    located = re.fullmatch(rf"(.+)@{re.escape(host)}(?:#\d+)?", check.id)
+    return located[1] if located else check.id
 
 
 def _unique(check_id: str, taken: set[str]) -> str:

@@ -22,19 +22,22 @@ from netcheck.access.credentials import (
     parse_plan_credentials,
     parse_user,
 )
-from netcheck.access.smb import SmbObservation, Step, account_kind, observe_smb
-from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent, observe_ssh
+from netcheck.access.smb import account_kind, observe_smb
+from netcheck.access.ssh import observe_ssh
 from netcheck.access.stage import scrubbed
-from netcheck.classify.access import (
-    Server,
-    agent_side_results,
-    classify_smb,
-    classify_ssh,
+from netcheck.classify.access import Server, agent_side_results, classify_smb, classify_ssh
+from netcheck.matrix import PortKey
+from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict, check_id
+from netcheck.observations import (
+    CommandOutput,
+    NameOnAgent,
+    SmbObservation,
+    SshObservation,
+    Step,
+    TcpFromAgent,
     parse_df,
     parse_mounts,
 )
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Role, State, Target, Vantage, Verdict, check_id
 from netcheck.plan import SMB_PURPOSE, SSH_PURPOSE, access_checks, plan_checks
 from netcheck.report.json import evidence_to_dict, render_json, report_from_dict, report_to_dict
 from netcheck.report.redact import redact
@@ -56,6 +59,11 @@ DF = (
     "tmpfs 1000 10 3000000 1% /tmp\n"
 )
 GOOD_TMP = CommandOutput(0, "writable=yes\nexec=yes\n", "")
+
+
+def flat(result: Result) -> dict[str, Any]:
+    """A result's evidence as the JSON report writes it."""
+    return evidence_to_dict(result.evidence)
 
 
 def observation(**changes: Any) -> SshObservation:
@@ -248,7 +256,7 @@ def test_parsers_of_mounts_and_df() -> None:
 def test_everything_in_place_passes_with_the_fingerprint() -> None:
     result = classify_ssh(CHECK, observation())
     assert result.verdict is Verdict.PASS
-    assert "SHA256:abc" in result.detail and result.evidence["causes"] == [] and result.evidence["via"] == "ssh"
+    assert "SHA256:abc" in result.detail and flat(result)["causes"] == [] and flat(result)["via"] == "ssh"
 
 
 @pytest.mark.parametrize(
@@ -276,7 +284,7 @@ def test_everything_in_place_passes_with_the_fingerprint() -> None:
 def test_each_named_cause_fails_with_its_fix(changes: dict[str, Any], cause: str, in_fix: str) -> None:
     result = classify_ssh(CHECK, observation(**changes))
     assert result.verdict is Verdict.FAIL
-    assert result.evidence["causes"] == [cause]
+    assert flat(result)["causes"] == [cause]
     assert result.detail.startswith(f"{cause}:")
     assert in_fix in result.remediation
 
@@ -392,9 +400,9 @@ def smb(**changes: Any) -> SmbObservation:
 
 def test_windows_agent_ready_for_installation() -> None:
     result = classify_smb(WIN_CHECK, smb())
-    assert result.verdict is Verdict.PASS and result.evidence["in_domain"] is True
+    assert result.verdict is Verdict.PASS and flat(result)["in_domain"] is True
     assert "member of CORP" in result.detail and "--from agent on win1.corp.example" in result.detail
-    assert result.evidence["registry"]["LocalAccountTokenFilterPolicy"] == 1
+    assert flat(result)["registry"]["LocalAccountTokenFilterPolicy"] == 1
 
 
 @pytest.mark.parametrize(
@@ -419,7 +427,7 @@ def test_windows_agent_ready_for_installation() -> None:
 def test_each_windows_cause_with_its_fix(changes: dict[str, Any], cause: str, in_fix: str) -> None:
     result = classify_smb(WIN_CHECK, smb(**changes))
     assert result.verdict is Verdict.FAIL
-    assert result.evidence["causes"] == [cause] and result.evidence["via"] == "smb"
+    assert flat(result)["causes"] == [cause] and flat(result)["via"] == "smb"
     assert in_fix in result.remediation
 
 
@@ -460,7 +468,7 @@ def test_a_silent_ssh_server_is_a_timeout_not_a_hang(tmp_path: Path) -> None:
     finally:
         listener.close()
     assert obs.login == "timeout" and time.monotonic() - started < 15
-    assert classify_ssh(CHECK, obs).evidence["causes"] == ["ssh-timeout"]
+    assert flat(classify_ssh(CHECK, obs))["causes"] == ["ssh-timeout"]
 
 
 def test_a_silent_smb_server_is_a_failed_login_not_a_hang() -> None:
@@ -475,7 +483,7 @@ def test_a_silent_smb_server_is_a_failed_login_not_a_hang() -> None:
         listener.close()
     assert obs.login is not None and not obs.login.ok and time.monotonic() - started < 15
     result = classify_smb(WIN_CHECK, obs)
-    assert result.evidence["causes"] == ["smb-login-error"] and CANARY not in json.dumps(result.evidence) + result.detail
+    assert flat(result)["causes"] == ["smb-login-error"] and CANARY not in json.dumps(flat(result)) + result.detail
 
 
 # --- the access stage in the runner, with fake probes ------------------------------------------------------
@@ -522,7 +530,7 @@ def test_the_access_stage_adds_agent_side_results() -> None:
     results = run_with(fake_ssh, fake_smb, CREDS)
     by = {r.check.id: r for r in results}
     assert by["access:management-server->198.18.0.41:22"].verdict is Verdict.PASS
-    assert by["access:management-server->198.18.0.31:445"].evidence["causes"] == ["uac-remote-restrictions"]
+    assert flat(by["access:management-server->198.18.0.31:445"])["causes"] == ["uac-remote-restrictions"]
     side = by["tcp:agent@198.18.0.41->ms.example:9876"]
     assert side.source_host == "198.18.0.41" and side.verdict is Verdict.PASS and side.state is State.OPEN
     # an open link seen on the agent is not identified from here (this machine may not even reach it)
@@ -556,7 +564,7 @@ def test_a_broken_or_stuck_observer_is_that_agent_s_result_only(monkeypatch: pyt
     monkeypatch.setattr(stage, "VISIT_BUDGET_S", 0.2)
     results = {r.check.id: r for r in run_with(stuck, leaky, CREDS)}
     linux, windows = results["access:management-server->198.18.0.41:22"], results["access:management-server->198.18.0.31:445"]
-    assert linux.verdict is Verdict.FAIL and linux.evidence["causes"] == ["ssh-timeout"]
+    assert linux.verdict is Verdict.FAIL and flat(linux)["causes"] == ["ssh-timeout"]
     assert windows.verdict is Verdict.ERROR and CANARY not in windows.detail and "********" in windows.detail
 
 

@@ -146,3 +146,42 @@ def test_merge_refuses_mixed_phases_and_nothing_to_merge() -> None:
         merge_reports([console, replace(load("report_agent_lin.json"), phase="post-install")], tool_version="0.1.0")  # type: ignore[arg-type]
     with pytest.raises(ReportError, match="at least two"):
         merge_with_notes([], tool_version="0.1.0", unreachable=[Unreachable("a"), Unreachable("b")])
+
+
+def test_a_merged_report_merged_again_gets_the_ids_of_a_direct_merge() -> None:
+    """Relabelled checks get located_id's id for their new label: the same as merging the runs directly."""
+    console, agent = load("report_console.json"), load("report_agent_lin.json")
+    clone = replace(agent, started_at="2026-11-25T06:00:00+00:00")
+    later = replace(agent, started_at="2026-11-25T07:00:00+00:00")
+    first = report_from_dict(report_to_dict(merge_reports([agent, clone], tool_version="0.1.0")))  # lin-agent1, #2
+    second = report_from_dict(report_to_dict(merge_reports([later, console], tool_version="0.1.0")))
+    again = merge_reports([second, first], tool_version="0.1.0")  # agent → lin-agent1#2, clone → lin-agent1#3
+    direct = merge_reports([later, console, agent, clone], tool_version="0.1.0")
+    assert ids(again) == ids(direct)
+    assert [r.source_host for r in again.results] == [r.source_host for r in direct.results]
+    assert "host:firewall@lin-agent1#3" in ids(again) and not any("#2#" in i or "#3#" in i for i in ids(again))
+
+
+def test_an_agent_s_links_seen_through_ssh_keep_their_machine_through_merges() -> None:
+    """A console's report holds the agent's own links (source_host = the agent, via ssh): merging keeps that
+    machine and those ids, and merging the merged report again keeps every one of them."""
+    from tests.unit.test_access_evidence import access_report  # noqa: PLC0415
+
+    live = access_report()
+    first_of_each = {r.check.id: r for r in reversed(live.results)}  # the fixture visits lin1 twice: once is enough
+    console = parse_report(render_json(replace(live, results=tuple(r for r in live.results if first_of_each[r.check.id] is r))))
+    agent = replace(load("report_agent_lin.json"), method="connect")  # one method: 'connect+syn' is not readable back
+    seen_on_agent = [r for r in console.results if r.source_host]
+    assert seen_on_agent and {r.source_host for r in seen_on_agent} == {"lin1.corp.example"}
+    merged = merge_reports([console, agent], tool_version="0.1.0")
+    kept = [r for r in merged.results if r.source_host == "lin1.corp.example"]
+    assert [(r.check.id, r.source_host) for r in kept] == [(r.check.id, r.source_host) for r in seen_on_agent]
+    assert len(merged.results) == len(console.results) + len(agent.results)
+    again = merge_reports([report_from_dict(report_to_dict(merged)), agent, console], tool_version="0.1.0")
+    assert ids(again) == ids(merged) and [r.source_host for r in again.results] == [r.source_host for r in merged.results]
+    clone = replace(console, started_at="2026-11-25T17:00:00+00:00")
+    relabelled = merge_reports([clone, report_from_dict(report_to_dict(merged))], tool_version="0.1.0")
+    assert len(relabelled.results) == len(merged.results) + len(clone.results)
+    assert len(set(ids(relabelled))) == len(relabelled.results)
+    assert sum(r.source_host == "lin1.corp.example" for r in relabelled.results) == 2 * len(seen_on_agent)
+    validate_report(report_to_dict(relabelled))
