@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from netcheck import cli
 from netcheck.access import smb as access_smb
 from netcheck.access import ssh as access_ssh
 from netcheck.access.credentials import CredentialInput
+from tests.cli_runner import CliRunner
 
 CANARY = "Canary-cli-3Hw7"
 AGENT = ["check", "--agent", "198.18.0.41:linux", "--timeout", "0.2", "--format", "json"]
