@@ -100,7 +100,7 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
             duration_s=round(sum(r.duration_s for r in merged_reports), 3),
             vantage=Vantage(f"merged from {len(vantages)} vantage points", first.vantage.role, "", ()),
             phase=first.phase,
-            method="+".join(dict.fromkeys(m for r in merged_reports for m in r.method.split("+"))),
+            method="+".join(sorted({m for r in merged_reports for m in r.method.split("+")})),
             results=tuple(results),
             merged_from=tuple(vantages),
         ),

@@ -170,7 +170,7 @@ def test_an_agent_s_links_seen_through_ssh_keep_their_machine_through_merges() -
     live = access_report()
     first_of_each = {r.check.id: r for r in reversed(live.results)}  # the fixture visits lin1 twice: once is enough
     console = parse_report(render_json(replace(live, results=tuple(r for r in live.results if first_of_each[r.check.id] is r))))
-    agent = replace(load("report_agent_lin.json"), method="connect")  # one method: 'connect+syn' is not readable back
+    agent = load("report_agent_lin.json")
     seen_on_agent = [r for r in console.results if r.source_host]
     assert seen_on_agent and {r.source_host for r in seen_on_agent} == {"lin1.corp.example"}
     merged = merge_reports([console, agent], tool_version="0.1.0")
@@ -185,3 +185,15 @@ def test_an_agent_s_links_seen_through_ssh_keep_their_machine_through_merges() -
     assert len(set(ids(relabelled))) == len(relabelled.results)
     assert sum(r.source_host == "lin1.corp.example" for r in relabelled.results) == 2 * len(seen_on_agent)
     validate_report(report_to_dict(relabelled))
+
+
+def test_runs_made_both_ways_merge_into_a_readable_report() -> None:
+    """A SYN run and a connect run: the merged method is connect+syn, whatever the order, and it reads back."""
+    syn = replace(load("report_agent_lin.json"), method="syn")
+    connect = replace(load("report_console.json"), method="connect")
+    for pair in ([syn, connect], [connect, syn]):
+        merged = merge_reports(pair, tool_version="0.1.0")
+        assert merged.method == "connect+syn"
+        validate_report(report_to_dict(merged))
+        again = merge_reports([parse_report(render_json(merged)), connect], tool_version="0.1.0")
+        assert again.method == "connect+syn"
