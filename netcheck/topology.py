@@ -22,6 +22,9 @@ __all__ = ["InputError", "PlanFile", "build_topology", "merge_agents", "parse_ag
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
 _HOST_CHARACTERS = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""An IPv4 address exactly as ipaddress writes it (no leading zeros): kept as is, without parsing it."""
 
 
 def validate_host(host: str, *, what: str = "host") -> str:
@@ -37,6 +40,8 @@ def validate_host(host: str, *, what: str = "host") -> str:
         raise InputError(f"empty {what}")
     if "%" in candidate:
         raise InputError(f"malformed {what} {host!r}: IPv6 zone ids (%...) are not supported")
+    if _DOTTED_QUAD.fullmatch(candidate):
+        return candidate  # the common case of a large agents file
     if not _HOST_CHARACTERS.match(candidate):
         raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
     try:

@@ -89,36 +89,26 @@ def service_to_dict(answer: ServiceAnswer) -> dict[str, Any]:
 
 
 def tcp_reply_to_dict(reply: TcpReply) -> dict[str, Any]:
-    """Packet evidence of a TCP probe: only what was seen (absent fields are left out)."""
-    data: dict[str, Any] = {"method": reply.method, "reply": str(reply.reply)}
-    optional = {"tcp_flags": reply.tcp_flags, "ttl": reply.ttl, "rtt_ms": reply.rtt_ms, "timeout_ms": reply.timeout_ms}
-    data.update({key: value for key, value in optional.items() if value is not None})
+    """Packet evidence of a TCP probe: only what was seen (absent fields are left out), in the schema's order."""
+    data: dict[str, Any] = {"method": reply.method, "reply": reply.reply}
+    _put(data, tcp_flags=reply.tcp_flags, ttl=reply.ttl, rtt_ms=reply.rtt_ms, timeout_ms=reply.timeout_ms)
     if reply.icmp is not None:
         data.update(
             icmp_type=reply.icmp.type, icmp_code=reply.icmp.code, icmp_from=reply.icmp.sender, icmp_version=reply.icmp.version
         )
-    if reply.error is not None:
-        data["error"] = reply.error
-    if reply.message is not None:
-        data["message"] = reply.message
-    if reply.no_arp_answer:
-        data["arp"] = "no answer"
-    if reply.errno is not None:
-        data["errno"] = reply.errno
-    if reply.winerror is not None:
-        data["winerror"] = reply.winerror
-    if reply.os_limits:
-        data["os_limits"] = list(reply.os_limits)
-    if reply.source_port is not None:
-        data["source_port"] = reply.source_port
-    data["attempts"] = reply.attempts
-    if reply.via is not None:
-        data["via"] = reply.via
-    if reply.tool is not None:
-        data["tool"] = reply.tool
+    _put(data, error=reply.error, message=reply.message, arp="no answer" if reply.no_arp_answer else None)
+    _put(data, errno=reply.errno, winerror=reply.winerror, os_limits=list(reply.os_limits) if reply.os_limits else None)
+    _put(data, source_port=reply.source_port, attempts=reply.attempts, via=reply.via, tool=reply.tool)
     if reply.service is not None:
         data["responder" if isinstance(reply.service, ResponderAnswer) else "service"] = service_to_dict(reply.service)
     return data
+
+
+def _put(data: dict[str, Any], **values: Any) -> None:
+    """Add the values that are not None, in the order given."""
+    for key, value in values.items():
+        if value is not None:
+            data[key] = value
 
 
 def name_to_dict(observation: NameObservation) -> dict[str, Any]:
@@ -226,27 +216,26 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
 
 
 def result_to_dict(result: Result) -> dict[str, Any]:
-    check = result.check
-    extra = {"source_host": result.source_host} if result.source_host else {}
-    return {
-        "id": check.id,
-        "kind": str(check.kind),
-        "source": str(check.source),
-        **extra,
-        "target": check.target.name,
-        "target_role": str(check.target.role),
-        "target_os": str(check.target.os) if check.target.os else None,
-        "address": result.address,
-        "port": check.port,
-        "protocol": result.protocol,
-        "purpose": check.purpose,
-        "state": str(result.state),
-        "verdict": str(result.verdict),
-        "detail": result.detail,
-        "remediation": result.remediation,
-        "evidence": evidence_to_dict(result.evidence),
-        "elapsed_ms": result.elapsed_ms,
-    }
+    """One check as the report's JSON object. The enums are StrEnums, so they are strings already: both
+    encoders write their values (no str() call each, on 50,000 checks)."""
+    check, target = result.check, result.check.target
+    data: dict[str, Any] = {"id": check.id, "kind": check.kind, "source": check.source}
+    if result.source_host:
+        data["source_host"] = result.source_host
+    data["target"] = target.name
+    data["target_role"] = target.role
+    data["target_os"] = target.os or None
+    data["address"] = result.address
+    data["port"] = check.port
+    data["protocol"] = result.protocol
+    data["purpose"] = check.purpose
+    data["state"] = result.state
+    data["verdict"] = result.verdict
+    data["detail"] = result.detail
+    data["remediation"] = result.remediation
+    data["evidence"] = evidence_to_dict(result.evidence)
+    data["elapsed_ms"] = result.elapsed_ms
+    return data
 
 
 def summary_to_dict(report: Report) -> dict[str, Any]:

@@ -92,8 +92,8 @@ def _compile(schema: dict[str, Any], root: dict[str, Any]) -> Test:
         const = schema["const"]
         tests.append(lambda v: _same(v, const))
     if "enum" in schema:
-        options = [(type(option), option) for option in schema["enum"]]
-        tests.append(lambda v: (type(v), v) in options)
+        options = [(_json_type(option), option) for option in schema["enum"]]
+        tests.append(lambda v: (_json_type(v), v) in options)
     minimum, maximum, min_length = schema.get("minimum"), schema.get("maximum"), schema.get("minLength", 0)
     if min_length or "pattern" in schema:
         pattern = _pattern(schema["pattern"]) if "pattern" in schema else None
@@ -189,7 +189,13 @@ def _matches(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> bool:
 
 def _same(value: Any, expected: Any) -> bool:
     """JSON equality: 1 is not true, and the types must agree."""
-    return type(value) is type(expected) and value == expected
+    return _json_type(value) is _json_type(expected) and value == expected
+
+
+def _json_type(value: Any) -> type:
+    """The JSON type of a Python value: a str subclass (netcheck's StrEnums) is a string, as every encoder
+    writes it; bool stays apart from int."""
+    return str if isinstance(value, str) else type(value)
 
 
 def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
