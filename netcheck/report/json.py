@@ -91,24 +91,40 @@ def service_to_dict(answer: ServiceAnswer) -> dict[str, Any]:
 def tcp_reply_to_dict(reply: TcpReply) -> dict[str, Any]:
     """Packet evidence of a TCP probe: only what was seen (absent fields are left out), in the schema's order."""
     data: dict[str, Any] = {"method": reply.method, "reply": reply.reply}
-    _put(data, tcp_flags=reply.tcp_flags, ttl=reply.ttl, rtt_ms=reply.rtt_ms, timeout_ms=reply.timeout_ms)
+    if reply.tcp_flags is not None:
+        data["tcp_flags"] = reply.tcp_flags
+    if reply.ttl is not None:
+        data["ttl"] = reply.ttl
+    if reply.rtt_ms is not None:
+        data["rtt_ms"] = reply.rtt_ms
+    if reply.timeout_ms is not None:
+        data["timeout_ms"] = reply.timeout_ms
     if reply.icmp is not None:
         data.update(
             icmp_type=reply.icmp.type, icmp_code=reply.icmp.code, icmp_from=reply.icmp.sender, icmp_version=reply.icmp.version
         )
-    _put(data, error=reply.error, message=reply.message, arp="no answer" if reply.no_arp_answer else None)
-    _put(data, errno=reply.errno, winerror=reply.winerror, os_limits=list(reply.os_limits) if reply.os_limits else None)
-    _put(data, source_port=reply.source_port, attempts=reply.attempts, via=reply.via, tool=reply.tool)
+    if reply.error is not None:
+        data["error"] = reply.error
+    if reply.message is not None:
+        data["message"] = reply.message
+    if reply.no_arp_answer:
+        data["arp"] = "no answer"
+    if reply.errno is not None:
+        data["errno"] = reply.errno
+    if reply.winerror is not None:
+        data["winerror"] = reply.winerror
+    if reply.os_limits:
+        data["os_limits"] = list(reply.os_limits)
+    if reply.source_port is not None:
+        data["source_port"] = reply.source_port
+    data["attempts"] = reply.attempts
+    if reply.via is not None:
+        data["via"] = reply.via
+    if reply.tool is not None:
+        data["tool"] = reply.tool
     if reply.service is not None:
         data["responder" if isinstance(reply.service, ResponderAnswer) else "service"] = service_to_dict(reply.service)
     return data
-
-
-def _put(data: dict[str, Any], **values: Any) -> None:
-    """Add the values that are not None, in the order given."""
-    for key, value in values.items():
-        if value is not None:
-            data[key] = value
 
 
 def name_to_dict(observation: NameObservation) -> dict[str, Any]:
