@@ -46,6 +46,8 @@ WINDOW_LOW, WINDOW_HIGH = 256, 20000
 ATTEMPT_STRIDE = 1 << 24
 """Attempt n of a probe carries sequence cookie + (n - 1)·stride, so an answer says which attempt it answers
 (an answer to a retry means a loss; its RTT is then measured from the right send)."""
+MAX_EXTRA_RETRIES = 3
+"""Retries at most that bare ACKs may add to a probe's budget: the far end is alive, but never forever."""
 RECEIVE_BUFFER = 64 * 1024 * 1024  # answers to 40,000 probes arrive in bursts; the kernel must not drop them
 
 
@@ -231,7 +233,7 @@ class _Probe:
     done: bool = False
     """Answered and handed to finish (outside the lock, so the sender never waits on classification)."""
     extra: int = 0
-    """Retries granted beyond the budget: a bare ACK showed the far end holds an earlier attempt half-open."""
+    """Retries granted beyond the budget: each bare ACK showed the far end holds an earlier attempt half-open."""
 
     @property
     def attempts(self) -> int:
@@ -466,8 +468,9 @@ class _Engine:
         if reply.icmp is None and not {"S", "R"} & set(reply.tcp_flags or ""):
             # A bare ACK: the far end still holds an earlier attempt half-open (its SYN-ACK was lost) and
             # challenges the retry (RFC 5961). Not a state; this machine resets that half-open connection,
-            # so the probe is allowed one more retry, which gets a fresh answer.
-            probe.extra = 1
+            # so the probe is allowed one more retry, which gets a fresh answer: one per such ACK, as a lossy
+            # link may lose that answer too (a WAN run once ended `filtered` on an open port after one).
+            probe.extra = min(probe.extra + 1, MAX_EXTRA_RETRIES)
             return
         rtt = max(0.0, at - probe.sent[attempt - 1])
         probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
