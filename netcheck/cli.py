@@ -258,6 +258,15 @@ def check(
     write_test: Annotated[
         bool, typer.Option("--write-test/--no-write-test", help="Write and delete one file in ADMIN$ on Windows agents.")
     ] = True,
+    kerberos: Annotated[
+        bool,
+        typer.Option(
+            "--kerberos/--no-kerberos",
+            help="Log in to Windows agents with Kerberos first when --user is a domain account whose tickets are in the "
+            "ticket cache (kinit's: KRB5CCNAME, or /tmp/krb5cc_UID); then no password is asked, and NTLM with a password "
+            "(NETCHECK_PASSWORD, --password-file) is the fallback. Give agents by name for Kerberos. --no-kerberos: NTLM only.",
+        ),
+    ] = True,
     output_format: FormatOption = Format.TABLE,
     output: OutputOption = None,
     redact_report: RedactOption = False,
@@ -280,7 +289,7 @@ def check(
         output_options = Output(output_format, output, redact_report, quiet, verbose)
         if output:
             _check_output_path(output)
-        access = AccessOptions(user, password_file, tuple(ssh_key or ()), known_hosts, write_test)
+        access = AccessOptions(user, password_file, tuple(ssh_key or ()), known_hosts, write_test, kerberos)
         credentials = _credentials(access, plan_file)
         options = _run_options(
             phase=phase or plan_file.phase or Phase.PRE_INSTALL,
@@ -326,6 +335,7 @@ class AccessOptions:
     ssh_keys: tuple[Path, ...] = ()
     known_hosts: Path | None = None
     write_test: bool = True
+    kerberos: bool = True
 
 
 def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | None:
@@ -345,7 +355,13 @@ def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | No
     if not (access_ssh.available() and access_smb.available()):
         raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
     given = CredentialInput(
-        access.user, access.password_file, access.ssh_keys, access.known_hosts, access.write_test, plan_file.credentials
+        access.user,
+        access.password_file,
+        access.ssh_keys,
+        access.known_hosts,
+        access.write_test,
+        plan_file.credentials,
+        kerberos=access.kerberos,
     )
     return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
 

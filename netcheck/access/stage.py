@@ -113,7 +113,8 @@ async def run_access(
                         side = agent_side_results(check.target, obs, servers, phase=setup.phase)
                     return [result, *side]
                 seen = await asyncio.wait_for(
-                    asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port), VISIT_BUDGET_S
+                    asyncio.to_thread(observe_smb, address, account, credentials, setup.timeout_s, port, name=check.target.name),
+                    VISIT_BUDGET_S,
                 )
                 return [classify_smb(check, scrubbed(seen, credentials))]
         except TimeoutError:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from netcheck.access.smb import SmbObservation
+from netcheck.access.smb import KerberosTry, SmbObservation
 from netcheck.access.ssh import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
 from netcheck.classify.tcp import classify_tcp
 from netcheck.matrix import PortKey, port_number
@@ -422,10 +422,99 @@ _LOGIN_CAUSES = {
 _DENIED = {0xC0000022, 5}
 
 
+_KERBEROS_NOT_A_CAUSE = {"disabled", "no-ticket-cache", "local-account", "other-principal"}
+"""Reasons Kerberos was not tried that are no problem: the run did not ask for it (no cache, --no-kerberos)."""
+
+
+def kerberos_cause(kerberos: KerberosTry | None, name: str, *, fell_back: bool) -> Cause | None:
+    """Why Kerberos did not log in to `name`, with its fix: a warning when NTLM logged in instead, a failure when
+    nothing did. None when Kerberos worked or was not asked for."""
+    if kerberos is None or kerberos.outcome == "ok" or kerberos.error in _KERBEROS_NOT_A_CAUSE:
+        return None
+    verdict = Verdict.WARN if fell_back else Verdict.FAIL
+    then = "NTLM logged in instead" if fell_back else "and there is no password for NTLM"
+    error = kerberos.error
+    spn = kerberos.spn or f"cifs/{name}"
+    named: dict[str, tuple[str, str, str]] = {
+        "KRB_AP_ERR_SKEW": (
+            "kerberos-clock-skew",
+            "the clocks differ by more than Kerberos allows (KRB_AP_ERR_SKEW, 5 minutes by default)",
+            f"Synchronise the clocks of this machine, {name} and the domain controllers (on Windows: w32tm /resync; "
+            "here: chronyc makestep, or timedatectl set-ntp true), then run again.",
+        ),
+        "STATUS_TIME_DIFFERENCE_AT_DC": (
+            "kerberos-clock-skew",
+            f"{name} refused the ticket: the clocks differ too much (STATUS_TIME_DIFFERENCE_AT_DC)",
+            f"Synchronise the clocks of this machine, {name} and the domain controllers (w32tm /resync), then run again.",
+        ),
+        "KDC_ERR_S_PRINCIPAL_UNKNOWN": (
+            "kerberos-spn-unknown",
+            f"the domain knows no service principal {spn} (KDC_ERR_S_PRINCIPAL_UNKNOWN)",
+            f"Give the agent by the name it has in Active Directory (its FQDN, not an alias or an address); check with "
+            f"setspn -Q {spn}.",
+        ),
+        "needs-name": (
+            "kerberos-needs-name",
+            f"the agent is given as an address ({name}), and Kerberos tickets are issued for names",
+            "Give the agent by its name (--agent NAME:windows, its FQDN as in Active Directory) to use Kerberos.",
+        ),
+        "kdc-unreachable": (
+            "kerberos-kdc-unreachable",
+            f"no Kerberos KDC answered ({kerberos.detail})",
+            "Let this machine reach a domain controller on TCP 88: the realm's name must resolve to one, or name it "
+            "with kdc = in the realm's [realms] entry of krb5.conf (KRB5_CONFIG).",
+        ),
+        "ticket-expired": (
+            "kerberos-ticket-expired",
+            f"the ticket cache's tickets have expired ({kerberos.detail})",
+            "Get new tickets: kinit USER@REALM (or kinit -R while they can be renewed).",
+        ),
+        "KRB_AP_ERR_TKT_EXPIRED": (
+            "kerberos-ticket-expired",
+            "the ticket has expired (KRB_AP_ERR_TKT_EXPIRED)",
+            "Get new tickets: kinit USER@REALM.",
+        ),
+        "no-ticket": (
+            "kerberos-no-ticket",
+            kerberos.detail,
+            "Get a ticket for the account: kinit USER@REALM.",
+        ),
+        "cache-unreadable": (
+            "kerberos-cache-unreadable",
+            kerberos.detail,
+            "netcheck reads FILE: ticket caches: kinit -c FILE:/tmp/netcheck.cc USER@REALM, then set "
+            "KRB5CCNAME=FILE:/tmp/netcheck.cc for the run.",
+        ),
+    }
+    cause, what, fix = named.get(
+        error,
+        (
+            "kerberos-failed",
+            f"Kerberos failed ({error})",
+            f"Get the service ticket with the system's Kerberos first (kvno {spn}), then run again; or check the "
+            f"account and {spn} in Active Directory.",
+        ),
+    )
+    return Cause(cause, verdict, f"Kerberos to {name} did not log in: {what}; {then}", fix)
+
+
+def _kerberos_evidence(kerberos: KerberosTry | None) -> dict[str, str]:
+    """How Kerberos went, for the evidence: never a ticket, never the cache's path."""
+    if kerberos is None:
+        return {"outcome": "not-tried", "reason": "no password and no ticket cache"}
+    shown = {"outcome": kerberos.outcome, "reason": kerberos.error or "ok"}
+    if kerberos.spn:
+        shown["spn"] = kerberos.spn
+    return shown
+
+
 def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
     """The named causes seen on one Windows agent, in the order the installer would meet them."""
     user = obs.user
     login = obs.login
+    kerberos = kerberos_cause(obs.kerberos, name, fell_back=obs.auth == "ntlm")
+    if (login is None or not login.ok) and kerberos is not None and (login is None or login.code is None):
+        return [kerberos]  # nothing logged in: Kerberos failed and there was no password to try NTLM with
     if login is None or not login.ok:
         code = login.code if login else None
         if code in _LOGIN_CAUSES:
@@ -438,7 +527,8 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
                     f"Check the user name and password of {user} (for a domain account: DOMAIN\\name); unlock or enable the "
                     f"account (net user {_bare(user)} /active:yes, or Active Directory Users and Computers), and grant "
                     "'Access this computer from the network' if it is denied.",
-                )
+                ),
+                *([kerberos] if kerberos else []),
             ]
         return [
             Cause(
@@ -446,9 +536,10 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
                 Verdict.FAIL,
                 f"SMB session setup with {name} failed: {login.message if login else 'not tried'}",
                 f"Check that the Server service (LanmanServer) runs on {name} and that NTLM is allowed for network logons.",
-            )
+            ),
+            *([kerberos] if kerberos else []),
         ]
-    causes: list[Cause] = []
+    causes: list[Cause] = [kerberos] if kerberos else []
     if obs.guest:
         causes.append(
             Cause(
@@ -563,18 +654,31 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
         "steps": steps,
         "registry": dict(obs.registry),
         "agent_side": f"not seen from here: run netcheck check --from agent on {name}",
+        "auth": obs.auth or "none",
+        "kerberos": _kerberos_evidence(obs.kerberos),
+        "account_source": "lsa" if obs.lsa else "name",
+        "account_rid": obs.lsa.rid if obs.lsa else None,
+        "domain_role": obs.lsa.role if obs.lsa else None,
     }
+    if obs.lsa and obs.lsa.dns_domain:
+        evidence["dns_domain"] = obs.lsa.dns_domain
     if obs.write_file:
         evidence["write_file"] = f"ADMIN$\\{obs.write_file}"
-    member = {True: f"member of {obs.server_domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
+    domain = obs.lsa.domain if obs.lsa and obs.lsa.domain else obs.server_domain
+    role = "a domain controller of" if obs.lsa and obs.lsa.role == "domain-controller" else "member of"
+    member = {True: f"{role} {domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
+    kind = f"{obs.account_kind} account"
+    if obs.lsa and obs.lsa.rid == 500:  # the built-in Administrator's RID, whatever its name
+        kind += ", the built-in Administrator: RID 500"
+    how = {"kerberos": "with Kerberos", "ntlm": "with NTLM"}.get(obs.auth, "")
     wrote = (
         f"wrote and deleted ADMIN$\\{obs.write_file}" if obs.write and obs.write.ok else "write test skipped (--no-write-test)"
     )
     passed = (
-        f"logged in as {obs.user} ({obs.account_kind} account; {name} is {member}); IPC$ and ADMIN$ connected; {wrote}; "
+        f"logged in {how} as {obs.user} ({kind}; {name} is {member}); IPC$ and ADMIN$ connected; {wrote}; "
         f"service control manager opened for SC_MANAGER_CREATE_SERVICE. The agent's own links (to the management and "
         f"license servers) are not seen from here: run netcheck check --from agent on {name}"
-        if obs.login and obs.login.ok and not causes
+        if obs.login and obs.login.ok and not any(c.verdict is Verdict.FAIL for c in causes)
         else ""
     )
     return _result(check, causes, passed=passed, evidence=evidence, address=obs.address, ms=obs.elapsed_ms)

@@ -514,7 +514,7 @@ async def fake_ssh(name: str, address: str, port: int, **kwargs: Any) -> SshObse
     )
 
 
-def fake_smb(address: str, account: Any, credentials: Credentials, timeout_s: float, port: int) -> SmbObservation:
+def fake_smb(address: str, account: Any, credentials: Credentials, timeout_s: float, port: int, *, name: str) -> SmbObservation:
     return smb(address=address, scm=SCM_DENIED, registry={})
 
 
