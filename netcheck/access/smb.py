@@ -327,7 +327,43 @@ def kerberos_error_name(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return "kdc-unreachable"
     step = _step(exc if isinstance(exc, Exception) else Exception(str(exc)))
+    if step.code == 0xC0000016:  # STATUS_MORE_PROCESSING_REQUIRED: the server's answer holds a KRB-ERROR
+        packet = exc.getErrorPacket() if hasattr(exc, "getErrorPacket") else None
+        found = krb_error_in(_packet_bytes(packet))
+        if found:
+            return found
     return step.status if step.code is not None else type(exc).__name__
+
+
+def _packet_bytes(packet: Any) -> bytes:
+    if isinstance(packet, bytes):
+        return packet
+    try:
+        return bytes(packet.getData())
+    except Exception:  # noqa: BLE001 - no packet, or not one impacket can serialise
+        return b""
+
+
+def krb_error_in(data: bytes) -> str:
+    """The name of the error in a KRB-ERROR (ASN.1 [APPLICATION 30]) inside a server's session-setup answer (its
+    SPNEGO token), as a Windows or Samba server sends one for a ticket it refuses; '' when there is none."""
+    from impacket.krb5 import constants  # noqa: PLC0415
+    from impacket.krb5.asn1 import KRB_ERROR  # noqa: PLC0415
+    from pyasn1.codec.der import decoder  # noqa: PLC0415
+
+    start = data.find(b"\x7e")
+    while start != -1:
+        try:
+            error = decoder.decode(data[start:], asn1Spec=KRB_ERROR())[0]
+            code = int(error["error-code"])
+        except Exception:  # noqa: BLE001 - not a KRB-ERROR at this byte: look further
+            start = data.find(b"\x7e", start + 1)
+            continue
+        try:
+            return str(constants.ErrorCodes(code).name)
+        except ValueError:
+            return f"KERBEROS_ERROR_{code}"
+    return ""
 
 
 def _account_info(smb: Any, account: Account) -> AccountInfo | None:

@@ -540,13 +540,27 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
             *([kerberos] if kerberos else []),
         ]
     causes: list[Cause] = [kerberos] if kerberos else []
+    if obs.guest and obs.registry.get("ForceGuest") == 0:
+        causes.append(
+            Cause(
+                "guest-login",
+                Verdict.FAIL,
+                f"{name} logged {user} in as Guest although its registry says ForceGuest = 0 (the classic sharing model): "
+                f"{name} does not know the account and maps unknown users to its Guest account, which cannot install",
+                f"Use an account that exists on {name} (for a domain account: DOMAIN\\name, and {name} must be in that "
+                "domain), and disable the Guest account there: net user Guest /active:no.",
+            )
+        )
+        return causes
     if obs.guest:
+        forceguest = obs.registry.get("ForceGuest")
+        seen = " (read from its registry)" if forceguest == 1 else ""
         causes.append(
             Cause(
                 "guest-only-forceguest",
                 Verdict.FAIL,
-                f"{name} logged {user} in as Guest: the 'Guest only' sharing model (ForceGuest = 1) maps local accounts to "
-                "Guest, which cannot install",
+                f"{name} logged {user} in as Guest: the 'Guest only' sharing model (ForceGuest = 1{seen}) maps local "
+                "accounts to Guest, which cannot install",
                 "Set the classic sharing model on the agent: reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v ForceGuest "
                 "/t REG_DWORD /d 0 /f (Network access: Sharing and security model for local accounts = Classic), or use a "
                 "domain account.",
@@ -606,11 +620,15 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
 
 
 def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
-    """Access denied after a good login: UAC's remote restrictions for a local account, otherwise not an administrator."""
+    """Access denied after a good login: UAC's remote restrictions for a local account (unless the agent's registry
+    says UAC is off, EnableLUA = 0, or LocalAccountTokenFilterPolicy = 1 lifts them), otherwise not an administrator."""
     latfp = obs.registry.get("LocalAccountTokenFilterPolicy")
-    if obs.account_kind != "domain" and latfp != 1:
+    uac_off = obs.registry.get("EnableLUA") == 0
+    if obs.account_kind != "domain" and latfp != 1 and not uac_off:
         seen = (
-            f"LocalAccountTokenFilterPolicy = {latfp}" if isinstance(latfp, int) else "LocalAccountTokenFilterPolicy not readable"
+            f"LocalAccountTokenFilterPolicy = {latfp}, read from its registry"
+            if isinstance(latfp, int)
+            else "LocalAccountTokenFilterPolicy not readable"
         )
         builtin = (
             " (the built-in Administrator is filtered too when Admin Approval Mode is on)" if obs.account_kind != "local" else ""
@@ -623,10 +641,17 @@ def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
             f"Use a domain account that is a local administrator of {name}, or on {name} run: {LATFP_FIX} (and make sure "
             f"{_bare(obs.user)} is in the local Administrators group).",
         )
+    lifted = (
+        " (UAC is off there: EnableLUA = 0)"
+        if uac_off and obs.account_kind != "domain"
+        else " (LocalAccountTokenFilterPolicy = 1 there: UAC does not filter local accounts)"
+        if latfp == 1 and obs.account_kind != "domain"
+        else ""
+    )
     return Cause(
         "not-local-administrator",
         Verdict.FAIL,
-        f"login works, but {where} denied {obs.user}: the account is not a local administrator of {name}",
+        f"login works, but {where} denied {obs.user}: the account is not a local administrator of {name}{lifted}",
         f"Add {obs.user} to the local Administrators group of {name}: net localgroup Administrators {obs.user} /add.",
     )
 

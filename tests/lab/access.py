@@ -116,7 +116,9 @@ def start_agent_sshd(host: Host, workdir: Path, client_pub: str, *, noexec_tmp: 
 def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, guest_only: bool = False) -> None:
     """smbd with real users (smbpasswd): ADMIN an administrator (BUILTIN\\Administrators mapped to a Unix group), USER
     an ordinary user. Without `admin_share` there is no ADMIN$; with `guest_only` no user is known to Samba and every
-    login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts)."""
+    login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts). Its registry (served over
+    \\PIPE\\winreg) holds the three values netcheck reads: UAC on and LocalAccountTokenFilterPolicy 0 on the first,
+    UAC off (EnableLUA 0) on the one without ADMIN$, ForceGuest 1 on the guest-only one."""
     base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:"))]
     groups = [
         line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:", "admins:"))
@@ -124,26 +126,34 @@ def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, gue
     host.etc_file("passwd", "\n".join([*base, f"{ADMIN}:x:3001:3001::/nonexistent:/usr/sbin/nologin",
                                        f"{USER}:x:3002:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
     host.etc_file("group", "\n".join([*groups, f"{ADMIN}:x:3001:", f"{USER}:x:3002:", f"admins:x:3100:{ADMIN}"]) + "\n")
-    home = workdir / f"smbd-{host.name}"
     settings = "  map to guest = bad user\n"
     if admin_share:
         (workdir / f"admin-{host.name}").mkdir()
         settings += (
             f"[ADMIN$]\n  path = {workdir}/admin-{host.name}\n  read only = no\n  valid users = {ADMIN}\n  force user = root\n"
         )
-    start_smbd(host, workdir, settings=settings)
+    conf = str(start_smbd(host, workdir, settings=settings))
+    values = {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0 if not admin_share else 1, "ForceGuest": int(guest_only)}
+    set_registry(host, conf, values)
     if guest_only:
         return
-    conf = str(home / "smb.conf")
     for user in (ADMIN, USER):
         host.run(["smbpasswd", "-c", conf, "-a", "-s", user], input_text=f"{WIN_PASSWORD}\n{WIN_PASSWORD}\n")
     host.run(
         ["net", "-s", conf, "groupmap", "add", "sid=S-1-5-32-544", "unixgroup=admins", "type=builtin", "ntgroup=Administrators"]
     )
-    policies = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
-    host.run(["net", "-s", conf, "registry", "createkey", policies])
-    host.run(["net", "-s", conf, "registry", "setvalue", policies, "LocalAccountTokenFilterPolicy", "dword", "0"])
-    host.run(["net", "-s", conf, "registry", "setvalue", policies, "EnableLUA", "dword", "1"])
+
+
+POLICIES = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
+LSA = r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa"
+
+
+def set_registry(host: Host, conf: str, values: dict[str, int]) -> None:
+    """The values netcheck reads, written into Samba's registry (`net registry`, the tdb winreg serves)."""
+    for name, value in values.items():
+        key = LSA if name == "ForceGuest" else POLICIES
+        host.run(["net", "-s", conf, "registry", "createkey", key])
+        host.run(["net", "-s", conf, "registry", "setvalue", key, name, "dword", str(value)])
 
 
 def build_access_lab(workdir: Path) -> AccessLab:
