@@ -79,7 +79,7 @@ class KerberosTry:
 
 @dataclass(frozen=True)
 class AccountInfo:
-    """The logged-in account and the machine as the agent's LSA tells them (LsarLookupNames, LsarQueryInformationPolicy2)."""
+    """The logged-in account and the machine as the agent's LSA tells them (LsarLookupNames, LsarQueryInformationPolicy)."""
 
     kind: str
     """domain, local, or builtin-administrator (a local account whose RID is 500, whatever its name)."""
@@ -381,15 +381,15 @@ def _account_info(smb: Any, account: Account) -> AccountInfo | None:
         dce.bind(lsat.MSRPC_UUID_LSAT)
         policy = lsad.hLsarOpenPolicy2(dce, lsat.POLICY_LOOKUP_NAMES | lsad.POLICY_VIEW_LOCAL_INFORMATION)["PolicyHandle"]
         classes = lsad.POLICY_INFORMATION_CLASS
-        local = lsad.hLsarQueryInformationPolicy2(dce, policy, classes.PolicyAccountDomainInformation)
+        local = lsad.hLsarQueryInformationPolicy(dce, policy, classes.PolicyAccountDomainInformation)
         local_sid = _sid(local["PolicyInformation"]["PolicyAccountDomainInfo"]["DomainSid"])
-        primary = lsad.hLsarQueryInformationPolicy2(dce, policy, classes.PolicyPrimaryDomainInformation)
+        primary = lsad.hLsarQueryInformationPolicy(dce, policy, classes.PolicyPrimaryDomainInformation)
         primary_info = primary["PolicyInformation"]["PolicyPrimaryDomainInfo"]
         primary_sid = _sid(primary_info["Sid"])
         dns = ""
         if primary_sid:
             with contextlib.suppress(Exception):
-                info = lsad.hLsarQueryInformationPolicy2(dce, policy, classes.PolicyDnsDomainInformation)
+                info = lsad.hLsarQueryInformationPolicy(dce, policy, classes.PolicyDnsDomainInformation)
                 dns = str(info["PolicyInformation"]["PolicyDnsDomainInfo"]["DnsDomainName"] or "")
         looked = lsat.hLsarLookupNames(dce, policy, (account.text,))
         found = looked["TranslatedSids"]["Sids"][0]

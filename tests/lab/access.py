@@ -37,6 +37,7 @@ SUDOER = "sudoer"  # passwordless sudo, password CANARY
 PLAIN = "plain"  # no sudo, password PASSWORD
 ADMIN = "winadmin"  # Samba: member of BUILTIN\Administrators (through a group mapping)
 USER = "winuser"  # Samba: an ordinary user
+CHIEF = "chief"  # Samba: the renamed built-in Administrator (its RID is 500), on win-admin
 WIN_PASSWORD = "Win-Pass-8c2"  # noqa: S105 - the Samba users' password
 
 
@@ -119,12 +120,12 @@ def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, gue
     login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts). Its registry (served over
     \\PIPE\\winreg) holds the three values netcheck reads: UAC on and LocalAccountTokenFilterPolicy 0 on the first,
     UAC off (EnableLUA 0) on the one without ADMIN$, ForceGuest 1 on the guest-only one."""
-    base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:"))]
-    groups = [
-        line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:", "admins:"))
-    ]
+    ours = (f"{ADMIN}:", f"{USER}:", f"{CHIEF}:")
+    base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith(ours)]
+    groups = [line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((*ours, "admins:"))]
     host.etc_file("passwd", "\n".join([*base, f"{ADMIN}:x:3001:3001::/nonexistent:/usr/sbin/nologin",
-                                       f"{USER}:x:3002:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
+                                       f"{USER}:x:3002:3002::/nonexistent:/usr/sbin/nologin",
+                                       f"{CHIEF}:x:3003:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
     host.etc_file("group", "\n".join([*groups, f"{ADMIN}:x:3001:", f"{USER}:x:3002:", f"admins:x:3100:{ADMIN}"]) + "\n")
     settings = "  map to guest = bad user\n"
     if admin_share:
@@ -142,6 +143,12 @@ def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, gue
     host.run(
         ["net", "-s", conf, "groupmap", "add", "sid=S-1-5-32-544", "unixgroup=admins", "type=builtin", "ntgroup=Administrators"]
     )
+    if admin_share:  # the built-in Administrator, renamed: only its RID (500) says what it is
+        machine_sid = host.run(["net", "-s", conf, "getlocalsid"]).stdout.split()[-1]
+        host.run(
+            ["pdbedit", "-s", conf, "-a", "-t", "-u", CHIEF, "-U", f"{machine_sid}-500"],
+            input_text=f"{WIN_PASSWORD}\n{WIN_PASSWORD}\n",
+        )
 
 
 POLICIES = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"

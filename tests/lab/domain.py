@@ -124,7 +124,9 @@ def _provision(home: Path) -> Path:
     text = re.sub(r"(?m)^\s*dns forwarder = .*\n", "", text)
     (home / "admin").mkdir()
     # ADMIN$ as Windows has it: for administrators only (here: Domain Admins, whose members it maps to root).
-    text += f'\n[ADMIN$]\n\tpath = {home}/admin\n\tread only = no\n\tvalid users = @"{DOMAIN}\\Domain Admins"\n\tforce user = root\n'
+    text += (
+        f'\n[ADMIN$]\n\tpath = {home}/admin\n\tread only = no\n\tvalid users = @"{DOMAIN}\\Domain Admins"\n\tforce user = root\n'
+    )
 
     conf.write_text(text)
     return conf
