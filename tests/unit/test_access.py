@@ -403,7 +403,9 @@ def test_windows_agent_ready_for_installation() -> None:
         ({"login": Step(False, 0xC000006D, "")}, "bad-password-1326", "Check the user name and password"),
         ({"login": Step(False, 0xC0000234, "")}, "account-locked-1909", "unlock"),
         ({"login": Step(False, None, "OSError: timed out")}, "smb-login-error", "LanmanServer"),
-        ({"guest": True}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"guest": True, "registry": {"ForceGuest": 1}}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"guest": True, "registry": {}}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"guest": True}, "guest-login", "net user Guest /active:no"),  # ForceGuest = 0 read: the account is unknown there
         ({"admin_share": Step(False, 0xC00000CC, ""), "write": None}, "admin-share-missing-67", "AutoShareWks"),
         (
             {"admin_share": DENIED, "write": None, "scm": SCM_DENIED, "registry": {"LocalAccountTokenFilterPolicy": 0}},
@@ -413,6 +415,11 @@ def test_windows_agent_ready_for_installation() -> None:
         ({"scm": SCM_DENIED, "registry": {}}, "uac-remote-restrictions", "a domain account"),
         ({"scm": SCM_DENIED}, "not-local-administrator", "net localgroup Administrators admin /add"),  # LATFP = 1: not UAC
         ({"scm": SCM_DENIED, "account_kind": "domain", "registry": {}}, "not-local-administrator", "net localgroup"),
+        (  # UAC off (EnableLUA = 0 read from the agent): a denial is no UAC filtering
+            {"scm": SCM_DENIED, "registry": {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0}},
+            "not-local-administrator",
+            "net localgroup",
+        ),
         ({"write": Step(False, 0xC0000022, "denied")}, "admin-share-not-writable", "write access"),
     ],
 )
