@@ -192,3 +192,18 @@ def _no_secrets(seen: str, cache: Path) -> None:
         for secret in (credential["key"]["keyvalue"], credential.ticket["data"]):
             if len(secret) >= 16:
                 assert secret.hex() not in seen.lower() and base64.b64encode(secret).decode() not in seen
+
+
+def test_the_domain_password_and_the_tickets_appear_in_no_format(domain_lab: DomainLab, caches: dict[str, Path]) -> None:
+    """Kerberos refused (the agent by address) then NTLM with the canary password, in every format and --verbose."""
+    env = {"KRB5CCNAME": f"FILE:{caches['service']}"}
+    seen = ""
+    for fmt in ("table", "json", "markdown", "junit", "html"):
+        proc = domain_lab.run(
+            *BASE, "--agent", f"{DC}:windows", "--user", f"{DOMAIN}\\{DOMAIN_ADMIN}", "--format", fmt, "--verbose",
+            password=DOMAIN_CANARY, env=env,
+        )  # fmt: skip
+        assert proc.returncode in (0, 1), proc.stderr
+        seen += proc.stdout + proc.stderr
+    assert "kerberos-needs-name" in seen
+    _no_secrets(seen, caches["service"])
