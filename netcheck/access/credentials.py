@@ -110,7 +110,7 @@ class TicketCache:
     principal: str = ""
     """The cache's client, name@REALM ('' when unreadable)."""
     problem: str = ""
-    """Why the cache cannot be used ('' when it can be read)."""
+    """Why the cache cannot be used, as "is ..." ('' when it can be read)."""
 
     def serves(self, account: Account | None) -> bool:
         """Whether this cache holds the tickets of `account`, a domain account (DOMAIN\\name or name@realm)."""
@@ -157,8 +157,8 @@ def find_ticket_cache(environ: Mapping[str, str], uid: int | None) -> TicketCach
     name = environ.get("KRB5CCNAME", "")
     if name:
         kind, sep, rest = name.partition(":")
-        if sep and kind.upper() != "FILE" and "/" not in kind:
-            return TicketCache(None, "KRB5CCNAME", problem=f"a {kind.upper()}: cache, which netcheck cannot read")
+        if sep and kind.upper() != "FILE" and "/" not in kind and len(kind) > 1:  # C:\\... is a Windows path
+            return TicketCache(None, "KRB5CCNAME", problem=f"is a {kind.upper()}: cache, which netcheck cannot read")
         path = Path(rest if sep and kind.upper() == "FILE" else name)
         source = "KRB5CCNAME"
     else:
@@ -169,7 +169,7 @@ def find_ticket_cache(environ: Mapping[str, str], uid: int | None) -> TicketCach
         with path.open("rb") as cache:
             head = cache.read(4096)
     except OSError as exc:
-        return TicketCache(path, source, problem=f"cannot be read ({exc.strerror or exc})")
+        return TicketCache(path, source, problem=f"is unreadable ({exc.strerror or exc})")
     principal = ccache_principal(head)
     return TicketCache(path, source, principal, "" if principal else "is not a ticket cache")
 

@@ -252,7 +252,7 @@ def _tickets(name: str, account: Account, credentials: Credentials, timeout_s: f
     if account.form is AccountForm.PLAIN:
         return KerberosTry("not-tried", "local-account", "a local account has no Kerberos tickets")
     if cache.problem or cache.path is None:
-        return KerberosTry("not-tried", "cache-unreadable", f"the ticket cache ({cache.source}) is {cache.problem}")
+        return KerberosTry("not-tried", "cache-unreadable", f"the ticket cache ({cache.source}) {cache.problem}")
     if not cache.serves(account):
         return KerberosTry("not-tried", "other-principal", f"the ticket cache ({cache.source}) holds another user's tickets")
     if is_address(name):

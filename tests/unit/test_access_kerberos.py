@@ -56,16 +56,18 @@ def test_the_cache_principal_is_read_from_the_header() -> None:
 def test_the_ticket_cache_is_found_like_kinit_finds_it(tmp_path: Path) -> None:
     cache = tmp_path / "cc"
     cache.write_bytes(ccache(("adadmin",), "AD.LAB.TEST"))
-    for name in (f"FILE:{cache}", str(cache)):
+    for name in (f"FILE:{cache}", str(cache)):  # (a drive letter's colon is no cache type either: C:\\cc is a path)
         found = find_ticket_cache({"KRB5CCNAME": name}, 0)
         assert found == TicketCache(cache, "KRB5CCNAME", "adadmin@AD.LAB.TEST")
     keyring = find_ticket_cache({"KRB5CCNAME": "KEYRING:persistent:0"}, 0)
-    assert keyring is not None and keyring.path is None and "KEYRING: cache" in keyring.problem
+    assert keyring is not None and keyring.path is None and keyring.problem.startswith("is a KEYRING: cache")
     missing = find_ticket_cache({"KRB5CCNAME": f"FILE:{tmp_path / 'none'}"}, 0)
-    assert missing is not None and "cannot be read" in missing.problem
+    assert missing is not None and missing.problem.startswith("is unreadable")
     junk = tmp_path / "junk"
     junk.write_bytes(b"nothing")
     assert find_ticket_cache({"KRB5CCNAME": str(junk)}, 0) == TicketCache(junk, "KRB5CCNAME", "", "is not a ticket cache")
+    drive = find_ticket_cache({"KRB5CCNAME": "C:\\Users\\x\\cc"}, None)
+    assert drive is not None and drive.path == Path("C:\\Users\\x\\cc") and drive.problem.startswith("is unreadable")
     assert find_ticket_cache({}, 987_654_321) is None  # no /tmp/krb5cc_987654321
     assert find_ticket_cache({}, None) is None  # Windows: no default FILE: cache
 
