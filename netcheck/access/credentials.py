@@ -234,10 +234,14 @@ class Credentials:
         if agent_os is AgentOS.LINUX and not (self.password or self.ssh_keys or self.ssh_agent):
             return "no password or SSH key: give --ssh-key, run an ssh-agent, set NETCHECK_PASSWORD or use --password-file"
         if agent_os is AgentOS.WINDOWS and not (self.password or self.kerberos_ready()):
-            return (
-                "no password: set NETCHECK_PASSWORD, use --password-file, or run on a terminal to be asked "
-                "(or, for a domain account, kinit it: a Kerberos ticket cache is used without a password)"
+            cache = self.ticket_cache
+            unusable = (
+                f" (the Kerberos ticket cache ({cache.source}) {cache.problem}: kinit -c FILE:/tmp/netcheck.cc USER@REALM "
+                "and KRB5CCNAME=FILE:/tmp/netcheck.cc)"
+                if self.kerberos and cache is not None and cache.problem
+                else " (or, for a domain account, kinit it: a Kerberos ticket cache is used without a password)"
             )
+            return f"no password: set NETCHECK_PASSWORD, use --password-file, or run on a terminal to be asked{unusable}"
         return ""
 
 

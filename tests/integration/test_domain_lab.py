@@ -48,9 +48,10 @@ def domain_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DomainLab]:
 def caches(domain_lab: DomainLab) -> dict[str, Path]:
     """kinit's ticket caches for the domain administrator: one with the DC's service ticket too (what Samba's own
     client leaves after using the DC), one with the TGT only."""
-    made = {"service": domain_lab.workdir / "cc-service", "tgt": domain_lab.workdir / "cc-tgt"}
+    made = {name: domain_lab.workdir / f"cc-{name}" for name in ("service", "tgt", "host-only")}
     domain_lab.kinit(f"{DOMAIN_ADMIN}@{REALM}", DOMAIN_CANARY, made["service"], service=f"cifs/{DC_NAME}")
     domain_lab.kinit(f"{DOMAIN_ADMIN}@{REALM}", DOMAIN_CANARY, made["tgt"])
+    domain_lab.kinit(f"{DOMAIN_ADMIN}@{REALM}", DOMAIN_CANARY, made["host-only"], only=f"host/{DC_NAME}")
     return made
 
 
@@ -113,6 +114,19 @@ def test_kerberos_from_the_ticket_cache_without_a_password(domain_lab: DomainLab
         ),
         # A TGT only, and krb5.conf names a KDC where nothing answers.
         (DC_NAME, "tgt", {"KRB5_CONFIG": "no-kdc"}, None, "kerberos-kdc-unreachable", "kdc-unreachable"),
+        # Two days later (faketime): every ticket in the cache has expired.
+        (
+            DC_NAME,
+            "service",
+            {"FAKETIME_DONT_FAKE_MONOTONIC": "1"},
+            ["faketime", "-f", "+2d"],
+            "kerberos-ticket-expired",
+            "ticket-expired",
+        ),
+        # A cache with an initial ticket for another service only (kinit -S host/...): no TGT, no ticket for cifs/.
+        (DC_NAME, "host-only", {}, None, "kerberos-no-ticket", "no-ticket"),
+        # KRB5CCNAME names a kernel keyring, which netcheck cannot read.
+        (DC_NAME, "", {"KRB5CCNAME": "KEYRING:persistent:0"}, None, "kerberos-cache-unreadable", "cache-unreadable"),
     ],
 )
 def test_kerberos_failures_are_named_and_ntlm_takes_over(  # noqa: PLR0917 - one parameter per table column
@@ -127,7 +141,7 @@ def test_kerberos_failures_are_named_and_ntlm_takes_over(  # noqa: PLR0917 - one
 ) -> None:
     if preload and not shutil.which(preload[0]):
         lab_unavailable("faketime is not installed (apt-get install faketime)")
-    env = {**env, "KRB5CCNAME": f"FILE:{caches[cache]}"}
+    env = {"KRB5CCNAME": f"FILE:{caches[cache]}", **env} if cache else env
     if env.get("KRB5_CONFIG") == "no-kdc":
         no_kdc = domain_lab.workdir / "krb5-no-kdc.conf"
         no_kdc.write_text(domain_lab.krb5_conf.read_text().replace(f"kdc = {DC_NAME}", f"kdc = {NO_KDC}"))
@@ -139,11 +153,14 @@ def test_kerberos_failures_are_named_and_ntlm_takes_over(  # noqa: PLR0917 - one
     assert (check["verdict"], evidence["causes"], evidence["auth"]) == ("warn", [cause], "ntlm"), check
     assert evidence["kerberos"]["reason"] == reason
     assert f"{cause}:" in table and f"[{cause}]" in table and "NTLM logged in instead" in check["detail"]
-    # Without it, nothing logs in: the same cause fails the check.
+    # Without it, nothing logs in: the same cause fails the check (or, with no cache to try, it is skipped: why).
     check, table, more = check_of(domain_lab, agent, user, env=env, preload=preload)
-    assert (check["verdict"], check["evidence"]["causes"], check["evidence"]["auth"]) == ("fail", [cause], "none"), check
-    assert f"[{cause}]" in table
-    _no_secrets(seen + more, caches[cache])
+    if reason == "cache-unreadable":
+        assert check["verdict"] == "skip" and "KEYRING: cache, which netcheck cannot read" in check["detail"], check
+    else:
+        assert (check["verdict"], check["evidence"]["causes"], check["evidence"]["auth"]) == ("fail", [cause], "none"), check
+        assert f"[{cause}]" in table
+    _no_secrets(seen + more, caches[cache or "service"])
 
 
 def test_a_tgt_only_cache_against_a_samba_kdc(domain_lab: DomainLab, caches: dict[str, Path]) -> None:

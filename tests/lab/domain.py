@@ -55,11 +55,13 @@ class DomainLab:
         env.update(extra)
         return env
 
-    def kinit(self, principal: str, password: str, cache: Path, *, service: str | None = None) -> None:
+    def kinit(self, principal: str, password: str, cache: Path, *, service: str | None = None, only: str | None = None) -> None:
         """Tickets for `principal` in the FILE: cache `cache` (kinit), and a service ticket too when `service` is
-        given (kvno, as Samba's own tools leave one in the cache after using it)."""
+        given (kvno, as Samba's own tools leave one in the cache after using it); with `only`, the cache holds just
+        an initial ticket for that service (kinit -S), no TGT."""
         env = self.console_env(KRB5CCNAME=f"FILE:{cache}")
-        argvs = [[_need("kinit", "krb5-user"), principal]] + ([[_need("kvno", "krb5-user"), service]] if service else [])
+        kinit = [_need("kinit", "krb5-user"), *(["-S", only] if only else []), principal]
+        argvs = [kinit] + ([[_need("kvno", "krb5-user"), service]] if service else [])
         for argv in argvs:
             proc = subprocess.run(
                 ["ip", "netns", "exec", self.console.ns, *argv],
