@@ -119,7 +119,8 @@ def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, gue
     an ordinary user. Without `admin_share` there is no ADMIN$; with `guest_only` no user is known to Samba and every
     login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts). Its registry (served over
     \\PIPE\\winreg) holds the three values netcheck reads: UAC on and LocalAccountTokenFilterPolicy 0 on the first,
-    UAC off (EnableLUA 0) on the one without ADMIN$, ForceGuest 1 on the guest-only one."""
+    UAC off (EnableLUA 0) on the one without ADMIN$, ForceGuest 1 on the guest-only one (where a guest session gets
+    no IPC$, so nothing can be read: the guest flag of the session is the evidence there)."""
     ours = (f"{ADMIN}:", f"{USER}:", f"{CHIEF}:")
     base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith(ours)]
     groups = [line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((*ours, "admins:"))]
