@@ -674,7 +674,7 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
         "guest": obs.guest,
         "dialect": obs.dialect,
         "server": obs.server_name,
-        "server_domain": obs.server_domain,
+        "server_domain": obs.server_domain or (obs.lsa.domain if obs.lsa else ""),
         "in_domain": obs.in_domain,
         "steps": steps,
         "registry": dict(obs.registry),

@@ -354,7 +354,7 @@ def test_reports_with_access_results_validate_and_redact_user_names() -> None:
     validate_report(report_to_dict(hidden))
 
 
-# --- Windows verdicts (the lab's Samba cannot serve remote registry: these branches are tested here) -------
+# --- Windows verdicts (every branch; the lab's Samba servers and AD DC produce the registry values for real) -------
 
 WIN = Target("win1.corp.example", Role.AGENT, AgentOS.WINDOWS)
 WIN_CHECK = Check(

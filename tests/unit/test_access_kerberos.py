@@ -269,3 +269,26 @@ def test_no_secret_reaches_the_kerberos_evidence(tmp_path: Path) -> None:
     result = classify_smb(CHECK, smb(kerberos=_tickets("198.18.0.31", parse_user("ADLAB\\adadmin"), creds, 1.0)))  # type: ignore[arg-type]
     shown = repr(result)
     assert CANARY not in shown and str(tmp_path) not in shown  # neither the password nor the cache's path
+
+
+def test_redaction_hides_the_domain_and_the_spn() -> None:
+    from netcheck.model import Phase, Report, Vantage  # noqa: PLC0415
+    from netcheck.report.json import render_json, report_to_dict  # noqa: PLC0415
+    from netcheck.report.redact import redact  # noqa: PLC0415
+    from netcheck.report.table import render_table  # noqa: PLC0415
+    from tests.schema import validate_report  # noqa: PLC0415
+
+    result = classify_smb(
+        CHECK, smb(kerberos=KerberosTry("ok", spn="cifs/win1.corp.example"), auth="kerberos", user="adadmin@ad.lab.test")
+    )
+    assert result.evidence["server_domain"] == "ADLAB" and "member of ADLAB" in result.detail  # from the LSA alone
+    report = Report(
+        "0.1.0", "2026-11-25T16:00:00+00:00", 1.0, Vantage("c1", Role.CONSOLE, "Linux"), Phase.PRE_INSTALL, "connect", (result,)
+    )
+    validate_report(report_to_dict(report))
+    hidden = redact(report)
+    text = render_json(hidden) + render_table(hidden, verbose=True)
+    for secret in ("adadmin", "ad.lab.test", "ADLAB", "win1.corp.example"):
+        assert secret not in text, secret
+    assert "logged in with Kerberos" in text
+    validate_report(report_to_dict(hidden))
