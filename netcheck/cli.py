@@ -204,6 +204,11 @@ def _check_parser() -> _Parser:
         help="The known_hosts file to trust agents' SSH host keys from. [default: ~/.ssh/known_hosts]")  # fmt: skip
     add("--write-test", action=argparse.BooleanOptionalAction, default=True,
         help="Write and delete one file in ADMIN$ on Windows agents. [default: --write-test]")  # fmt: skip
+    add("--kerberos", action=argparse.BooleanOptionalAction, default=True,
+        help="Log in to Windows agents with Kerberos first when --user is a domain account whose tickets are in the "
+        "ticket cache (kinit's: KRB5CCNAME, or /tmp/krb5cc_UID); then no password is asked, and NTLM with a password "
+        "(NETCHECK_PASSWORD, --password-file) is the fallback. Give agents by name for Kerberos. --no-kerberos: NTLM "
+        "only. [default: --kerberos]")  # fmt: skip
     _report_options(parser)
     add("-q", "--quiet", action="store_true", help="No progress and no summary line.")
     add("-v", "--verbose", action="store_true", help="Show evidence in the table; tracebacks on internal errors.")
@@ -227,7 +232,9 @@ def check(args: argparse.Namespace) -> int:
         output_options = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
         if args.output:
             _check_output_path(args.output)
-        access = AccessOptions(args.user, args.password_file, tuple(args.ssh_key or ()), args.known_hosts, args.write_test)
+        access = AccessOptions(
+            args.user, args.password_file, tuple(args.ssh_key or ()), args.known_hosts, args.write_test, args.kerberos
+        )
         credentials = _credentials(access, plan_file)
         options = _run_options(
             phase=args.phase or plan_file.phase or Phase.PRE_INSTALL,
@@ -494,6 +501,7 @@ class AccessOptions:
     ssh_keys: tuple[Path, ...] = ()
     known_hosts: Path | None = None
     write_test: bool = True
+    kerberos: bool = True
 
 
 def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | None:
@@ -511,7 +519,13 @@ def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | No
         from netcheck.access.credentials import CredentialInput, gather_credentials  # noqa: PLC0415
 
         given = CredentialInput(
-            access.user, access.password_file, access.ssh_keys, access.known_hosts, access.write_test, plan_file.credentials
+            access.user,
+            access.password_file,
+            access.ssh_keys,
+            access.known_hosts,
+            access.write_test,
+            plan_file.credentials,
+            kerberos=access.kerberos,
         )
         if given.names_a_user:
             if not (access_ssh.available() and access_smb.available()):

@@ -411,6 +411,8 @@ STATUS_NAMES = {
     0xC0000022: "STATUS_ACCESS_DENIED",
     0xC00000CC: "STATUS_BAD_NETWORK_NAME",
     0xC000006E: "STATUS_ACCOUNT_RESTRICTION",
+    0xC0000133: "STATUS_TIME_DIFFERENCE_AT_DC",
+    0xC0000016: "STATUS_MORE_PROCESSING_REQUIRED",
 }
 """The NT status codes an SMB step is reported with by name."""
 
@@ -430,6 +432,32 @@ class Step:
         if self.code is None:
             return self.message or "failed"
         return STATUS_NAMES.get(self.code, f"0x{self.code:08X}")
+
+
+@dataclass(frozen=True)
+class KerberosTry:
+    """How Kerberos went on one agent: ok, failed (error: the Kerberos error's or NT status's name, or
+    kdc-unreachable), or not-tried (error: why: disabled, no-ticket-cache, local-account, other-principal,
+    cache-unreadable, needs-name, no-ticket, ticket-expired)."""
+
+    outcome: str
+    error: str = ""
+    detail: str = ""
+    spn: str = ""
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """The logged-in account and the machine as the agent's LSA tells them (LsarLookupNames, LsarQueryInformationPolicy)."""
+
+    kind: str
+    """domain, local, or builtin-administrator (a local account whose RID is 500, whatever its name)."""
+    rid: int | None
+    role: str
+    """standalone, member or domain-controller."""
+    domain: str = ""
+    """The machine's domain (NetBIOS name), or its workgroup."""
+    dns_domain: str = ""
 
 
 @dataclass(frozen=True)
@@ -454,10 +482,18 @@ class SmbObservation:
     registry: dict[str, int | str] = field(default_factory=dict)
     """Value name → its DWORD, or the reason it could not be read."""
     elapsed_ms: float = 0.0
+    auth: str = ""
+    """kerberos or ntlm: how the session was set up ('' when no login worked)."""
+    kerberos: KerberosTry | None = None
+    lsa: AccountInfo | None = None
+    """What the agent's LSA said (None: it was not asked, or did not answer; account_kind then goes by name)."""
 
     @property
     def in_domain(self) -> bool | None:
-        """NTLM names a stand-alone machine's own name as its domain; a member names its domain."""
+        """The LSA's primary domain where it answered; otherwise NTLM's names: a stand-alone machine names its own
+        name as its domain, a member names its domain."""
+        if self.lsa is not None:
+            return self.lsa.role != "standalone"
         if not self.server_name or not self.server_domain:
             return None
         return self.server_domain.upper() != self.server_name.upper()

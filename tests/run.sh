@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs and runs it: Debian packages for the namespace lab (iproute2,
-# nftables, iptables, OpenSSH, Samba, dnsmasq, nmap, openssl; chromium renders the HTML report), netcheck with its
+# nftables, iptables, OpenSSH, Samba — its AD DC too, with MIT Kerberos' kinit/kvno and faketime for the domain lab —,
+# dnsmasq, nmap, openssl; chromium renders the HTML report), netcheck with its
 # test extra, then ruff, mypy, the workflow lint, the one-file dist/netcheck.pyz (tools/build_pyz.py: a few
 # minutes; the integration tests run it) and pytest.
 # Run as root on Debian: the lab builds network namespaces. CI=true is the default here, so a lab that cannot be
@@ -20,7 +21,8 @@ if ! $unit_only; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
-    iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium sudo
+    iproute2 nftables iptables openssh-server openssh-client samba dnsmasq-base nmap openssl procps chromium sudo \
+    samba-ad-dc samba-ad-provision krb5-user faketime
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[test,install-check]'
 ruff check .

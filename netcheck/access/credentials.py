@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -99,6 +100,103 @@ def parse_user(text: str, *, what: str = "--user") -> Account:
 
 
 @dataclass(frozen=True)
+class TicketCache:
+    """A Kerberos ticket cache (kinit's), found through KRB5CCNAME or at the default place; never its tickets."""
+
+    path: Path | None
+    """The FILE: cache; None when KRB5CCNAME names a kind netcheck cannot read (KEYRING:, KCM:, DIR:, ...)."""
+    source: str
+    """'KRB5CCNAME' or 'default' (/tmp/krb5cc_UID)."""
+    principal: str = ""
+    """The cache's client, name@REALM ('' when unreadable)."""
+    problem: str = ""
+    """Why the cache cannot be used, as "is ..." ('' when it can be read)."""
+
+    def serves(self, account: Account | None) -> bool:
+        """Whether this cache holds the tickets of `account`, a domain account (DOMAIN\\name or name@realm)."""
+        if account is None or account.form is AccountForm.PLAIN or not self.principal or self.problem:
+            return False
+        name, _, realm = self.principal.rpartition("@")
+        if name.lower() != account.name.lower():
+            return False
+        if account.form is AccountForm.UPN:
+            return realm.upper() == account.domain.upper()
+        return True  # DOMAIN\\name: a NetBIOS domain name says nothing about the realm; the cache's realm is used
+
+
+def ccache_principal(data: bytes) -> str:
+    """The client principal (name@REALM) in the header of an MIT/Heimdal FILE: ticket cache (versions 3 and 4);
+    '' when `data` is not one. Only the header is read: never a ticket."""
+    try:
+        (version,) = struct.unpack_from("!H", data, 0)
+        offset = 2
+        if version == 0x0504:
+            (header_len,) = struct.unpack_from("!H", data, offset)
+            offset += 2 + header_len
+        elif version != 0x0503:
+            return ""
+        _name_type, count = struct.unpack_from("!II", data, offset)
+        offset += 8
+        parts: list[str] = []
+        for _ in range(count + 1):  # the realm, then each component
+            (length,) = struct.unpack_from("!I", data, offset)
+            offset += 4
+            if length > 1024 or offset + length > len(data):
+                return ""
+            parts.append(data[offset : offset + length].decode("utf-8"))
+            offset += length
+    except (struct.error, UnicodeDecodeError):
+        return ""
+    realm, *components = parts
+    return f"{'/'.join(components)}@{realm}" if components and realm else ""
+
+
+def find_ticket_cache(environ: Mapping[str, str], uid: int | None) -> TicketCache | None:
+    """The ticket cache kinit would use: KRB5CCNAME (a FILE: path, or a plain path), else /tmp/krb5cc_UID when it
+    exists; None when there is none."""
+    name = environ.get("KRB5CCNAME", "")
+    if name:
+        kind, sep, rest = name.partition(":")
+        if sep and kind.upper() != "FILE" and "/" not in kind and len(kind) > 1:  # C:\\... is a Windows path
+            return TicketCache(None, "KRB5CCNAME", problem=f"is a {kind.upper()}: cache, which netcheck cannot read")
+        path = Path(rest if sep and kind.upper() == "FILE" else name)
+        source = "KRB5CCNAME"
+    else:
+        path, source = Path(f"/tmp/krb5cc_{uid}"), "default"  # MIT's default FILE: cache
+        if uid is None or not path.is_file():
+            return None
+    try:
+        with path.open("rb") as cache:
+            head = cache.read(4096)
+    except OSError as exc:
+        return TicketCache(path, source, problem=f"is unreadable ({exc.strerror or exc})")
+    principal = ccache_principal(head)
+    return TicketCache(path, source, principal, "" if principal else "is not a ticket cache")
+
+
+def krb5_kdc(text: str, realm: str) -> str:
+    """The first `kdc` of `realm` in a krb5.conf's [realms] section (its port dropped), '' when none is named."""
+    section = ""
+    inside = False
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section, inside = line[1:-1].strip().lower(), False
+            continue
+        if section != "realms":
+            continue
+        key, _, value = (part.strip() for part in line.partition("="))
+        if value.startswith("{") and key.upper() == realm.upper():
+            inside = True
+        elif line.startswith("}"):
+            inside = False
+        elif inside and key.lower() == "kdc" and value:
+            host = value.rsplit("]", 1)[0].lstrip("[") if value.startswith("[") else value.rsplit(":", 1)[0]
+            return host
+    return ""
+
+
+@dataclass(frozen=True)
 class Credentials:
     """Everything the access checks log in with; `password` is a Secret and never printed."""
 
@@ -113,6 +211,13 @@ class Credentials:
     known_hosts: Path | None = None
     write_test: bool = True
     """Write and delete one file in ADMIN$ (--no-write-test skips it)."""
+    kerberos: bool = True
+    """Log in to Windows agents with Kerberos first where the ticket cache serves the account (--no-kerberos: NTLM only)."""
+    ticket_cache: TicketCache | None = None
+
+    def kerberos_ready(self) -> bool:
+        """Kerberos is on and the ticket cache holds the Windows account's tickets (no password is then needed)."""
+        return self.kerberos and self.ticket_cache is not None and self.ticket_cache.serves(self.windows)
 
     def account_for(self, agent_os: AgentOS) -> Account | None:
         return self.windows if agent_os is AgentOS.WINDOWS else self.linux
@@ -128,8 +233,15 @@ class Credentials:
             return f"no {agent_os} user given: give --user (or {agent_os}_user in the plan file's [credentials])"
         if agent_os is AgentOS.LINUX and not (self.password or self.ssh_keys or self.ssh_agent):
             return "no password or SSH key: give --ssh-key, run an ssh-agent, set NETCHECK_PASSWORD or use --password-file"
-        if agent_os is AgentOS.WINDOWS and not self.password:
-            return "no password: set NETCHECK_PASSWORD, use --password-file, or run on a terminal to be asked"
+        if agent_os is AgentOS.WINDOWS and not (self.password or self.kerberos_ready()):
+            cache = self.ticket_cache
+            unusable = (
+                f" (the Kerberos ticket cache ({cache.source}) {cache.problem}: kinit -c FILE:/tmp/netcheck.cc USER@REALM "
+                "and KRB5CCNAME=FILE:/tmp/netcheck.cc)"
+                if self.kerberos and cache is not None and cache.problem
+                else " (or, for a domain account, kinit it: a Kerberos ticket cache is used without a password)"
+            )
+            return f"no password: set NETCHECK_PASSWORD, use --password-file, or run on a terminal to be asked{unusable}"
         return ""
 
 
@@ -181,6 +293,7 @@ class CredentialInput:
     write_test: bool = True
     plan: Mapping[str, str] = field(default_factory=dict)
     """The plan file's [credentials] table: user, windows_user, linux_user, ssh_key, known_hosts, password_file."""
+    kerberos: bool = True
 
     @property
     def names_a_user(self) -> bool:
@@ -215,11 +328,13 @@ def gather_credentials(
     environ: Mapping[str, str],
     stdin_is_tty: bool,
     prompt: Callable[[str], str],
+    uid: int | None = None,
 ) -> Credentials | None:
     """Resolve users, password and keys; None when no user was given anywhere (the access checks then skip).
 
     The password comes from --password-file (or the plan's password_file), else NETCHECK_PASSWORD, else the
-    prompt (only on a terminal: a script must never hang waiting for one).
+    prompt (only on a terminal: a script must never hang waiting for one). No prompt either when the Windows user
+    is a domain account whose Kerberos tickets are in the ticket cache (kinit's): Kerberos logs in without one.
     """
     plan = given.plan
     default = given.user or plan.get("user")
@@ -239,11 +354,13 @@ def gather_credentials(
     password_file = given.password_file or (Path(plan["password_file"]).expanduser() if "password_file" in plan else None)
     password: Secret | None = None
     source = ""
+    cache = find_ticket_cache(environ, _uid() if uid is None else uid) if given.kerberos else None
+    kerberos_ready = cache is not None and cache.serves(windows)
     if password_file is not None:
         password, source = read_password_file(password_file), "--password-file"
     elif environ.get("NETCHECK_PASSWORD"):
         password, source = Secret(environ["NETCHECK_PASSWORD"]), "NETCHECK_PASSWORD"
-    elif stdin_is_tty:
+    elif stdin_is_tty and not kerberos_ready:
         shown = windows_text if windows_text == linux_text else "the agents' users"
         hint = " (Enter for none: SSH keys only)" if keys else ""
         try:
@@ -261,7 +378,15 @@ def gather_credentials(
         ssh_agent=bool(environ.get("SSH_AUTH_SOCK")),
         known_hosts=known,
         write_test=given.write_test,
+        kerberos=given.kerberos,
+        ticket_cache=cache,
     )
+
+
+def _uid() -> int | None:
+    """This process's uid (None on Windows, which has no FILE: default ticket cache)."""
+    getuid = getattr(os, "getuid", None)
+    return int(getuid()) if getuid else None
 
 
 def default_known_hosts() -> Path:

@@ -11,6 +11,7 @@ import dataclasses
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from netcheck.access.credentials import NO_CREDENTIALS, Credentials
@@ -127,7 +128,15 @@ async def run_access(
                         side = agent_side_results(check.target, obs, servers, phase=setup.phase)
                     return [result, *side]
                 seen = await asyncio.wait_for(
-                    in_daemon_thread(smb_threads, observe_smb, address, account, credentials, setup.timeout_s, port),
+                    in_daemon_thread(
+                        smb_threads,
+                        partial(observe_smb, name=check.target.name),
+                        address,
+                        account,
+                        credentials,
+                        setup.timeout_s,
+                        port,
+                    ),
                     VISIT_BUDGET_S,
                 )
                 return [classify_smb(check, scrubbed(seen, credentials))]

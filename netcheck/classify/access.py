@@ -17,6 +17,7 @@ from netcheck.observations import (
     AccessEvidence,
     AgentNameEvidence,
     CommandOutput,
+    KerberosTry,
     NameOnAgent,
     Observation,
     Reply,
@@ -385,10 +386,89 @@ _LOGIN_CAUSES = {
 _DENIED = {0xC0000022, 5}
 
 
+_KERBEROS_NOT_A_CAUSE = {"disabled", "no-ticket-cache", "local-account", "other-principal"}
+"""Reasons Kerberos was not tried that are no problem: the run did not ask for it (no cache, --no-kerberos)."""
+
+
+def kerberos_cause(kerberos: KerberosTry | None, name: str, *, fell_back: bool) -> Cause | None:
+    """Why Kerberos did not log in to `name`, with its fix: a warning when NTLM logged in instead, a failure when
+    nothing did. None when Kerberos worked or was not asked for."""
+    if kerberos is None or kerberos.outcome == "ok" or kerberos.error in _KERBEROS_NOT_A_CAUSE:
+        return None
+    verdict = Verdict.WARN if fell_back else Verdict.FAIL
+    then = "NTLM logged in instead" if fell_back else "and there is no password for NTLM"
+    error = kerberos.error
+    spn = kerberos.spn or f"cifs/{name}"
+    named: dict[str, tuple[str, str, str]] = {
+        "KRB_AP_ERR_SKEW": (
+            "kerberos-clock-skew",
+            "the clocks differ by more than Kerberos allows (KRB_AP_ERR_SKEW, 5 minutes by default)",
+            f"Synchronise the clocks of this machine, {name} and the domain controllers (on Windows: w32tm /resync; "
+            "here: chronyc makestep, or timedatectl set-ntp true), then run again.",
+        ),
+        "STATUS_TIME_DIFFERENCE_AT_DC": (
+            "kerberos-clock-skew",
+            f"{name} refused the ticket: the clocks differ too much (STATUS_TIME_DIFFERENCE_AT_DC)",
+            f"Synchronise the clocks of this machine, {name} and the domain controllers (w32tm /resync), then run again.",
+        ),
+        "KDC_ERR_S_PRINCIPAL_UNKNOWN": (
+            "kerberos-spn-unknown",
+            f"the domain knows no service principal {spn} (KDC_ERR_S_PRINCIPAL_UNKNOWN)",
+            f"Give the agent by the name it has in Active Directory (its FQDN, not an alias or an address); check with "
+            f"setspn -Q {spn}.",
+        ),
+        "needs-name": (
+            "kerberos-needs-name",
+            f"the agent is given as an address ({name}), and Kerberos tickets are issued for names",
+            "Give the agent by its name (--agent NAME:windows, its FQDN as in Active Directory) to use Kerberos.",
+        ),
+        "kdc-unreachable": (
+            "kerberos-kdc-unreachable",
+            f"no Kerberos KDC answered ({kerberos.detail})",
+            "Let this machine reach a domain controller on TCP 88: the realm's name must resolve to one, or name it "
+            "with kdc = in the realm's [realms] entry of krb5.conf (KRB5_CONFIG).",
+        ),
+        "ticket-expired": (
+            "kerberos-ticket-expired",
+            f"the ticket cache's tickets have expired ({kerberos.detail})",
+            "Get new tickets: kinit USER@REALM (or kinit -R while they can be renewed).",
+        ),
+        "KRB_AP_ERR_TKT_EXPIRED": (
+            "kerberos-ticket-expired",
+            "the ticket has expired (KRB_AP_ERR_TKT_EXPIRED)",
+            "Get new tickets: kinit USER@REALM.",
+        ),
+        "no-ticket": (
+            "kerberos-no-ticket",
+            kerberos.detail,
+            "Get a ticket for the account: kinit USER@REALM.",
+        ),
+        "cache-unreadable": (
+            "kerberos-cache-unreadable",
+            kerberos.detail,
+            "netcheck reads FILE: ticket caches: kinit -c FILE:/tmp/netcheck.cc USER@REALM, then set "
+            "KRB5CCNAME=FILE:/tmp/netcheck.cc for the run.",
+        ),
+    }
+    cause, what, fix = named.get(
+        error,
+        (
+            "kerberos-failed",
+            f"Kerberos failed ({error})",
+            f"Get the service ticket with the system's Kerberos first (kvno {spn}), then run again; or check the "
+            f"account and {spn} in Active Directory.",
+        ),
+    )
+    return Cause(cause, verdict, f"Kerberos to {name} did not log in: {what}; {then}", fix)
+
+
 def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
     """The named causes seen on one Windows agent, in the order the installer would meet them."""
     user = obs.user
     login = obs.login
+    kerberos = kerberos_cause(obs.kerberos, name, fell_back=obs.auth == "ntlm")
+    if (login is None or not login.ok) and kerberos is not None and (login is None or login.code is None):
+        return [kerberos]  # nothing logged in: Kerberos failed and there was no password to try NTLM with
     if login is None or not login.ok:
         code = login.code if login else None
         if code in _LOGIN_CAUSES:
@@ -401,7 +481,8 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
                     f"Check the user name and password of {user} (for a domain account: DOMAIN\\name); unlock or enable the "
                     f"account (net user {bare_user(user)} /active:yes, or Active Directory Users and Computers), and grant "
                     "'Access this computer from the network' if it is denied.",
-                )
+                ),
+                *([kerberos] if kerberos else []),
             ]
         return [
             Cause(
@@ -409,16 +490,31 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
                 Verdict.FAIL,
                 f"SMB session setup with {name} failed: {login.message if login else 'not tried'}",
                 f"Check that the Server service (LanmanServer) runs on {name} and that NTLM is allowed for network logons.",
-            )
+            ),
+            *([kerberos] if kerberos else []),
         ]
-    causes: list[Cause] = []
+    causes: list[Cause] = [kerberos] if kerberos else []
+    if obs.guest and obs.registry.get("ForceGuest") == 0:
+        causes.append(
+            Cause(
+                "guest-login",
+                Verdict.FAIL,
+                f"{name} logged {user} in as Guest although its registry says ForceGuest = 0 (the classic sharing model): "
+                f"{name} does not know the account and maps unknown users to its Guest account, which cannot install",
+                f"Use an account that exists on {name} (for a domain account: DOMAIN\\name, and {name} must be in that "
+                "domain), and disable the Guest account there: net user Guest /active:no.",
+            )
+        )
+        return causes
     if obs.guest:
+        forceguest = obs.registry.get("ForceGuest")
+        seen = " (read from its registry)" if forceguest == 1 else ""
         causes.append(
             Cause(
                 "guest-only-forceguest",
                 Verdict.FAIL,
-                f"{name} logged {user} in as Guest: the 'Guest only' sharing model (ForceGuest = 1) maps local accounts to "
-                "Guest, which cannot install",
+                f"{name} logged {user} in as Guest: the 'Guest only' sharing model (ForceGuest = 1{seen}) maps local "
+                "accounts to Guest, which cannot install",
                 "Set the classic sharing model on the agent: reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v ForceGuest "
                 "/t REG_DWORD /d 0 /f (Network access: Sharing and security model for local accounts = Classic), or use a "
                 "domain account.",
@@ -478,11 +574,15 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
 
 
 def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
-    """Access denied after a good login: UAC's remote restrictions for a local account, otherwise not an administrator."""
+    """Access denied after a good login: UAC's remote restrictions for a local account (unless the agent's registry
+    says UAC is off, EnableLUA = 0, or LocalAccountTokenFilterPolicy = 1 lifts them), otherwise not an administrator."""
     latfp = obs.registry.get("LocalAccountTokenFilterPolicy")
-    if obs.account_kind != "domain" and latfp != 1:
+    uac_off = obs.registry.get("EnableLUA") == 0
+    if obs.account_kind != "domain" and latfp != 1 and not uac_off:
         seen = (
-            f"LocalAccountTokenFilterPolicy = {latfp}" if isinstance(latfp, int) else "LocalAccountTokenFilterPolicy not readable"
+            f"LocalAccountTokenFilterPolicy = {latfp}, read from its registry"
+            if isinstance(latfp, int)
+            else "LocalAccountTokenFilterPolicy not readable"
         )
         builtin = (
             " (the built-in Administrator is filtered too when Admin Approval Mode is on)" if obs.account_kind != "local" else ""
@@ -495,10 +595,17 @@ def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
             f"Use a domain account that is a local administrator of {name}, or on {name} run: {LATFP_FIX} (and make sure "
             f"{bare_user(obs.user)} is in the local Administrators group).",
         )
+    lifted = (
+        " (UAC is off there: EnableLUA = 0)"
+        if uac_off and obs.account_kind != "domain"
+        else " (LocalAccountTokenFilterPolicy = 1 there: UAC does not filter local accounts)"
+        if latfp == 1 and obs.account_kind != "domain"
+        else ""
+    )
     return Cause(
         "not-local-administrator",
         Verdict.FAIL,
-        f"login works, but {where} denied {obs.user}: the account is not a local administrator of {name}",
+        f"login works, but {where} denied {obs.user}: the account is not a local administrator of {name}{lifted}",
         f"Add {obs.user} to the local Administrators group of {name}: net localgroup Administrators {obs.user} /add.",
     )
 
@@ -507,15 +614,21 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
     """The `access` result of one Windows agent."""
     name = check.target.name
     causes = smb_causes(obs, name)
-    member = {True: f"member of {obs.server_domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
+    domain = obs.lsa.domain if obs.lsa and obs.lsa.domain else obs.server_domain
+    role = "a domain controller of" if obs.lsa and obs.lsa.role == "domain-controller" else "member of"
+    member = {True: f"{role} {domain}", False: "stand-alone", None: "domain unknown"}[obs.in_domain]
+    kind = f"{obs.account_kind} account"
+    if obs.lsa and obs.lsa.rid == 500:  # the built-in Administrator's RID, whatever its name
+        kind += ", the built-in Administrator: RID 500"
+    how = {"kerberos": "with Kerberos", "ntlm": "with NTLM"}.get(obs.auth, "")
     wrote = (
         f"wrote and deleted ADMIN$\\{obs.write_file}" if obs.write and obs.write.ok else "write test skipped (--no-write-test)"
     )
     passed = (
-        f"logged in as {obs.user} ({obs.account_kind} account; {name} is {member}); IPC$ and ADMIN$ connected; {wrote}; "
+        f"logged in{' ' + how if how else ''} as {obs.user} ({kind}; {name} is {member}); IPC$ and ADMIN$ connected; {wrote}; "
         f"service control manager opened for SC_MANAGER_CREATE_SERVICE. The agent's own links (to the management and "
         f"license servers) are not seen from here: run netcheck check --from agent on {name}"
-        if obs.login and obs.login.ok and not causes
+        if obs.login and obs.login.ok and not any(c.verdict is Verdict.FAIL for c in causes)
         else ""
     )
     return _result(check, causes, passed=passed, seen=obs)

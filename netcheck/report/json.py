@@ -17,6 +17,7 @@ from netcheck.model import AgentOS, Check, Evidence, Kind, Phase, Report, Result
 from netcheck.observations import (
     AccessEvidence,
     AgentNameEvidence,
+    KerberosTry,
     NameObservation,
     ServiceAnswer,
     ServiceFailure,
@@ -179,7 +180,7 @@ def smb_access_to_dict(seen: SmbObservation, agent: str) -> dict[str, Any]:
         "guest": seen.guest,
         "dialect": seen.dialect,
         "server": seen.server_name,
-        "server_domain": seen.server_domain,
+        "server_domain": seen.server_domain or (seen.lsa.domain if seen.lsa else ""),
         "in_domain": seen.in_domain,
         "steps": {
             "login": _step_status(seen.login),
@@ -190,10 +191,27 @@ def smb_access_to_dict(seen: SmbObservation, agent: str) -> dict[str, Any]:
         },
         "registry": dict(seen.registry),
         "agent_side": f"not seen from here: run netcheck check --from agent on {agent}",
+        "auth": seen.auth or "none",
+        "kerberos": _kerberos_to_dict(seen.kerberos),
+        "account_source": "lsa" if seen.lsa else "name",
+        "account_rid": seen.lsa.rid if seen.lsa else None,
+        "domain_role": seen.lsa.role if seen.lsa else None,
     }
+    if seen.lsa and seen.lsa.dns_domain:
+        data["dns_domain"] = seen.lsa.dns_domain
     if seen.write_file:
         data["write_file"] = f"ADMIN$\\{seen.write_file}"
     return data
+
+
+def _kerberos_to_dict(kerberos: KerberosTry | None) -> dict[str, str]:
+    """How Kerberos went, for the evidence: never a ticket, never the cache's path."""
+    if kerberos is None:
+        return {"outcome": "not-tried", "reason": "not-recorded"}  # an observation made without a Kerberos step
+    shown = {"outcome": kerberos.outcome, "reason": kerberos.error or "ok"}
+    if kerberos.spn:
+        shown["spn"] = kerberos.spn
+    return shown
 
 
 def access_to_dict(evidence: AccessEvidence) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tests.conftest import lab_built
 from tests.lab.access import (
     ADMIN,
     CANARY,
+    CHIEF,
     LIN_FW,
     LIN_NOEXEC,
     LIN_OK,
@@ -232,6 +233,16 @@ def test_the_canary_password_appears_in_no_output(access_lab: AccessLab, tmp_pat
         ),
         (WIN_ADMIN, f"LAB\\{USER}", WIN_PASSWORD, (), "fail", ["not-local-administrator"], {"login": "ok", "scm": "0x00000005"}),
         (WIN_ADMIN, USER, "wrong-password", (), "fail", ["bad-password-1326"], {"login": "STATUS_LOGON_FAILURE"}),
+        (WIN_ADMIN, CHIEF, WIN_PASSWORD, (), "fail", ["uac-remote-restrictions"], {"login": "ok", "scm": "0x00000005"}),
+        (
+            WIN_NOADMIN,
+            USER,
+            WIN_PASSWORD,
+            (),
+            "fail",
+            ["admin-share-missing-67", "not-local-administrator"],  # UAC is off there (EnableLUA = 0): not UAC
+            {"admin_share": "STATUS_BAD_NETWORK_NAME", "scm": "0x00000005"},
+        ),
         (WIN_NOADMIN, ADMIN, WIN_PASSWORD, (), "fail", ["admin-share-missing-67"], {"admin_share": "STATUS_BAD_NETWORK_NAME"}),
         (WIN_GUEST, ADMIN, WIN_PASSWORD, (), "fail", ["guest-only-forceguest"], {"login": "ok"}),
     ],
@@ -271,3 +282,46 @@ def test_the_write_test_leaves_nothing_in_admin_share(access_lab: AccessLab) -> 
     written = by_id(report)[f"access:management-server->{WIN_ADMIN}:445"]["evidence"]["write_file"]
     assert written.startswith("ADMIN$\\netcheck-")
     assert list((access_lab.workdir / "admin-win-admin").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("agent", "user", "registry"),
+    [
+        (WIN_ADMIN, USER, {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 1, "ForceGuest": 0}),
+        (WIN_NOADMIN, USER, {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0, "ForceGuest": 0}),
+    ],
+)
+def test_remote_registry_values_are_read_and_shape_the_verdict(
+    access_lab: AccessLab, agent: str, user: str, registry: dict[str, int]
+) -> None:
+    """smbd serves \\PIPE\\winreg (rpcd_winreg); the values were set with `net registry` and are read back over SMB."""
+    args = ("--from", "management-server", "--method", "connect", "--agent", f"{agent}:windows", "--user", user)
+    proc = access_lab.run(*args, "--format", "json", password=WIN_PASSWORD)
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    check = by_id(report)[f"access:management-server->{agent}:445"]
+    assert check["evidence"]["registry"] == registry
+    table = render_table(parse_report(proc.stdout))
+    if registry["EnableLUA"] == 0:
+        assert "UAC is off there: EnableLUA = 0" in check["detail"] and "[not-local-administrator]" in table
+    else:
+        assert "LocalAccountTokenFilterPolicy = 0, read from its registry" in check["detail"]
+        assert "[uac-remote-restrictions]" in table
+
+
+def test_the_account_and_the_machine_as_the_agents_lsa_says(access_lab: AccessLab) -> None:
+    """A renamed built-in Administrator is known by its RID (500), a stand-alone server is in no domain."""
+    args = ("--from", "management-server", "--method", "connect", "--agent", f"{WIN_ADMIN}:windows")
+    for user, kind, rid in ((CHIEF, "builtin-administrator", 500), (ADMIN, "local", None)):
+        proc = access_lab.run(*args, "--user", user, "--format", "json", password=WIN_PASSWORD)
+        report = json.loads(proc.stdout)
+        validate_report(report)
+        evidence = by_id(report)[f"access:management-server->{WIN_ADMIN}:445"]["evidence"]
+        assert (evidence["account_kind"], evidence["account_source"]) == (kind, "lsa"), evidence
+        assert rid is None or evidence["account_rid"] == rid
+        assert evidence["account_rid"] != 500 or user == CHIEF
+        assert (evidence["in_domain"], evidence["domain_role"], evidence["auth"]) == (False, "standalone", "ntlm")
+        assert (
+            evidence["kerberos"] == {"outcome": "not-tried", "reason": "local-account"}
+            or evidence["kerberos"]["reason"] == "no-ticket-cache"
+        )

@@ -37,6 +37,7 @@ SUDOER = "sudoer"  # passwordless sudo, password CANARY
 PLAIN = "plain"  # no sudo, password PASSWORD
 ADMIN = "winadmin"  # Samba: member of BUILTIN\Administrators (through a group mapping)
 USER = "winuser"  # Samba: an ordinary user
+CHIEF = "chief"  # Samba: the renamed built-in Administrator (its RID is 500), on win-admin
 WIN_PASSWORD = "Win-Pass-8c2"  # noqa: S105 - the Samba users' password
 
 
@@ -116,34 +117,51 @@ def start_agent_sshd(host: Host, workdir: Path, client_pub: str, *, noexec_tmp: 
 def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, guest_only: bool = False) -> None:
     """smbd with real users (smbpasswd): ADMIN an administrator (BUILTIN\\Administrators mapped to a Unix group), USER
     an ordinary user. Without `admin_share` there is no ADMIN$; with `guest_only` no user is known to Samba and every
-    login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts)."""
-    base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:"))]
-    groups = [
-        line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((f"{ADMIN}:", f"{USER}:", "admins:"))
-    ]
+    login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts). Its registry (served over
+    \\PIPE\\winreg) holds the three values netcheck reads: UAC on and LocalAccountTokenFilterPolicy 0 on the first,
+    UAC off (EnableLUA 0) on the one without ADMIN$, ForceGuest 1 on the guest-only one (where a guest session gets
+    no IPC$, so nothing can be read: the guest flag of the session is the evidence there)."""
+    ours = (f"{ADMIN}:", f"{USER}:", f"{CHIEF}:")
+    base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith(ours)]
+    groups = [line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((*ours, "admins:"))]
     host.etc_file("passwd", "\n".join([*base, f"{ADMIN}:x:3001:3001::/nonexistent:/usr/sbin/nologin",
-                                       f"{USER}:x:3002:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
+                                       f"{USER}:x:3002:3002::/nonexistent:/usr/sbin/nologin",
+                                       f"{CHIEF}:x:3003:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
     host.etc_file("group", "\n".join([*groups, f"{ADMIN}:x:3001:", f"{USER}:x:3002:", f"admins:x:3100:{ADMIN}"]) + "\n")
-    home = workdir / f"smbd-{host.name}"
     settings = "  map to guest = bad user\n"
     if admin_share:
         (workdir / f"admin-{host.name}").mkdir()
         settings += (
             f"[ADMIN$]\n  path = {workdir}/admin-{host.name}\n  read only = no\n  valid users = {ADMIN}\n  force user = root\n"
         )
-    start_smbd(host, workdir, settings=settings)
+    conf = str(start_smbd(host, workdir, settings=settings))
+    values = {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0 if not admin_share else 1, "ForceGuest": int(guest_only)}
+    set_registry(host, conf, values)
     if guest_only:
         return
-    conf = str(home / "smb.conf")
     for user in (ADMIN, USER):
         host.run(["smbpasswd", "-c", conf, "-a", "-s", user], input_text=f"{WIN_PASSWORD}\n{WIN_PASSWORD}\n")
     host.run(
         ["net", "-s", conf, "groupmap", "add", "sid=S-1-5-32-544", "unixgroup=admins", "type=builtin", "ntgroup=Administrators"]
     )
-    policies = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
-    host.run(["net", "-s", conf, "registry", "createkey", policies])
-    host.run(["net", "-s", conf, "registry", "setvalue", policies, "LocalAccountTokenFilterPolicy", "dword", "0"])
-    host.run(["net", "-s", conf, "registry", "setvalue", policies, "EnableLUA", "dword", "1"])
+    if admin_share:  # the built-in Administrator, renamed: only its RID (500) says what it is
+        machine_sid = host.run(["net", "-s", conf, "getlocalsid"]).stdout.split()[-1]
+        host.run(
+            ["pdbedit", "-s", conf, "-a", "-t", "-u", CHIEF, "-U", f"{machine_sid}-500"],
+            input_text=f"{WIN_PASSWORD}\n{WIN_PASSWORD}\n",
+        )
+
+
+POLICIES = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
+LSA = r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa"
+
+
+def set_registry(host: Host, conf: str, values: dict[str, int]) -> None:
+    """The values netcheck reads, written into Samba's registry (`net registry`, the tdb winreg serves)."""
+    for name, value in values.items():
+        key = LSA if name == "ForceGuest" else POLICIES
+        host.run(["net", "-s", conf, "registry", "createkey", key])
+        host.run(["net", "-s", conf, "registry", "setvalue", key, name, "dword", str(value)])
 
 
 def build_access_lab(workdir: Path) -> AccessLab:

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,17 @@ class Lab:
     namespaces: list[str] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _ports: int = 0
+    _open: Path | None = None
+
+    def open_dir(self, name: str) -> Path:
+        """A new directory every user can traverse (Samba's RPC workers open their state there as the logged-in
+        user, and pytest's temp dirs are root's alone), deleted by close()."""
+        if self._open is None:
+            self._open = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
+            self._open.chmod(0o755)
+        folder = self._open / name
+        folder.mkdir(mode=0o755)
+        return folder
 
     @property
     def switch(self) -> str:
@@ -182,3 +194,6 @@ class Lab:
             _kill_namespace(ns)
         self.namespaces.clear()
         self.procs.clear()
+        if self._open is not None:
+            shutil.rmtree(self._open, ignore_errors=True)
+            self._open = None

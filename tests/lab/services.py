@@ -40,9 +40,12 @@ SMB_LEGACY = "  server signing = auto\n  server max protocol = SMB2_10\n"
 """Signing optional, at most SMB 2.1 (the issue's second smbd)."""
 
 
-def start_smbd(host: Host, workdir: Path, port: int = 445, settings: str = "") -> None:
+def start_smbd(host: Host, workdir: Path, port: int = 445, settings: str = "") -> Path:
+    """smbd on host:port with its own config, state and logs; returns its smb.conf. Its directories are ones every
+    user can traverse: Samba's RPC workers (winreg) open their state as the logged-in user."""
     smbd = _need("smbd", "samba")
-    home = workdir / f"smbd-{host.name}"
+    del workdir  # the lab's own temp dir is root's alone
+    home = host.lab.open_dir(f"smbd-{host.name}")
     for sub in ("private", "lock", "state", "cache", "pid", "share", "ncalrpc"):
         (home / sub).mkdir(parents=True)
     config = home / "smb.conf"
@@ -57,6 +60,7 @@ def start_smbd(host: Host, workdir: Path, port: int = 445, settings: str = "") -
     )
     host.spawn([smbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", str(config)])
     host.lab.wait_tcp(host, port, timeout_s=30)
+    return config
 
 
 def start_listener(host: Host, port: int) -> None:

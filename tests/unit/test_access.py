@@ -362,7 +362,7 @@ def test_reports_with_access_results_validate_and_redact_user_names() -> None:
     validate_report(report_to_dict(hidden))
 
 
-# --- Windows verdicts (the lab's Samba cannot serve remote registry: these branches are tested here) -------
+# --- Windows verdicts (every branch; the lab's Samba servers and AD DC produce the registry values for real) -------
 
 WIN = Target("win1.corp.example", Role.AGENT, AgentOS.WINDOWS)
 WIN_CHECK = Check(
@@ -411,7 +411,9 @@ def test_windows_agent_ready_for_installation() -> None:
         ({"login": Step(False, 0xC000006D, "")}, "bad-password-1326", "Check the user name and password"),
         ({"login": Step(False, 0xC0000234, "")}, "account-locked-1909", "unlock"),
         ({"login": Step(False, None, "OSError: timed out")}, "smb-login-error", "LanmanServer"),
-        ({"guest": True}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"guest": True, "registry": {"ForceGuest": 1}}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"guest": True, "registry": {}}, "guest-only-forceguest", "/v ForceGuest /t REG_DWORD /d 0 /f"),
+        ({"guest": True}, "guest-login", "net user Guest /active:no"),  # ForceGuest = 0 read: the account is unknown there
         ({"admin_share": Step(False, 0xC00000CC, ""), "write": None}, "admin-share-missing-67", "AutoShareWks"),
         (
             {"admin_share": DENIED, "write": None, "scm": SCM_DENIED, "registry": {"LocalAccountTokenFilterPolicy": 0}},
@@ -421,6 +423,11 @@ def test_windows_agent_ready_for_installation() -> None:
         ({"scm": SCM_DENIED, "registry": {}}, "uac-remote-restrictions", "a domain account"),
         ({"scm": SCM_DENIED}, "not-local-administrator", "net localgroup Administrators admin /add"),  # LATFP = 1: not UAC
         ({"scm": SCM_DENIED, "account_kind": "domain", "registry": {}}, "not-local-administrator", "net localgroup"),
+        (  # UAC off (EnableLUA = 0 read from the agent): a denial is no UAC filtering
+            {"scm": SCM_DENIED, "registry": {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0}},
+            "not-local-administrator",
+            "net localgroup",
+        ),
         ({"write": Step(False, 0xC0000022, "denied")}, "admin-share-not-writable", "write access"),
     ],
 )
@@ -522,7 +529,7 @@ async def fake_ssh(name: str, address: str, port: int, **kwargs: Any) -> SshObse
     )
 
 
-def fake_smb(address: str, account: Any, credentials: Credentials, timeout_s: float, port: int) -> SmbObservation:
+def fake_smb(address: str, account: Any, credentials: Credentials, timeout_s: float, port: int, *, name: str) -> SmbObservation:
     return smb(address=address, scm=SCM_DENIED, registry={})
 
 

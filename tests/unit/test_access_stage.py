@@ -64,7 +64,7 @@ def test_lingering_smb_calls_cap_the_visits_that_start(monkeypatch: pytest.Monke
     release = threading.Event()
     calls: list[str] = []
 
-    def hung(address: str, *_a: Any) -> SmbObservation:
+    def hung(address: str, *_a: Any, **_k: Any) -> SmbObservation:
         calls.append(address)
         release.wait(20)
         raise AssertionError("released")
