@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from netcheck.classify.services import smb2_fix
 from netcheck.classify.tcp import classify_tcp
 from netcheck.matrix import PortKey, port_number
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
@@ -462,8 +463,27 @@ def kerberos_cause(kerberos: KerberosTry | None, name: str, *, fell_back: bool) 
     return Cause(cause, verdict, f"Kerberos to {name} did not log in: {what}; {then}", fix)
 
 
+SMB1_DIALECT = "NT LM 0.12"
+"""The dialect an SMB1-only server negotiates (impacket names SMB1 by its dialect string)."""
+
+
 def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
-    """The named causes seen on one Windows agent, in the order the installer would meet them."""
+    """The named causes seen on one Windows agent, in the order the installer would meet them: first whether
+    the installer's SMB client can talk to it at all (SMB1 only: it cannot, whatever the login says)."""
+    causes = _smb_causes(obs, name)
+    if obs.dialect != SMB1_DIALECT:
+        return causes
+    smb1 = Cause(
+        "smb1-only",
+        Verdict.FAIL,
+        f"{name} speaks only SMB1 ({SMB1_DIALECT}): the management server's or console's Windows does not speak SMB1 by "
+        "default (since Windows 10 1709 and Server 2019), so the installer cannot connect",
+        smb2_fix(name),
+    )
+    return [smb1, *causes]
+
+
+def _smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
     user = obs.user
     login = obs.login
     kerberos = kerberos_cause(obs.kerberos, name, fell_back=obs.auth == "ntlm")

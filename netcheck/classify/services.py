@@ -143,6 +143,11 @@ def _classify_responder(result: Callable[..., Result], answer: ResponderAnswer, 
     return result(Verdict.PASS, "netcheck responder answered (no token to authenticate it)")
 
 
+def smb2_fix(target: str) -> str:
+    """What to do about an SMB server that speaks SMB1 only (the service check and the access check say it alike)."""
+    return f"Enable SMB2/3 on {target} (Set-SmbServerConfiguration -EnableSMB2Protocol $true)."
+
+
 def _classify_smb(result: Callable[..., Result], smb: SmbIdentity, target: str, port: int | None) -> Result:
     dialects = list(smb.dialects)
     if not dialects and not smb.smb1:
@@ -155,7 +160,7 @@ def _classify_smb(result: Callable[..., Result], smb: SmbIdentity, target: str, 
         return result(
             Verdict.FAIL,
             "SMB1 only: no SMB2/3 dialect; current Windows does not speak SMB1 by default",
-            f"Enable SMB2/3 on {target} (Set-SmbServerConfiguration -EnableSMB2Protocol $true).",
+            smb2_fix(target),
         )
     signing = {True: "signing required", False: "signing not required", None: "signing unknown"}[smb.signing_required]
     if smb.ciphers:

@@ -35,6 +35,7 @@ from tests.lab.access import (
     WIN_GUEST,
     WIN_NOADMIN,
     WIN_PASSWORD,
+    WIN_SMB1,
     AccessLab,
     build_access_lab,
 )
@@ -245,6 +246,7 @@ def test_the_canary_password_appears_in_no_output(access_lab: AccessLab, tmp_pat
         ),
         (WIN_NOADMIN, ADMIN, WIN_PASSWORD, (), "fail", ["admin-share-missing-67"], {"admin_share": "STATUS_BAD_NETWORK_NAME"}),
         (WIN_GUEST, ADMIN, WIN_PASSWORD, (), "fail", ["guest-only-forceguest"], {"login": "ok"}),
+        (WIN_SMB1, ADMIN, WIN_PASSWORD, (), "fail", ["smb1-only"], {"login": "ok", "admin_share": "ok"}),
     ],
 )
 def test_windows_agents_through_smb(  # noqa: PLR0917 - one parameter per table column

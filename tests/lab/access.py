@@ -29,6 +29,7 @@ LIN_UNKNOWN = f"{NET}.45"  # an sshd whose host key is not in known_hosts
 WIN_ADMIN = f"{NET}.31"  # smbd with ADMIN$, an administrator and an ordinary user
 WIN_NOADMIN = f"{NET}.32"  # smbd without ADMIN$
 WIN_GUEST = f"{NET}.33"  # smbd that maps every login to guest
+WIN_SMB1 = f"{NET}.34"  # smbd that speaks SMB1 only (NT1), with ADMIN$ and the same users
 MS_NAME = "ms.lab.test"
 LS_NAME = "ls.lab.test"
 PASSWORD = "lab-Pass-4r9"  # noqa: S105 - a test password for lab users
@@ -114,7 +115,9 @@ def start_agent_sshd(host: Host, workdir: Path, client_pub: str, *, noexec_tmp: 
     return f"{host.address} {(home / 'host_ed25519.pub').read_text().split(' ')[0]} {(home / 'host_ed25519.pub').read_text().split(' ')[1]}"
 
 
-def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, guest_only: bool = False) -> None:
+def start_agent_smbd(
+    host: Host, workdir: Path, *, admin_share: bool = True, guest_only: bool = False, smb1_only: bool = False
+) -> None:
     """smbd with real users (smbpasswd): ADMIN an administrator (BUILTIN\\Administrators mapped to a Unix group), USER
     an ordinary user. Without `admin_share` there is no ADMIN$; with `guest_only` no user is known to Samba and every
     login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts). Its registry (served over
@@ -129,6 +132,8 @@ def start_agent_smbd(host: Host, workdir: Path, *, admin_share: bool = True, gue
                                        f"{CHIEF}:x:3003:3002::/nonexistent:/usr/sbin/nologin"]) + "\n")  # fmt: skip
     host.etc_file("group", "\n".join([*groups, f"{ADMIN}:x:3001:", f"{USER}:x:3002:", f"admins:x:3100:{ADMIN}"]) + "\n")
     settings = "  map to guest = bad user\n"
+    if smb1_only:  # what an old or hardened-backwards server speaks: no SMB2/3 dialect at all
+        settings += "  server min protocol = NT1\n  server max protocol = NT1\n"
     if admin_share:
         (workdir / f"admin-{host.name}").mkdir()
         settings += (
@@ -197,6 +202,7 @@ def build_access_lab(workdir: Path) -> AccessLab:
         start_agent_smbd(lab.add_host("win-admin", f"{WIN_ADMIN}/24"), workdir)
         start_agent_smbd(lab.add_host("win-noadmin", f"{WIN_NOADMIN}/24"), workdir, admin_share=False)
         start_agent_smbd(lab.add_host("win-guest", f"{WIN_GUEST}/24"), workdir, guest_only=True)
+        start_agent_smbd(lab.add_host("win-smb1", f"{WIN_SMB1}/24"), workdir, smb1_only=True)
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text("\n".join(known) + "\n")
     except BaseException:
