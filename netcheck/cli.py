@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -74,21 +75,53 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     raise SystemExit(code)
 
 
+_IGNORED_VALUE = re.compile(r"^(argument \S+): ignored explicit argument .*$", re.S)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with netcheck's contract: a bad option is one line on stderr and exit 2, and an unknown option
-    is named without its value (`--password=...` must not echo a password back)."""
+    """argparse with netcheck's contract: a bad option is one line on stderr and exit 2; options and files may
+    come in any order; an option's value may start with '-' (a token often does); and nothing the user typed
+    that is not an option name is echoed back (`--password=...`, `-pSECRET` or a stray word may be a password)."""
 
     def error(self, message: str) -> NoReturn:
+        message = _IGNORED_VALUE.sub(r"\1 takes no value", message)
         _fail(f"{message} (see '{self.prog} --help')")
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
-        parsed, extra = self.parse_known_args(args, namespace)
+        words = self._values_joined(list(sys.argv[1:] if args is None else args))
+        parsed, extra = self.parse_known_intermixed_args(words, namespace)
         if extra:
             first = extra[0]
-            if first.startswith("-"):
+            if first.startswith("--"):
                 self.error(f"no such option: {first.split('=', 1)[0]}")
-            self.error(f"unexpected argument {first!r}")
+            if first.startswith("-") and len(first) > 1:
+                self.error(f"no such option: {first[:2]}")
+            where = f"word {words.index(first) + 1} after '{self.prog}'"
+            self.error(f"unexpected argument ({where}): an option's value without its option?")
         return parsed
+
+    def _values_joined(self, words: list[str]) -> list[str]:
+        """`--token -S3cret` as `--token=-S3cret`: the word after an option that takes a value is its value, as
+        click read it, even when it starts with '-' (argparse would take it for an option)."""
+        takes_value = {
+            option
+            for action in self._actions
+            if isinstance(action, argparse._StoreAction | argparse._AppendAction)  # argparse's own kinds
+            for option in action.option_strings
+        }
+        out: list[str] = []
+        index = 0
+        while index < len(words):
+            word = words[index]
+            if word == "--":
+                return out + words[index:]
+            if word in takes_value and index + 1 < len(words) and words[index + 1].startswith("-"):
+                out.append(f"{word}={words[index + 1]}")
+                index += 2
+                continue
+            out.append(word)
+            index += 1
+        return out
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -396,7 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"netcheck {__version__}")
         return EXIT_PASS
     if first not in DISPATCH:
-        what = f"no such option: {first.split('=', 1)[0]}" if first.startswith("-") else f"no such command {first!r}"
+        what = f"no such command {first!r}"
+        if first.startswith("-"):  # named without any value: `-pSECRET` or `--password=...` may hold a password
+            what = f"no such option: {first.split('=', 1)[0] if first.startswith('--') else first[:2]}"
         _fail(f"{what} (commands: {', '.join(COMMANDS)}; see 'netcheck --help')")
     build, command = DISPATCH[first]
     return command(build().parse_args(args[1:]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import math
 import random
 import select
 import socket
@@ -84,7 +85,7 @@ def reply_evidence(reply: SynReply | None, *, attempts: int = 1, source_port: in
         return TcpReply("syn", Reply.ICMP, attempts, reply.ttl, reply.rtt_ms, source_port=source_port, icmp=reply.icmp)
     flags = reply.tcp_flags or ""
     name = Reply.SYN_ACK if "S" in flags and "A" in flags else Reply.RST if "R" in flags else Reply.TCP
-    return TcpReply("syn", name, attempts, reply.ttl, reply.rtt_ms, flags, source_port)
+    return TcpReply("syn", name, attempts, reply.ttl, reply.rtt_ms, tcp_flags=flags, source_port=source_port)
 
 
 def incomplete_neighbours(proc_net_arp: str) -> set[str]:
@@ -240,6 +241,10 @@ class _Probe:
         return len(self.sent)
 
 
+BURST = 64
+"""Sends between two reads of the answers: a read per burst, not per packet, and never long without one."""
+READ_LIMIT = 4 * BURST
+"""Packets read from a socket at most before the engine goes round its loop again (see _Answers.read)."""
 SO_TIMESTAMPNS = 35
 """Linux: the kernel stamps each received packet (CLOCK_REALTIME, nanoseconds) as it arrives."""
 _STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
@@ -254,8 +259,6 @@ class _Answers:
             socket.socket(socket.AF_INET, socket.SOCK_RAW, proto) for proto in (socket.IPPROTO_TCP, socket.IPPROTO_ICMP)
         ]
         self.poller = select.poll()
-        self.offset = time.time() - time.monotonic()
-        """Realtime minus monotonic: turns a kernel stamp into the engine's clock."""
         for sock in self.sockets:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, 33, RECEIVE_BUFFER)  # SO_RCVBUFFORCE (root)
@@ -265,31 +268,38 @@ class _Answers:
             self.poller.register(sock, select.POLLIN)
 
     def read(self, sport: int) -> Iterator[tuple[tuple[str, int], int | None, SynReply, float]]:
-        """Every answer to our probes waiting in the sockets now, with when it arrived (monotonic)."""
+        """The answers to our probes waiting in the sockets now, with when each arrived (monotonic). At most
+        READ_LIMIT packets a socket per call: the raw TCP socket sees every TCP packet this machine receives, and
+        a busy machine's traffic must not keep the engine reading instead of sending and giving up."""
         for sock in self.sockets:
-            while True:
+            for _ in range(READ_LIMIT):
                 try:
                     packet, ancillary, _flags, _peer = sock.recvmsg(256, _STAMP_SPACE)
                 except (BlockingIOError, InterruptedError):
                     break
                 parsed = parse_reply(packet, sport)
                 if parsed:
-                    yield (*parsed, self._arrival(ancillary))
-
-    def _arrival(self, ancillary: list[tuple[int, int, bytes]]) -> float:
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
-                seconds, nanoseconds = struct.unpack_from("qq", data)
-                return float(seconds + nanoseconds / 1e9 - self.offset)
-        return time.monotonic()
+                    yield (*parsed, _arrival(ancillary))
 
     def wait(self, seconds: float) -> None:
         """Until an answer arrives or `seconds` pass."""
-        self.poller.poll(max(0, int(seconds * 1000)))
+        self.poller.poll(max(0, math.ceil(seconds * 1000)))
 
     def close(self) -> None:
         for sock in self.sockets:
             sock.close()
+
+
+def _arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """When a packet arrived, on the monotonic clock: the kernel's stamp is wall-clock time, so its age (now
+    minus the stamp, both wall-clock) is taken from the monotonic now; a clock step during the run moves only
+    the packets read across it, by the milliseconds between arrival and reading."""
+    now, wall = time.monotonic(), time.time()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack_from("qq", data)
+            return now - max(0.0, wall - float(seconds + nanoseconds / 1e9))
+    return now
 
 
 def syn_probe_batch(
@@ -352,8 +362,6 @@ def syn_probe_batch(
     return results
 
 
-BURST = 64
-"""Sends between two reads of the answers: a read per burst, not per packet, and never long without one."""
 
 
 @dataclass

@@ -114,3 +114,51 @@ def test_build_syn_equals_patching_and_checksumming(source: bytes, destination: 
     assert build_syn(template, source, destination, sport=sport, dport=dport, seq=seq) == _build_syn_by_bytes(
         template, source, destination, sport=sport, dport=dport, seq=seq
     )
+
+
+class _Flood:
+    """A raw socket on a busy machine: there is always another packet, none of them an answer to us."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.packet = bytes(IP(src="198.18.0.99", dst="198.18.0.10") / TCP(sport=80, dport=12345, flags="A"))
+
+    def recvmsg(self, _size: int, _ancillary: int) -> tuple[bytes, list[tuple[int, int, bytes]], int, None]:
+        self.reads += 1
+        return self.packet, [], 0, None
+
+
+def test_reading_answers_stops_on_a_busy_machine() -> None:
+    """The raw TCP socket sees every TCP packet the machine receives: a read must end even if they never stop."""
+    from netcheck.probes import syn  # noqa: PLC0415
+
+    answers = syn._Answers.__new__(syn._Answers)
+    flood = _Flood()
+    answers.sockets = [flood, flood]  # type: ignore[list-item]
+    assert list(answers.read(45000)) == []
+    assert flood.reads == 2 * syn.READ_LIMIT
+
+
+def test_arrival_is_the_stamp_s_age_on_the_monotonic_clock() -> None:
+    import struct  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from netcheck.probes.syn import SO_TIMESTAMPNS, _arrival  # noqa: PLC0415
+
+    def stamp(wall: float) -> list[tuple[int, int, bytes]]:
+        return [(socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("qq", int(wall), int((wall % 1) * 1e9)))]
+
+    before = time.monotonic()
+    assert before - 0.25 < _arrival(stamp(time.time() - 0.2)) < time.monotonic() - 0.15
+    # The wall clock stepped back after the packet came (its stamp is "in the future"): it arrived just now,
+    # never later than now and never seconds off.
+    assert before <= _arrival(stamp(time.time() + 5)) <= time.monotonic()
+    assert before <= _arrival([]) <= time.monotonic()  # no stamp: when it was read
+
+
+def test_syn_evidence_keeps_the_source_port_in_its_place() -> None:
+    from netcheck.probes.syn import SynReply, reply_evidence  # noqa: PLC0415
+    from netcheck.report.json import tcp_reply_to_dict  # noqa: PLC0415
+
+    data = tcp_reply_to_dict(reply_evidence(SynReply("RA", None, 64, "198.18.0.31", 0.4), source_port=45000))
+    assert data["source_port"] == 45000 and "timeout_ms" not in data and data["tcp_flags"] == "RA"
