@@ -188,17 +188,22 @@ async def run_checks(
 ) -> list[Result]:
     """Run every check and return one result each, in the order of `checks` (services follow their link).
 
-    Stages: names first (links need their addresses), then this machine and the non-DNS needs (judged on
-    what the names showed), then every TCP link; services are identified on the open ones last.
+    Stages: names first (links need their addresses), then, at the same time, this machine and the non-DNS
+    needs (judged on what the names showed) and every TCP link; then the access checks (which need the links);
+    services are identified on the open ones last.
     """
     run = _Run(checks, options, probes or Probes(), on_progress)
     for check in checks:
         if check.skip_reason:
             run.done(skipped_link(check))
     resolved, observations = await run.names([c for c in checks if c.kind is Kind.NAME])
-    await run.host([c for c in checks if c.kind is Kind.HOST], resolved)
-    await run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations)
-    await run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved)
+    # This machine's facts (firewall commands, sockets) are mostly waiting on other programs: gathered while
+    # the links are probed, not before.
+    await asyncio.gather(
+        run.host([c for c in checks if c.kind is Kind.HOST], resolved),
+        run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations),
+        run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved),
+    )
     extra = await run.access([c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason], resolved)
     settled = settle_unknown_os([run.results[c.id] for c in checks] + extra)
     if not options.identify_services:
