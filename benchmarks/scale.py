@@ -263,7 +263,18 @@ def row(run: Run, emulation: str, **more: object) -> dict[str, object]:
 
 def machine() -> str:
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    return f"{platform.node()}: {os.cpu_count()} CPUs, load average {load}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return f"{platform.node()}: {os.cpu_count()} CPUs, load average {load}, CPU speed {cpu_speed():.2f} s, {when}"
+
+
+def cpu_speed() -> float:
+    """Seconds for a fixed Python loop (3,000,000 additions): on a shared VM the CPU itself changes speed from
+    minute to minute, and netcheck is CPU-bound where nmap mostly waits, so this is printed with every table."""
+    start = time.perf_counter()
+    total = 0
+    for number in range(3_000_000):
+        total += number
+    return time.perf_counter() - start
 
 
 def wall(r: dict[str, object]) -> str:
