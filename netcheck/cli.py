@@ -102,7 +102,7 @@ class _Parser(argparse.ArgumentParser):
 
     def _values_joined(self, words: list[str]) -> list[str]:
         """`--token -S3cret` as `--token=-S3cret`: the word after an option that takes a value is its value, as
-        click read it, even when it starts with '-' (argparse would take it for an option)."""
+        netcheck's earlier (typer) command line read it, even when it starts with '-'."""
         takes_value = {
             option
             for action in self._actions
@@ -465,7 +465,7 @@ def _topology(args: argparse.Namespace) -> tuple[Topology, PlanFile]:
 def _token_bytes(token: str | None) -> bytes | None:
     """--token (or NETCHECK_TOKEN) as bytes; an empty one would silently turn authentication off: refused."""
     if token is None:
-        token = os.environ.get("NETCHECK_TOKEN")  # click reads an empty variable as unset
+        token = os.environ.get("NETCHECK_TOKEN")  # an empty one is refused below, like an empty --token
         if token is None:
             return None
     if not token.strip():
