@@ -362,8 +362,6 @@ def syn_probe_batch(
     return results
 
 
-
-
 @dataclass
 class _Engine:
     """The send-read-give-up loop of one batch (see syn_probe_batch)."""
