@@ -250,15 +250,58 @@ SO_TIMESTAMPNS = 35
 _STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
 
 
+SO_ATTACH_FILTER = 26
+
+
+def tcp_to_port_filter(port: int) -> list[tuple[int, int, int, int]]:
+    """A classic BPF program for a raw IPv4 TCP socket (its packets start at the IP header): keep only TCP
+    segments to `port`, our probes' source port, so other traffic never reaches Python."""
+    return [
+        (0xB1, 0, 0, 0),  # ldxb 4*([0]&0xf): X = the IP header's length
+        (0x48, 0, 0, 2),  # ldh [x+2]: the TCP destination port
+        (0x15, 0, 1, port),  # jeq #port
+        (0x06, 0, 0, 0xFFFF),  # ret: keep
+        (0x06, 0, 0, 0),  # ret: drop
+    ]
+
+
+ICMP_ERRORS_FILTER = [
+    (0xB1, 0, 0, 0),  # ldxb 4*([0]&0xf)
+    (0x50, 0, 0, 0),  # ldb [x+0]: the ICMP type
+    (0x15, 1, 0, 3),  # jeq #3 (destination unreachable): keep
+    (0x15, 0, 1, 11),  # jeq #11 (time exceeded): keep, else drop
+    (0x06, 0, 0, 0xFFFF),
+    (0x06, 0, 0, 0),
+]
+"""Only the ICMP errors an answer to a SYN can be (parse_reply reads no other)."""
+
+
+def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> bool:
+    """Attach a classic BPF program (SO_ATTACH_FILTER); False where the kernel refuses it (then every packet
+    reaches parse_reply, which filters the same way, only slower)."""
+    import ctypes  # noqa: PLC0415 - only SYN runs need it
+
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *instruction) for instruction in program))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(code)))
+    except OSError:
+        return False
+    return True
+
+
 class _Answers:
     """The raw TCP and ICMP sockets the answers are read from, non-blocking, with the kernel's arrival stamps:
-    the engine reads them between bursts of sends, and an answer's RTT is still measured to when it arrived."""
+    the engine reads them between bursts of sends, and an answer's RTT is still measured to when it arrived.
+    A socket filter keeps other traffic out of them (the raw TCP socket would see all of it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sport: int | None = None) -> None:
         self.sockets = [
             socket.socket(socket.AF_INET, socket.SOCK_RAW, proto) for proto in (socket.IPPROTO_TCP, socket.IPPROTO_ICMP)
         ]
         self.poller = select.poll()
+        if sport is not None:
+            attach_filter(self.sockets[0], tcp_to_port_filter(sport))
+            attach_filter(self.sockets[1], ICMP_ERRORS_FILTER)
         for sock in self.sockets:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, 33, RECEIVE_BUFFER)  # SO_RCVBUFFORCE (root)
@@ -380,7 +423,7 @@ class _Engine:
         """Send every first attempt and every retry the timing asks for, within the window and the rate, reading
         answers as they come; returns when nothing is in flight and nothing is left to send. Retries go out
         before new probes (nmap's order). Answered probes are handed to `finish` at once."""
-        answers = _Answers()
+        answers = _Answers(self.sport)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
                 sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, IPerror, TCPerror
@@ -162,3 +164,40 @@ def test_syn_evidence_keeps_the_source_port_in_its_place() -> None:
 
     data = tcp_reply_to_dict(reply_evidence(SynReply("RA", None, 64, "198.18.0.31", 0.4), source_port=45000))
     assert data["source_port"] == 45000 and "timeout_ms" not in data and data["tcp_flags"] == "RA"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets need root")
+def test_the_socket_filter_keeps_only_answers_to_our_source_port() -> None:
+    """On loopback: a SYN from our port and one from another port to a closed port; the filtered raw socket
+    reads the reset to ours only (the unfiltered one sees both)."""
+    import time  # noqa: PLC0415
+
+    from netcheck.probes import syn  # noqa: PLC0415
+
+    with socket.socket() as probe:  # a port nothing listens on: its answer is a reset
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    ours, other = 45123, 45124
+    answers = syn._Answers(ours)
+    plain = syn._Answers()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
+            sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+            lo = socket.inet_aton("127.0.0.1")
+            for sport in (other, ours):
+                sender.sendto(syn.build_syn(syn.SYN_TEMPLATE, lo, lo, sport=sport, dport=closed, seq=7), ("127.0.0.1", 0))
+        time.sleep(0.2)
+        seen = [sock.recv(256) for sock in answers.sockets[:1] for _ in range(2) if _readable(sock)]
+        everything = [plain.sockets[0].recv(256) for _ in range(8) if _readable(plain.sockets[0])]
+    finally:
+        answers.close()
+        plain.close()
+    to = {int.from_bytes(packet[22:24], "big") for packet in seen}
+    assert to == {ours}, to
+    assert {other, ours} <= {int.from_bytes(packet[22:24], "big") for packet in everything}
+
+
+def _readable(sock: socket.socket) -> bool:
+    import select  # noqa: PLC0415
+
+    return bool(select.select([sock], [], [], 0)[0])
