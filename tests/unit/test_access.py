@@ -27,7 +27,7 @@ from netcheck.access.ssh import observe_ssh
 from netcheck.access.stage import scrubbed
 from netcheck.classify.access import Server, agent_side_results, classify_smb, classify_ssh
 from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict, check_id
+from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
 from netcheck.observations import (
     CommandOutput,
     NameOnAgent,
@@ -38,27 +38,29 @@ from netcheck.observations import (
     parse_df,
     parse_mounts,
 )
-from netcheck.plan import SMB_PURPOSE, SSH_PURPOSE, access_checks, plan_checks
+from netcheck.plan import access_checks, plan_checks
 from netcheck.report.json import evidence_to_dict, render_json, report_from_dict, report_to_dict
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 from netcheck.topology import parse_plan
 from tests.cli_runner import CliRunner
 from tests.schema import validate_report
+from tests.unit.test_access_evidence import (
+    DENIED,
+    DF,
+    LIN,
+    LS,
+    MOUNTS,
+    MS,
+    OK,
+    SCM_DENIED,
+    SMB_CHECK,
+    SSH_CHECK,
+    ssh,
+)
 
 CANARY = "Canary-unit-5Tq8"
-LIN = Target("lin1.corp.example", Role.AGENT, AgentOS.LINUX)
-MS = Target("ms.corp.example", Role.MANAGEMENT_SERVER)
-LS = Target("ls.corp.example", Role.LICENSE_SERVER)
-CHECK = Check(
-    check_id(Kind.ACCESS, Role.CONSOLE, LIN.name, 22), Kind.ACCESS, Role.CONSOLE, LIN, 22, SSH_PURPOSE, True, port_key=PortKey.SSH
-)
-MOUNTS = "sysfs /sys sysfs rw 0 0\n/dev/sda1 / ext4 rw,relatime 0 0\ntmpfs /tmp tmpfs rw,nosuid,noexec 0 0\n"
-DF = (
-    "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 20000000 1000 9000000 1% /\n"
-    "tmpfs 1000 10 3000000 1% /tmp\n"
-)
-GOOD_TMP = CommandOutput(0, "writable=yes\nexec=yes\n", "")
+CHECK = SSH_CHECK
 
 
 def flat(result: Result) -> dict[str, Any]:
@@ -67,23 +69,8 @@ def flat(result: Result) -> dict[str, Any]:
 
 
 def observation(**changes: Any) -> SshObservation:
-    base: dict[str, Any] = {
-        "address": "198.18.0.41",
-        "port": 22,
-        "user": "root",
-        "fingerprint": "SHA256:abc",
-        "key_type": "ssh-ed25519",
-        "host_key": "known",
-        "known_hosts": "/root/.ssh/known_hosts",
-        "login": "ok",
-        "auth": "publickey",
-        "uid": 0,
-        "tmp": GOOD_TMP,
-        "mounts": MOUNTS.replace("nosuid,noexec", "nosuid"),
-        "df": DF,
-        "packages": ("dpkg",),
-    }
-    return SshObservation(**{**base, **changes})
+    """test_access_evidence's SSH observation of a ready agent, without the visit's time."""
+    return ssh(**{"elapsed_ms": 0.0, **changes})
 
 
 # --- credentials ------------------------------------------------------------------------------------------
@@ -364,20 +351,7 @@ def test_reports_with_access_results_validate_and_redact_user_names() -> None:
 
 # --- Windows verdicts (every branch; the lab's Samba servers and AD DC produce the registry values for real) -------
 
-WIN = Target("win1.corp.example", Role.AGENT, AgentOS.WINDOWS)
-WIN_CHECK = Check(
-    check_id(Kind.ACCESS, Role.CONSOLE, WIN.name, 445),
-    Kind.ACCESS,
-    Role.CONSOLE,
-    WIN,
-    445,
-    SMB_PURPOSE,
-    True,
-    port_key=PortKey.SMB,
-)
-OK = Step(True)
-DENIED = Step(False, 0xC0000022, "SessionError: STATUS_ACCESS_DENIED")
-SCM_DENIED = Step(False, 5, "DCERPCException: rpc_s_access_denied")
+WIN_CHECK = SMB_CHECK
 
 
 def smb(**changes: Any) -> SmbObservation:
