@@ -31,7 +31,7 @@ from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
 from netcheck.report.formats import Format
 
 if TYPE_CHECKING:
-    from netcheck.access.credentials import Credentials
+    from netcheck.access.credentials import CredentialInput, Credentials
     from netcheck.runner import RunOptions
     from netcheck.topology import PlanFile
 
@@ -250,6 +250,7 @@ def _check_parser() -> _Parser:
 
 def check(args: argparse.Namespace) -> int:
     """Probe every link of the connection matrix that starts at this machine."""
+    from netcheck.access.credentials import CredentialInput  # noqa: PLC0415 - stdlib only: no optional library
     from netcheck.matrix import PortKey, port_number  # noqa: PLC0415
 
     with _guarded(verbose=args.verbose):
@@ -265,10 +266,16 @@ def check(args: argparse.Namespace) -> int:
         output_options = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
         if args.output:
             _check_output_path(args.output)
-        access = AccessOptions(
-            args.user, args.password_file, tuple(args.ssh_key or ()), args.known_hosts, args.write_test, args.kerberos
+        given = CredentialInput(
+            user=args.user,
+            password_file=args.password_file,
+            ssh_keys=tuple(args.ssh_key or ()),
+            known_hosts=args.known_hosts,
+            write_test=args.write_test,
+            plan=plan_file.credentials,
+            kerberos=args.kerberos,
         )
-        credentials = _credentials(access, plan_file)
+        credentials = _credentials(given)
         options = _run_options(
             phase=args.phase or plan_file.phase or Phase.PRE_INSTALL,
             method=args.method or plan_file.method or Method.AUTO,
@@ -527,46 +534,24 @@ class Output:
     verbose: bool = False
 
 
-@dataclass(frozen=True)
-class AccessOptions:
-    """The access checks' options as given on the command line (the password is never one of them)."""
-
-    user: str | None = None
-    password_file: Path | None = None
-    ssh_keys: tuple[Path, ...] = ()
-    known_hosts: Path | None = None
-    write_test: bool = True
-    kerberos: bool = True
-
-
-def _credentials(access: AccessOptions, plan_file: PlanFile) -> Credentials | None:
+def _credentials(given: CredentialInput) -> Credentials | None:
     """Who logs in to the agents; None (the access checks then skip) when no user is given anywhere.
 
     netcheck.access's optional libraries are checked for only when a user is named (--user, or a user key of
     the plan's [credentials]), so a run without one, and `netcheck --help`, never need them. --password-file
     without a user is an input error; NETCHECK_PASSWORD without one stays unused (it is the environment's).
     """
-    if access.user or plan_file.credentials:
+    if given.names_a_user:
         import getpass  # noqa: PLC0415
 
         from netcheck.access import smb as access_smb  # noqa: PLC0415
         from netcheck.access import ssh as access_ssh  # noqa: PLC0415
-        from netcheck.access.credentials import CredentialInput, gather_credentials  # noqa: PLC0415
+        from netcheck.access.credentials import gather_credentials  # noqa: PLC0415
 
-        given = CredentialInput(
-            access.user,
-            access.password_file,
-            access.ssh_keys,
-            access.known_hosts,
-            access.write_test,
-            plan_file.credentials,
-            kerberos=access.kerberos,
-        )
-        if given.names_a_user:
-            if not (access_ssh.available() and access_smb.available()):
-                raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
-            return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
-    if access.password_file is not None:
+        if not (access_ssh.available() and access_smb.available()):
+            raise InputError(f"--user needs the install-check extra: {access_ssh.INSTALL_HINT}")
+        return gather_credentials(given, environ=os.environ, stdin_is_tty=sys.stdin.isatty(), prompt=getpass.getpass)
+    if given.password_file is not None:
         raise InputError(
             "--password-file is given but no user: give --user (or user, windows_user or linux_user in the plan file's "
             "[credentials])"
