@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import functools
+import gc
+import marshal
 import math
+import os
 import random
 import select
+import signal
 import socket
 import struct
 import sys
@@ -30,6 +35,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, NoReturn
 
 from netcheck.model import State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
@@ -77,15 +83,33 @@ def state_from_syn_reply(reply: SynReply | None, *, no_arp_answer: bool = False)
     return State.FILTERED
 
 
-def reply_evidence(reply: SynReply | None, *, attempts: int = 1, source_port: int | None = None) -> TcpReply:
-    """What came back for a SYN, as packet evidence."""
+def reply_evidence(
+    reply: SynReply | None,
+    *,
+    attempts: int = 1,
+    source_port: int | None = None,
+    timeout_ms: float | None = None,
+    no_arp_answer: bool = False,
+) -> TcpReply:
+    """What came back for a SYN, as packet evidence (`timeout_ms`: how long a silent probe waited last)."""
     if reply is None:
-        return TcpReply("syn", Reply.NONE, attempts, source_port=source_port)
+        return TcpReply("syn", Reply.NONE, attempts, timeout_ms=timeout_ms, source_port=source_port, no_arp_answer=no_arp_answer)
     if reply.icmp is not None:
-        return TcpReply("syn", Reply.ICMP, attempts, reply.ttl, reply.rtt_ms, source_port=source_port, icmp=reply.icmp)
+        return TcpReply(
+            "syn",
+            Reply.ICMP,
+            attempts,
+            reply.ttl,
+            reply.rtt_ms,
+            source_port=source_port,
+            icmp=reply.icmp,
+            no_arp_answer=no_arp_answer,
+        )
     flags = reply.tcp_flags or ""
     name = Reply.SYN_ACK if "S" in flags and "A" in flags else Reply.RST if "R" in flags else Reply.TCP
-    return TcpReply("syn", name, attempts, reply.ttl, reply.rtt_ms, tcp_flags=flags, source_port=source_port)
+    return TcpReply(
+        "syn", name, attempts, reply.ttl, reply.rtt_ms, tcp_flags=flags, source_port=source_port, no_arp_answer=no_arp_answer
+    )
 
 
 def incomplete_neighbours(proc_net_arp: str) -> set[str]:
@@ -223,6 +247,8 @@ def next_hop(proc_net_route: str, address: str) -> str:
 
 @dataclass(slots=True)
 class _Probe:
+    index: int
+    """Its place among the batch's distinct targets."""
     source: bytes
     destination: bytes
     packet: bytes
@@ -352,12 +378,68 @@ def syn_probe_batch(
     retries: int,
     on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
     rate_pps: int = DEFAULT_RATE_PPS,
+    own_process: bool = True,
 ) -> dict[tuple[str, int], Observation]:
     """SYN-probe IPv4 (address, port) pairs. Each probe waits the RTT-adapted timeout of its network (at most
     `timeout_s`); silent ones are re-sent (`retries` times, more where the network loses packets); no more than
-    the congestion window is in flight and no more than `rate_pps` leave per second. One thread does it all
-    (sends, reads answers between bursts, gives up): no lock, and no second thread contending for the GIL."""
+    the congestion window is in flight and no more than `rate_pps` leave per second.
+
+    The engine (sends, reads answers between bursts, gives up) runs in one thread; with `own_process` (where
+    os.fork exists) that thread is a process of its own, which streams each probe's outcome back as it
+    finishes, so the machine's second core sends and reads while this process judges and reports. Each
+    outcome becomes an Observation here, handed to `on_observation` at once."""
     started = time.perf_counter()
+    keys = list(dict.fromkeys(targets))
+    results: dict[tuple[str, int], Observation] = {}
+
+    def deliver(index: int, outcome: Outcome) -> None:
+        key = keys[index]
+        observation = observation_from(key[0], outcome)
+        results[key] = observation
+        if on_observation:
+            on_observation(key, observation)
+
+    run = _engine_process if own_process and hasattr(os, "fork") else engine_outcomes
+    run(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=deliver)
+    return results
+
+
+ReplyFields = tuple[str | None, tuple[int, int, int, str | None] | None, int, str, float]
+Outcome = tuple[ReplyFields | None, int, bool, float | None, bool, float, int]
+"""What became of one probe, in plain values (they cross a pipe): the reply (tcp flags, ICMP version/type/code/
+sender, ttl, sender, rtt ms) or None, attempts, blocked by this machine's firewall, the silent wait (ms), no ARP
+answer, when it finished (ms since the batch started), the source port."""
+
+
+def observation_from(address: str, outcome: Outcome) -> Observation:
+    """The Observation of one probe's outcome (see Outcome)."""
+    fields, attempts, blocked, timeout_ms, no_arp, finished_ms, sport = outcome
+    reply = None
+    if fields is not None:
+        flags, icmp, ttl, sender, rtt_ms = fields
+        reply = SynReply(flags, IcmpError(*icmp) if icmp else None, ttl, sender, rtt_ms)
+    evidence = reply_evidence(reply, attempts=attempts, source_port=sport, timeout_ms=timeout_ms, no_arp_answer=no_arp)
+    if blocked:
+        message = "this machine's firewall refused to send the SYN"
+        evidence = replace(evidence, reply=Reply.ERROR, error="EPERM", message=message)
+        return Observation(State.BLOCKED_LOCALLY, address, evidence, elapsed_ms=finished_ms)
+    # A failed ARP lookup comes back as this machine's own host-unreachable: an ICMP state, with no_arp_answer.
+    state = state_from_syn_reply(reply, no_arp_answer=no_arp)
+    return Observation(state, address, evidence, elapsed_ms=finished_ms)
+
+
+def engine_outcomes(
+    keys: list[tuple[str, int]],
+    *,
+    timeout_s: float,
+    retries: int,
+    rate_pps: int,
+    started: float,
+    emit: Callable[[int, Outcome], None],
+    idle: Callable[[], None] | None = None,
+) -> None:
+    """Probe `keys` (distinct) and emit each one's outcome, by its index, as it finishes; `idle` is called
+    whenever the engine is about to wait."""
     sport = random.randint(*SOURCE_PORTS)
     secret = random.getrandbits(32)
     template = _syn_template()
@@ -365,36 +447,30 @@ def syn_probe_batch(
     probes: dict[tuple[str, int], _Probe] = {}
     cookies: dict[tuple[str, int], int] = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
-        for address, port in dict.fromkeys(targets):
+        for index, (address, port) in enumerate(keys):
             destination = socket.inet_aton(address)
             source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address, route)))
             cookies[(address, port)] = cookie(secret, destination, port)
             packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
-            probes[(address, port)] = _Probe(source, destination, packet)
-    results: dict[tuple[str, int], Observation] = {}
+            probes[(address, port)] = _Probe(index, source, destination, packet)
     engine = _Engine(probes, cookies, sport, template, Timing(policy_for(timeout_s, retries)), rate_pps)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
         reply = probe.reply
-        evidence = reply_evidence(reply, attempts=probe.attempts, source_port=sport)
-        if reply is None and not probe.blocked:
-            evidence = replace(evidence, timeout_ms=round(engine.timing.timeout(key[0]) * 1000, 1))
-        # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
-        local_unreachable = reply is not None and reply.icmp is not None and reply.sender == socket.inet_ntoa(sources[key[0]])
-        if no_arp or local_unreachable:
-            evidence = replace(evidence, no_arp_answer=True)
-        state = state_from_syn_reply(reply, no_arp_answer=no_arp)
-        if probe.blocked:
-            evidence = replace(
-                evidence, reply=Reply.ERROR, error="EPERM", message="this machine's firewall refused to send the SYN"
-            )
-            state = State.BLOCKED_LOCALLY
-        observation = Observation(state, key[0], evidence, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
-        results[key] = observation
-        if on_observation:
-            on_observation(key, observation)
+        fields = None
+        timeout_ms = None
+        if reply is not None:
+            icmp = reply.icmp
+            icmp_fields = (icmp.version, icmp.type, icmp.code, icmp.sender) if icmp is not None else None
+            fields = (reply.tcp_flags, icmp_fields, reply.ttl, reply.sender, reply.rtt_ms)
+            # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
+            no_arp = no_arp or (icmp is not None and reply.sender == socket.inet_ntoa(probe.source))
+        elif not probe.blocked:
+            timeout_ms = round(engine.timing.timeout(key[0]) * 1000, 1)
+        finished_ms = round((time.perf_counter() - started) * 1000, 3)
+        emit(probe.index, (fields, probe.attempts, probe.blocked, timeout_ms, no_arp, finished_ms, sport))
 
-    engine.run(finish)
+    engine.run(finish, idle)
     silent = {key[0] for key, probe in probes.items() if probe.reply is None and not probe.blocked}
     stale = _incomplete_arp() if silent else set()
     hops = _next_hops(silent) if stale else {}
@@ -402,7 +478,110 @@ def syn_probe_batch(
         if not probe.done:
             probe.done = True
             finish(key, probe, no_arp=probe.reply is None and not probe.blocked and hops.get(key[0]) in stale)
-    return results
+
+
+_HEADER = struct.Struct("!I")
+_FLUSH_EVERY = 256
+"""Outcomes the engine's process sends at a time (and whatever it has whenever it is about to wait)."""
+
+
+class _Outbox:
+    """The engine process's end of the pipe: outcomes in batches, each a marshalled message with its length."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.batch: list[tuple[int, Outcome]] = []
+
+    def add(self, index: int, outcome: Outcome) -> None:
+        self.batch.append((index, outcome))
+        if len(self.batch) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.send(("outcomes", self.batch))
+            self.batch = []
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        data = marshal.dumps(message)
+        view = memoryview(_HEADER.pack(len(data)) + data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+
+def _engine_process(
+    keys: list[tuple[str, int]],
+    *,
+    timeout_s: float,
+    retries: int,
+    rate_pps: int,
+    started: float,
+    emit: Callable[[int, Outcome], None],
+) -> None:
+    """engine_outcomes in a forked process, its outcomes emitted here as they arrive. The child closes every
+    descriptor it inherited but its pipe (a pipe another thread reads must see its end when its own writer
+    closes), never imports, and leaves by os._exit (nothing of this process's is flushed or run twice). Its
+    error comes back as an OSError (or a RuntimeError when it ended without a word) raised here."""
+    import ctypes  # noqa: F401, PLC0415 - attach_filter needs it, and the child must not import (another thread may hold an import lock)
+
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)  # the engine must not wait on this process's judging
+    open_max = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else _MAX_FD
+    pid = os.fork()
+    if pid == 0:
+        _engine_child(keys, write_fd, open_max, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started)
+    os.close(write_fd)
+    ended = False
+    try:
+        with os.fdopen(read_fd, "rb", buffering=1 << 20) as stream:
+            while not ended and len(header := stream.read(_HEADER.size)) == _HEADER.size:
+                data = stream.read(_HEADER.unpack(header)[0])
+                if len(data) < _HEADER.unpack(header)[0]:
+                    break  # the child died mid-message
+                message = marshal.loads(data)  # noqa: S302 - our own child's data
+                ended = message[0] != "outcomes"
+                if message[0] == "outcomes":
+                    for index, outcome in message[1]:
+                        emit(index, outcome)
+                elif message[0] == "oserror":
+                    raise OSError(message[1], message[2])
+    finally:
+        if not ended:  # this process gave up (an exception here): the engine must not outlive it
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if not ended:
+        raise RuntimeError("the SYN engine's process ended without its results")
+
+
+def _engine_child(
+    keys: list[tuple[str, int]], write_fd: int, open_max: int, *, timeout_s: float, retries: int, rate_pps: int, started: float
+) -> NoReturn:
+    status = 0
+    try:
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, max(open_max, write_fd + 1))
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; the parent's own handlers are not its
+        gc.disable()  # no collection may finalize an object of the parent's whose descriptor number is reused here
+        outbox = _Outbox(write_fd)
+        engine_outcomes(
+            keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=outbox.add, idle=outbox.flush
+        )
+        outbox.flush()
+        outbox.send(("end",))
+    except OSError as exc:
+        status = 1
+        with contextlib.suppress(Exception):
+            _Outbox(write_fd).send(("oserror", exc.errno or 0, exc.strerror or str(exc)))
+    except BaseException:  # noqa: BLE001 - the child leaves whatever happened; the parent sees no end message
+        status = 1
+    finally:
+        os._exit(status)
+
+
+F_SETPIPE_SZ = 1031
+_MAX_FD = 1 << 20
 
 
 @dataclass
@@ -419,7 +598,7 @@ class _Engine:
     flight: int = 0
     """Attempts in flight: sent, neither answered nor given up."""
 
-    def run(self, finish: Callable[[tuple[str, int], _Probe], None]) -> None:
+    def run(self, finish: Callable[[tuple[str, int], _Probe], None], idle: Callable[[], None] | None = None) -> None:
         """Send every first attempt and every retry the timing asks for, within the window and the rate, reading
         answers as they come; returns when nothing is in flight and nothing is left to send. Retries go out
         before new probes (nmap's order). Answered probes are handed to `finish` at once."""
@@ -427,13 +606,19 @@ class _Engine:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
                 sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-                self._loop(sender, answers, finish)
+                self._loop(sender, answers, finish, idle)
             for answer in answers.read(self.sport):  # the last answers already waiting
                 self._record(*answer, finish)
         finally:
             answers.close()
 
-    def _loop(self, sender: socket.socket, answers: _Answers, finish: Callable[[tuple[str, int], _Probe], None]) -> None:
+    def _loop(
+        self,
+        sender: socket.socket,
+        answers: _Answers,
+        finish: Callable[[tuple[str, int], _Probe], None],
+        idle: Callable[[], None] | None,
+    ) -> None:
         probes, timing = self.probes, self.timing
         fresh = deque(probes)
         again: deque[tuple[str, int]] = deque()
@@ -496,6 +681,8 @@ class _Engine:
             wake = outstanding[0][0] + timing.timeout(outstanding[0][1][0]) if outstanding else now + 0.002
             if (fresh or again) and self.window.limit > self.flight:
                 wake = min(wake, next_send)
+            if idle is not None:
+                idle()
             answers.wait(min(0.05, max(0.0, wake - time.monotonic())))
 
     def _record(
