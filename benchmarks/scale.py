@@ -10,8 +10,11 @@ drop everything. netcheck probes each agent's links of the connection matrix (an
 three: 445, 25001 and 22), with its default options and with tuned ones, and nmap scans the same ports of
 the same addresses, in the same run:
 
-    netcheck check --method syn        vs  nmap -Pn -sS -T5 --min-rate 10000 --max-retries 1
-    netcheck check --method connect    vs  nmap -Pn -sT -T4 --max-retries 1
+    netcheck check --method syn --no-identify        vs  nmap -Pn -sS -T5 --min-rate 10000 --max-retries 1
+    netcheck check --method connect --no-identify    vs  nmap -Pn -sT -T4 --max-retries 1
+
+(--no-identify because these nmap scans find port states only, as netcheck then does; netcheck's default also
+identifies what answers on every open port, which nmap does with -sV. Everything else is netcheck's default.)
 
 With --wan the router delays every packet 100 ms and drops 2 % of them, each way (200 ms round trip):
 `tc netem` when the kernel has it, else a userspace relay doing the same (tests/lab/wan_relay.py). netcheck
@@ -188,7 +191,9 @@ def run_netcheck(console: Host, workdir: Path, method: str, options: list[str], 
                 found.append((match[2], int(match[1]), match[3]))
     states = {(address, port): {"unreachable": "filtered"}.get(state, state) for address, port, state in found}
     options = [*options, "--format table"] if output == "table" else options
-    return Run(" ".join(["netcheck --method", method, *options]), figures["wall_s"], figures["maxrss_mb"], states)
+    return Run(
+        " ".join(["netcheck --method", method, *options, "--no-identify"]), figures["wall_s"], figures["maxrss_mb"], states
+    )
 
 
 def run_nmap(console: Host, workdir: Path, scan: list[str], targets: Path) -> Run:

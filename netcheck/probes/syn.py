@@ -30,6 +30,7 @@ import socket
 import struct
 import sys
 import time
+import warnings
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -528,7 +529,17 @@ def _engine_process(
     with contextlib.suppress(OSError):
         fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)  # the engine must not wait on this process's judging
     open_max = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else _MAX_FD
-    pid = os.fork()
+    try:
+        with (
+            warnings.catch_warnings()
+        ):  # Python 3.12+ warns of fork() beside threads: this child imports nothing and takes no lock
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:  # no process to spare (EAGAIN, ENOMEM): the engine runs in this thread instead
+        os.close(read_fd)
+        os.close(write_fd)
+        engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=emit)
+        return
     if pid == 0:
         _engine_child(keys, write_fd, open_max, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started)
     os.close(write_fd)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.lab
 
 def check_rows(rows: list[dict[str, object]], links: int, *, nmap_right: bool) -> None:
     ours = [row for row in rows if str(row["scan"]).startswith("netcheck")]
-    assert [row["scan"] for row in ours] == ["netcheck --method syn", "netcheck --method connect"]
+    assert [row["scan"] for row in ours] == ["netcheck --method syn --no-identify", "netcheck --method connect --no-identify"]
     for row in ours:
         assert row["links"] == links
         assert row["correct"] == links, row.get("differ")

@@ -165,3 +165,21 @@ def test_the_engine_process_holds_none_of_our_descriptors(monkeypatch: pytest.Mo
     # stdin, stdout, stderr, its pipe, and the descriptor listdir itself opened
     assert results[("198.18.0.31", 445)].reply.attempts <= 5
     assert no_children_left()
+
+
+def test_without_a_process_to_spare_the_engine_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    here = os.getpid()
+    ran_in: list[int] = []
+
+    def stand_in(keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], **_kwargs: Any) -> None:
+        ran_in.append(os.getpid())
+        emit(0, outcome(timeout_ms=100.0))
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(syn, "engine_outcomes", stand_in)
+    results = syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)
+    assert ran_in == [here]
+    assert results[("198.18.0.31", 445)].state is State.FILTERED
