@@ -20,12 +20,31 @@ from netcheck.probes.syn import Outcome, observation_from, syn_probe_batch
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets need root")
 
 
-def no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+@pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The engine processes forked during the test (other tests' children are none of its business)."""
+    pids: list[int] = []
+    fork = os.fork
+
+    def spy() -> int:
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", spy)
+    return pids
+
+
+def reaped(pids: list[int]) -> bool:
+    """Each of `pids` ended and was waited for (no zombie, no orphan)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
 
 
 @pytest.fixture
@@ -44,7 +63,7 @@ def closed_port() -> int:
 
 @needs_root
 @pytest.mark.parametrize("own_process", [True, False])
-def test_both_ways_see_open_and_closed_on_loopback(listener: int, own_process: bool) -> None:
+def test_both_ways_see_open_and_closed_on_loopback(listener: int, own_process: bool, forked: list[int]) -> None:
     closed = closed_port()
     seen: list[tuple[str, int]] = []
     results = syn_probe_batch(
@@ -61,7 +80,7 @@ def test_both_ways_see_open_and_closed_on_loopback(listener: int, own_process: b
     assert open_.reply.source_port == reset.reply.source_port and open_.reply.source_port is not None
     assert open_.reply.rtt_ms is not None and 0 <= open_.reply.rtt_ms < 1000
     assert 0 < open_.elapsed_ms < 10_000
-    assert no_children_left()
+    assert len(forked) == own_process and reaped(forked)
 
 
 def outcome(fields: syn.ReplyFields | None = None, **changes: Any) -> Outcome:
@@ -110,7 +129,7 @@ def in_child_only(body: Callable[..., None]) -> Callable[..., None]:
     return stand_in
 
 
-def test_the_engines_error_comes_back_as_the_same_oserror(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_engines_error_comes_back_as_the_same_oserror(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
     def refuse(*_args: Any, **_kwargs: Any) -> None:
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
@@ -118,20 +137,20 @@ def test_the_engines_error_comes_back_as_the_same_oserror(monkeypatch: pytest.Mo
     with pytest.raises(PermissionError) as caught:
         syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)
     assert (caught.value.errno, caught.value.strerror) == (errno.EPERM, "Operation not permitted")
-    assert no_children_left()
+    assert forked and reaped(forked)
 
 
-def test_an_engine_that_dies_without_a_word_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_engine_that_dies_without_a_word_is_an_error(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
     def die(*_args: Any, **_kwargs: Any) -> None:
         os._exit(7)
 
     monkeypatch.setattr(syn, "engine_outcomes", in_child_only(die))
     with pytest.raises(RuntimeError, match="ended without its results"):
         syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)
-    assert no_children_left()
+    assert forked and reaped(forked)
 
 
-def test_a_run_that_gives_up_takes_the_engine_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_that_gives_up_takes_the_engine_with_it(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
     def stand_in(
         keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], idle: Callable[[], None], **_kwargs: Any
     ) -> None:
@@ -147,10 +166,10 @@ def test_a_run_that_gives_up_takes_the_engine_with_it(monkeypatch: pytest.Monkey
     with pytest.raises(KeyError, match="the judge failed"):
         syn_probe_batch([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=1.0, retries=0, on_observation=judge)
     assert time.monotonic() - started < 30  # killed, not waited for
-    assert no_children_left()
+    assert forked and reaped(forked)
 
 
-def test_the_engine_process_holds_none_of_our_descriptors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_engine_process_holds_none_of_our_descriptors(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
     def count_descriptors(keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], **_kwargs: Any) -> None:
         emit(0, outcome(attempts=len(os.listdir("/proc/self/fd"))))
 
@@ -164,7 +183,7 @@ def test_the_engine_process_holds_none_of_our_descriptors(monkeypatch: pytest.Mo
             os.close(write_fd)
     # stdin, stdout, stderr, its pipe, and the descriptor listdir itself opened
     assert results[("198.18.0.31", 445)].reply.attempts <= 5
-    assert no_children_left()
+    assert forked and reaped(forked)
 
 
 def test_without_a_process_to_spare_the_engine_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
