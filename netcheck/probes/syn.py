@@ -35,6 +35,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -523,16 +524,17 @@ def _engine_process(
     descriptor it inherited but its pipe (a pipe another thread reads must see its end when its own writer
     closes), never imports, and leaves by os._exit (nothing of this process's is flushed or run twice). Its
     error comes back as an OSError (or a RuntimeError when it ended without a word) raised here."""
-    import ctypes  # noqa: F401, PLC0415 - attach_filter needs it, and the child must not import (another thread may hold an import lock)
-
+    # The child must not import or look up a library (another thread may hold the import or the loader's lock):
+    # what it needs is ready before the fork.
+    die_with_us = _death_signal()
+    parent = os.getpid()
     read_fd, write_fd = os.pipe()
     with contextlib.suppress(OSError):
         fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)  # the engine must not wait on this process's judging
     open_max = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else _MAX_FD
     try:
-        with (
-            warnings.catch_warnings()
-        ):  # Python 3.12+ warns of fork() beside threads: this child imports nothing and takes no lock
+        # Python 3.12+ warns of fork() beside threads: this child imports nothing and takes no lock.
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
     except OSError:  # no process to spare (EAGAIN, ENOMEM): the engine runs in this thread instead
@@ -541,6 +543,10 @@ def _engine_process(
         engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=emit)
         return
     if pid == 0:
+        if die_with_us is not None:
+            die_with_us()
+        if os.getppid() != parent:  # gone before the death signal was set
+            os._exit(1)
         _engine_child(keys, write_fd, open_max, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started)
     os.close(write_fd)
     ended = False
@@ -564,6 +570,21 @@ def _engine_process(
         os.waitpid(pid, 0)
     if not ended:
         raise RuntimeError("the SYN engine's process ended without its results")
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _death_signal() -> Callable[[], object] | None:
+    """What makes the calling process (the engine, once forked) get SIGKILL when its parent dies: netcheck killed
+    by a signal it cannot catch must not leave an engine sending SYNs. None where prctl is not to be had."""
+    import ctypes  # noqa: PLC0415 - SYN runs only (attach_filter, in the child, needs it imported too)
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _engine_child(

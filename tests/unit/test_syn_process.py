@@ -6,8 +6,11 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from netcheck.probes import syn
 from netcheck.probes.syn import Outcome, observation_from, syn_probe_batch
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets need root")
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -202,3 +206,50 @@ def test_without_a_process_to_spare_the_engine_runs_here(monkeypatch: pytest.Mon
     results = syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)
     assert ran_in == [here]
     assert results[("198.18.0.31", 445)].state is State.FILTERED
+
+
+ORPHAN = """
+import os, sys, time
+from netcheck.probes import syn
+
+def hang(*_args, **_kwargs):
+    time.sleep(60)
+
+syn.engine_outcomes = hang
+fork = os.fork
+
+def spy():
+    pid = fork()
+    if pid:
+        print(pid, flush=True)
+    return pid
+
+os.fork = spy
+syn.syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running or stopped, not a zombie nobody reaped yet, and not gone."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_the_engine_dies_with_netcheck_even_when_netcheck_is_killed() -> None:
+    netcheck = subprocess.Popen([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert netcheck.stdout is not None
+        engine = int(netcheck.stdout.readline())
+        assert alive(engine)
+        netcheck.kill()  # SIGKILL: nothing of netcheck's own runs
+        netcheck.wait(10)
+        deadline = time.monotonic() + 10
+        while alive(engine) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(engine)
+    finally:
+        netcheck.kill()
+        netcheck.wait(10)
