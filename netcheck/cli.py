@@ -32,7 +32,7 @@ from netcheck.report.formats import Format
 
 if TYPE_CHECKING:
     from netcheck.access.credentials import CredentialInput, Credentials
-    from netcheck.runner import RunOptions
+    from netcheck.runner import RunOptions, SynBatch
     from netcheck.topology import PlanFile
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -276,9 +276,11 @@ def check(args: argparse.Namespace) -> int:
             kerberos=args.kerberos,
         )
         credentials = _credentials(given)
+        method = args.method or plan_file.method or Method.AUTO
+        early = _start_syn(checks, method, timeout_s=args.timeout, retries=args.retries, rate_pps=args.rate)
         options = _run_options(
             phase=args.phase or plan_file.phase or Phase.PRE_INSTALL,
-            method=args.method or plan_file.method or Method.AUTO,
+            method=method,
             timeout_s=args.timeout,
             retries=args.retries,
             concurrency=args.concurrency,
@@ -295,7 +297,7 @@ def check(args: argparse.Namespace) -> int:
                 if t is not None
             ),
         )
-        report = _run(checks, role, options, quiet=args.quiet)
+        report = _run(checks, role, options, quiet=args.quiet, syn_batch=early)
         _emit(report, output_options)
         return exit_code(report)
     return EXIT_INTERNAL  # not reached: _guarded exits
@@ -575,12 +577,30 @@ def _run_options(**values: Any) -> RunOptions:
     return RunOptions(**values)
 
 
-def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool) -> Report:
-    """Run the checks (with progress on a terminal) into one Report."""
+def _start_syn(checks: list[Check], method: Method, *, timeout_s: float, retries: int, rate_pps: int) -> SynBatch | None:
+    """The SYN engine, started for the links to IPv4 addresses as soon as the input is checked: it probes while
+    netcheck imports and sets up the rest of the run, and the runner collects it (links to names, resolved
+    later, get a batch of their own). None when this run will not probe by SYN or no link goes to an address."""
+    if method is Method.CONNECT:
+        return None
+    from netcheck.probes import syn  # noqa: PLC0415 - light: no scapy, no runner
+
+    keys = syn.address_links(checks)
+    if not keys or not syn.syn_available():
+        return None
+    try:
+        engine = syn.EngineProcess(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
+    except OSError:
+        return None  # no process to spare: the runner probes as usual
+    return engine.collect
+
+
+def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, syn_batch: SynBatch | None = None) -> Report:
+    """Run the checks (with progress on a terminal) into one Report; `syn_batch`: an engine started already."""
     from netcheck.host.windows import method_note  # noqa: PLC0415
     from netcheck.runner import Probes, resolve_method, run  # noqa: PLC0415
 
-    probes = Probes()
+    probes = Probes(syn_batch=syn_batch) if syn_batch is not None else Probes()
     # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
     chosen = resolve_method(options.method, probes)
     if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):

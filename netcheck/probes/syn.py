@@ -15,6 +15,7 @@ retries; --rate caps the send rate. Memory is one small record per probe, no thr
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import fcntl
@@ -23,23 +24,26 @@ import gc
 import marshal
 import math
 import os
+import queue
 import random
 import select
 import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import warnings
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
-from netcheck.model import State
+from netcheck.address import parse_ip
+from netcheck.model import Check, Kind, State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
 from netcheck.probes.tcp import state_from_icmp
 from netcheck.probes.timing import Congestion, Timing, policy_for
@@ -387,23 +391,41 @@ def syn_probe_batch(
     the congestion window is in flight and no more than `rate_pps` leave per second.
 
     The engine (sends, reads answers between bursts, gives up) runs in one thread; with `own_process` (where
-    os.fork exists) that thread is a process of its own, which streams each probe's outcome back as it
-    finishes, so the machine's second core sends and reads while this process judges and reports. Each
-    outcome becomes an Observation here, handed to `on_observation` at once."""
-    started = time.perf_counter()
+    os.fork exists) that thread is a process of its own (EngineProcess), which streams each probe's outcome
+    back as it finishes, so the machine's second core sends and reads while this process judges and reports.
+    Each outcome becomes an Observation here, handed to `on_observation` at once."""
     keys = list(dict.fromkeys(targets))
+    if own_process and hasattr(os, "fork"):
+        try:
+            engine = EngineProcess(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
+        except OSError:  # no process to spare (EAGAIN, ENOMEM): the engine runs in this thread instead
+            pass
+        else:
+            return engine.collect(keys, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
     results: dict[tuple[str, int], Observation] = {}
 
     def deliver(index: int, outcome: Outcome) -> None:
         key = keys[index]
-        observation = observation_from(key[0], outcome)
-        results[key] = observation
+        results[key] = observation = observation_from(key[0], outcome)
         if on_observation:
             on_observation(key, observation)
 
-    run = _engine_process if own_process and hasattr(os, "fork") else engine_outcomes
-    run(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=deliver)
+    engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=time.perf_counter(), emit=deliver)
     return results
+
+
+def address_links(checks: Iterable[Check]) -> list[tuple[str, int]]:
+    """The (address, port) pairs a SYN run probes for links whose target was given as an IPv4 address, in plan
+    order and once each: what the runner will ask for them, known before names are resolved. (0.0.0.0 is no
+    machine: the runner fails that link unprobed.)"""
+    keys: dict[tuple[str, int], None] = {}
+    for check in checks:
+        if check.kind is not Kind.TCP or check.skip_reason:
+            continue
+        ip = parse_ip(check.target.name)
+        if ip is not None and ip.version == 4 and not ip.is_unspecified:
+            keys[(check.target.name, check.port or 0)] = None
+    return list(keys)
 
 
 ReplyFields = tuple[str | None, tuple[int, int, int, str | None] | None, int, str, float]
@@ -511,65 +533,173 @@ class _Outbox:
             view = view[os.write(self.fd, view) :]
 
 
-def _engine_process(
-    keys: list[tuple[str, int]],
-    *,
-    timeout_s: float,
-    retries: int,
-    rate_pps: int,
-    started: float,
-    emit: Callable[[int, Outcome], None],
-) -> None:
-    """engine_outcomes in a forked process, its outcomes emitted here as they arrive. The child closes every
-    descriptor it inherited but its pipe (a pipe another thread reads must see its end when its own writer
-    closes), never imports, and leaves by os._exit (nothing of this process's is flushed or run twice). Its
-    error comes back as an OSError (or a RuntimeError when it ended without a word) raised here."""
-    # The child must not import or look up a library (another thread may hold the import or the loader's lock):
-    # what it needs is ready before the fork.
-    die_with_us = _death_signal()
-    parent = os.getpid()
-    read_fd, write_fd = os.pipe()
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)  # the engine must not wait on this process's judging
-    open_max = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else _MAX_FD
-    try:
-        # Python 3.12+ warns of fork() beside threads: this child imports nothing and takes no lock.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-    except OSError:  # no process to spare (EAGAIN, ENOMEM): the engine runs in this thread instead
-        os.close(read_fd)
+class EngineProcess:
+    """engine_outcomes for `keys` in a forked process of its own, started at once. A reader thread drains its
+    pipe as outcomes come (so the engine never waits on this process), and `collect` turns them into
+    Observations whenever it is called: netcheck starts the engine as soon as it knows the targets, before it
+    has set up the rest of the run.
+
+    Made ready before the fork, so the child imports nothing and looks up no library: the death signal (the
+    engine is killed when this process dies, even by SIGKILL) and every module it uses. SIGINT is held back
+    over the fork and reset in the child (unless this process ignores it), so Ctrl-C ends the engine too. The
+    child closes every descriptor it inherited but its pipe (a pipe another thread reads must see its end when
+    its own writer closes), collects no garbage (no finalizer of an object of this process may close a
+    descriptor whose number the engine reuses), and leaves by os._exit: no buffer or exit handler of this
+    process's runs there (what CPython itself does at a fork, such as dropping other threads' state, still
+    happens)."""
+
+    def __init__(self, keys: list[tuple[str, int]], *, timeout_s: float, retries: int, rate_pps: int) -> None:
+        self.keys = keys
+        self.options = (timeout_s, retries, rate_pps)
+        self.started = time.perf_counter()
+        self.queue: queue.SimpleQueue[list[tuple[int, Outcome]] | BaseException | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.reaped = False
+        self.collected = False
+        die_with_us = _death_signal()
+        parent = os.getpid()
+        keep_sigint = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        read_fd, write_fd = (_above_stdio(fd) for fd in os.pipe())
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            # Python 3.12+ warns of fork() beside threads: this child imports nothing and takes no lock.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+                if pid == 0:  # the child never leaves this block (os._exit)
+                    _engine_child(self, write_fd, parent, die_with_us, keep_sigint=keep_sigint, blocked=blocked)
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        self.pid = pid
         os.close(write_fd)
-        engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=emit)
-        return
-    if pid == 0:
-        if die_with_us is not None:
-            die_with_us()
-        if os.getppid() != parent:  # gone before the death signal was set
-            os._exit(1)
-        _engine_child(keys, write_fd, open_max, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started)
-    os.close(write_fd)
-    ended = False
-    try:
-        with os.fdopen(read_fd, "rb", buffering=1 << 20) as stream:
-            while not ended and len(header := stream.read(_HEADER.size)) == _HEADER.size:
-                data = stream.read(_HEADER.unpack(header)[0])
-                if len(data) < _HEADER.unpack(header)[0]:
-                    break  # the child died mid-message
-                message = marshal.loads(data)  # noqa: S302 - our own child's data
-                ended = message[0] != "outcomes"
-                if message[0] == "outcomes":
-                    for index, outcome in message[1]:
-                        emit(index, outcome)
-                elif message[0] == "oserror":
-                    raise OSError(message[1], message[2])
-    finally:
-        if not ended:  # this process gave up (an exception here): the engine must not outlive it
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    if not ended:
-        raise RuntimeError("the SYN engine's process ended without its results")
+        self.reader = threading.Thread(target=self._drain, args=(read_fd,), name="netcheck-syn-reader", daemon=True)
+        self.reader.start()
+
+    def _drain(self, read_fd: int) -> None:
+        """The reader thread: every batch of outcomes into the queue, then None (the engine ended) or the
+        error that ended it."""
+        ending: BaseException | None = None
+        said_why = False  # the child ended with a message ("end" or its error), not in silence
+        try:
+            with os.fdopen(read_fd, "rb", buffering=1 << 20) as stream:
+                while len(header := stream.read(_HEADER.size)) == _HEADER.size:
+                    size = _HEADER.unpack(header)[0]
+                    data = stream.read(size)
+                    if len(data) < size:
+                        break  # the child died mid-message
+                    message = marshal.loads(data)  # noqa: S302 - our own child's data
+                    if message[0] == "outcomes":
+                        self.queue.put(message[1])
+                        continue
+                    said_why = True
+                    ending = None if message[0] == "end" else _error_from(message)
+                    break
+        except Exception as exc:  # noqa: BLE001 - whatever it is, collect raises it
+            said_why, ending = True, exc
+        finally:
+            status = self._reap(kill=not said_why or ending is not None)
+            if not said_why:
+                how = f" ({_status_text(status)})" if status is not None else ""
+                ending = RuntimeError(f"the SYN engine's process ended without its results{how}")
+            self.queue.put(ending)
+
+    def _reap(self, *, kill: bool) -> int | None:
+        with self.lock:
+            if self.reaped:
+                return None
+            if kill:
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
+            _, status = os.waitpid(self.pid, 0)
+            self.reaped = True
+            return status
+
+    def stop(self) -> None:
+        """Kill the engine if it still runs, and wait for it and the reader."""
+        with self.lock:
+            if not self.reaped:
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
+        self.reader.join()
+
+    def outcomes(self) -> Iterator[tuple[int, Outcome]]:
+        """Each outcome (index in `keys`, outcome) as it comes; the engine's error is raised at the end."""
+        while True:
+            item = self.queue.get()
+            if isinstance(item, list):
+                yield from item
+            elif item is None:
+                return
+            else:
+                raise item
+
+    def collect(
+        self,
+        targets: Sequence[tuple[str, int]],
+        *,
+        timeout_s: float,
+        retries: int,
+        on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
+        rate_pps: int = DEFAULT_RATE_PPS,
+    ) -> dict[tuple[str, int], Observation]:
+        """syn_probe_batch's answer for `targets`: this engine's observations of those among its keys, and a
+        new batch's of any others (of all, when it was started with other options or collected already)."""
+        wanted = dict.fromkeys(targets)
+        if self.collected or self.options != (timeout_s, retries, rate_pps):
+            self.collected = True
+            self.stop()
+            again = list(wanted)
+            return syn_probe_batch(again, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
+        self.collected = True
+        results: dict[tuple[str, int], Observation] = {}
+        try:
+            for index, outcome in self.outcomes():
+                key = self.keys[index]
+                if key in wanted:
+                    results[key] = observation = observation_from(key[0], outcome)
+                    if on_observation:
+                        on_observation(key, observation)
+        finally:
+            self.stop()
+        if missing := [key for key in wanted if key not in results]:
+            more = syn_probe_batch(
+                missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps
+            )
+            results.update(more)
+        return results
+
+
+def _above_stdio(fd: int) -> int:
+    """`fd` moved to 3 or above: the child keeps 0-2 and closes the rest but its pipe, so a pipe end must not
+    hide among them (as it does when this process was started with stdin closed)."""
+    if fd > 2:
+        return fd
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
+def _error_from(message: tuple[Any, ...]) -> BaseException:
+    """The child's error as it sent it: ("error", type name, errno or None, message)."""
+    _, name, number, text = message
+    if number is not None:
+        return OSError(number, text)
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(text)
+    return RuntimeError(f"{name}: {text}")
+
+
+def _status_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 PR_SET_PDEATHSIG = 1
@@ -588,28 +718,65 @@ def _death_signal() -> Callable[[], object] | None:
 
 
 def _engine_child(
-    keys: list[tuple[str, int]], write_fd: int, open_max: int, *, timeout_s: float, retries: int, rate_pps: int, started: float
+    engine: EngineProcess,
+    write_fd: int,
+    parent: int,
+    die_with_us: Callable[[], object] | None,
+    *,
+    keep_sigint: bool,
+    blocked: Iterable[Any],
 ) -> NoReturn:
+    """The engine's process, from the fork to os._exit (see EngineProcess)."""
     status = 0
+    outbox = _Outbox(write_fd)
     try:
-        os.closerange(3, write_fd)
-        os.closerange(write_fd + 1, max(open_max, write_fd + 1))
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; the parent's own handlers are not its
-        gc.disable()  # no collection may finalize an object of the parent's whose descriptor number is reused here
-        outbox = _Outbox(write_fd)
+        if die_with_us is not None:
+            die_with_us()
+        if os.getppid() != parent:  # it died before the death signal was set
+            os._exit(1)
+        if not keep_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; the parent's own handler is not its
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        gc.disable()
+        _close_all_but(write_fd)
+        timeout_s, retries, rate_pps = engine.options
         engine_outcomes(
-            keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=started, emit=outbox.add, idle=outbox.flush
+            engine.keys,
+            timeout_s=timeout_s,
+            retries=retries,
+            rate_pps=rate_pps,
+            started=engine.started,
+            emit=outbox.add,
+            idle=outbox.flush,
         )
         outbox.flush()
         outbox.send(("end",))
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
         status = 1
         with contextlib.suppress(Exception):
-            _Outbox(write_fd).send(("oserror", exc.errno or 0, exc.strerror or str(exc)))
-    except BaseException:  # noqa: BLE001 - the child leaves whatever happened; the parent sees no end message
+            outbox.flush()  # the outcomes finished before the error still count
+            number = exc.errno if isinstance(exc, OSError) else None
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            outbox.send(("error", type(exc).__name__, number, text))
+    except BaseException:  # noqa: BLE001 - KeyboardInterrupt, SystemExit: it leaves; the parent sees no end message
         status = 1
     finally:
         os._exit(status)
+
+
+def _close_all_but(keep: int) -> None:
+    """Close every descriptor above 2 but `keep`: those /proc lists (a loop up to the limit of open files can
+    take a million calls where close_range is not allowed), else a closerange each side."""
+    try:
+        open_now = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, _MAX_FD)
+        return
+    for fd in open_now:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 F_SETPIPE_SZ = 1031

@@ -227,3 +227,37 @@ def test_silent_probes_get_their_networks_retries_once_it_shows_losses() -> None
     assert states[("198.18.5.2", 22)] is State.OPEN  # probed again: its network showed losses
     assert calls[("198.18.6.2", 22)] == 1  # another network, no losses seen: its silence stands
     assert states[("198.18.6.2", 22)] is State.FILTERED
+
+
+def test_the_engine_started_early_covers_exactly_the_address_links_the_runner_probes_by_syn() -> None:
+    """The CLI starts the SYN engine for syn.address_links(checks) before the run; the runner then asks for those
+    links and for the links to names it resolved, which get a batch of their own."""
+    from netcheck.probes.syn import address_links  # noqa: PLC0415
+
+    agents = (
+        Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),
+        Target("198.18.0.42", Role.AGENT),
+        Target("0.0.0.0", Role.AGENT, AgentOS.WINDOWS),  # no machine: failed unprobed
+        Target("127.0.0.1", Role.AGENT, AgentOS.LINUX),  # typed on purpose: probed
+        Target("2001:db8::7", Role.AGENT, AgentOS.LINUX),  # IPv6: connect probes
+        Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),  # twice: probed once
+        Target("ms.example", Role.AGENT, AgentOS.LINUX),  # a name: resolved first
+    )
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)  # no management server: the console installs agents
+    asked: list[list[tuple[str, int]]] = []
+
+    def syn_batch(targets: list[tuple[str, int]], **_: Any) -> dict[tuple[str, int], Observation]:
+        asked.append(list(targets))
+        return {key: Observation(State.OPEN, key[0], TcpReply("syn", Reply.SYN_ACK)) for key in targets}
+
+    async def connect(address: str, port: int, **_: Any) -> Observation:
+        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED))
+
+    probes = replace(fake_probes(connect), syn_batch=syn_batch, syn_available=lambda: True)
+    asyncio.run(run_checks(checks, RunOptions(method=Method.SYN, identify_services=False), probes=probes))
+    early = address_links(checks)
+    assert early == [  # plan order: link by link (25001 is a Windows agent's), each target once
+        ("198.18.0.42", 445), ("198.18.0.42", 25001), ("198.18.0.41", 22), ("198.18.0.42", 22), ("127.0.0.1", 22),
+    ]  # fmt: skip
+    assert len(asked) == 1 and [key for key in asked[0] if key[0] != "198.18.0.20"] == early  # the same, in the same order
+    assert [key for key in asked[0] if key[0] == "198.18.0.20"] == [("198.18.0.20", 22)]  # the name's link, resolved

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +68,28 @@ def closed_port() -> int:
 
 
 @needs_root
-@pytest.mark.parametrize("own_process", [True, False])
-def test_both_ways_see_open_and_closed_on_loopback(listener: int, own_process: bool, forked: list[int]) -> None:
+@pytest.mark.parametrize(("own_process", "in_thread"), [(True, False), (True, True), (False, False)])
+def test_both_ways_see_open_and_closed_on_loopback(listener: int, own_process: bool, in_thread: bool, forked: list[int]) -> None:
+    """In a process of its own (forked from this thread, or from a worker thread as the runner does) or here."""
     closed = closed_port()
     seen: list[tuple[str, int]] = []
-    results = syn_probe_batch(
+    batch = partial(
+        syn_probe_batch,
         [("127.0.0.1", listener), ("127.0.0.1", closed), ("127.0.0.1", listener)],
         timeout_s=1.0,
         retries=0,
         on_observation=lambda key, _observation: seen.append(key),
         own_process=own_process,
     )
+    if in_thread:
+        with ThreadPoolExecutor(1) as pool:
+            results = pool.submit(batch).result(timeout=30)
+    else:
+        results = batch()
     assert sorted(seen) == sorted(results) == sorted([("127.0.0.1", listener), ("127.0.0.1", closed)])
     open_, reset = results[("127.0.0.1", listener)], results[("127.0.0.1", closed)]
-    assert (open_.state, open_.reply.reply, open_.reply.tcp_flags, open_.reply.ttl) == (State.OPEN, Reply.SYN_ACK, "SA", 64)
+    assert (open_.state, open_.reply.reply, open_.reply.tcp_flags) == (State.OPEN, Reply.SYN_ACK, "SA")
+    assert open_.reply.ttl is not None and 0 < open_.reply.ttl <= 255
     assert (reset.state, reset.reply.reply, reset.reply.tcp_flags) == (State.CLOSED, Reply.RST, "RA")
     assert open_.reply.source_port == reset.reply.source_port and open_.reply.source_port is not None
     assert open_.reply.rtt_ms is not None and 0 <= open_.reply.rtt_ms < 1000
@@ -253,3 +263,135 @@ def test_the_engine_dies_with_netcheck_even_when_netcheck_is_killed() -> None:
     finally:
         netcheck.kill()
         netcheck.wait(10)
+
+
+def test_outcomes_arrive_while_the_engine_still_runs(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
+    """Whatever the engine has finished goes out whenever it is about to wait: judging keeps pace with probing."""
+
+    def first_then_wait(
+        keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], idle: Callable[[], None], **_: Any
+    ) -> None:
+        emit(0, outcome())
+        idle()
+        time.sleep(2)
+        emit(1, outcome())
+
+    arrived: dict[tuple[str, int], float] = {}
+
+    def judge(key: tuple[str, int], _observation: object) -> None:
+        arrived[key] = time.monotonic() - started
+
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(first_then_wait))
+    started = time.monotonic()
+    syn_probe_batch([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=1.0, retries=0, on_observation=judge)
+    assert arrived[("198.18.0.31", 445)] < 1.5
+    assert arrived[("198.18.0.31", 22)] >= 2
+    assert reaped(forked)
+
+
+def test_the_engines_other_errors_keep_their_type_and_what_it_finished(
+    monkeypatch: pytest.MonkeyPatch, forked: list[int]
+) -> None:
+    def one_then_fail(keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], **_: Any) -> None:
+        emit(0, outcome())
+        raise OverflowError("int too big to convert")
+
+    seen: list[tuple[str, int]] = []
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(one_then_fail))
+    with pytest.raises(OverflowError, match="int too big to convert"):
+        syn_probe_batch(
+            [("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=1.0, retries=0, on_observation=lambda k, _o: seen.append(k)
+        )
+    assert seen == [("198.18.0.31", 445)]  # the outcome finished before the error was judged
+    assert reaped(forked)
+
+
+def test_an_early_engine_hands_over_its_keys_and_probes_the_rest_anew(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """collect(targets): the started engine's observations of its keys, a new batch for any other target, and a
+    whole new batch when the run's options differ from the engine's (or it was collected already)."""
+    log = tmp_path / "batches"
+
+    def stand_in(keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], timeout_s: float, **_: Any) -> None:
+        with log.open("a") as batches:  # each batch runs in a process of its own: it says what it probed here
+            batches.write(f"{timeout_s} {sorted(keys)}\n")
+        for index in range(len(keys)):
+            emit(index, outcome(timeout_ms=100.0))
+
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(stand_in))
+    early = syn.EngineProcess([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=2.0, retries=1, rate_pps=1000)
+    results = early.collect([("198.18.0.31", 22), ("198.18.0.32", 22)], timeout_s=2.0, retries=1, rate_pps=1000)
+    assert sorted(results) == [("198.18.0.31", 22), ("198.18.0.32", 22)]  # 445 was not asked for
+    assert log.read_text().splitlines() == [
+        "2.0 [('198.18.0.31', 22), ('198.18.0.31', 445)]",  # the early engine
+        "2.0 [('198.18.0.32', 22)]",  # only what it did not probe, anew
+    ]
+    log.unlink()
+    other = syn.EngineProcess([("198.18.0.31", 445)], timeout_s=2.0, retries=1, rate_pps=1000)
+    deadline = time.monotonic() + 10
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline:  # it has begun (else stop() may come first)
+        time.sleep(0.01)
+    assert list(other.collect([("198.18.0.31", 445)], timeout_s=0.5, retries=1, rate_pps=1000)) == [("198.18.0.31", 445)]
+    assert list(other.collect([("198.18.0.31", 445)], timeout_s=2.0, retries=1, rate_pps=1000)) == [("198.18.0.31", 445)]
+    assert sorted(log.read_text().splitlines()) == [
+        "0.5 [('198.18.0.31', 445)]",  # other options: probed anew with the run's
+        "2.0 [('198.18.0.31', 445)]",  # the early engine (its outcomes unused)
+        "2.0 [('198.18.0.31', 445)]",  # collected a second time: anew
+    ]
+
+
+SIGINT_IGNORED = """
+import os, signal, threading, time
+from netcheck.probes import syn
+
+def slow(keys, *, emit, **_):
+    time.sleep(1)
+    for index in range(len(keys)):
+        emit(index, (None, 1, False, 100.0, False, 1.0, 45000))
+
+syn.engine_outcomes = slow
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `netcheck ... &` in a script
+threading.Timer(0.3, os.killpg, (0, signal.SIGINT)).start()  # Ctrl-C to the whole group
+results = syn.syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)
+print(results[("198.18.0.31", 445)].state)
+"""
+
+
+def test_an_engine_of_a_netcheck_that_ignores_ctrl_c_ignores_it_too() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SIGINT_IGNORED], capture_output=True, text=True, cwd=REPO, timeout=30, start_new_session=True
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "filtered"), done.stderr
+
+
+STDIN_CLOSED = """
+import os
+from netcheck.probes import syn
+
+def end(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""  # the descriptor listdir itself used
+
+def pipes(keys, *, emit, **_):
+    ends = [end(fd) for fd in os.listdir("/proc/self/fd")]
+    emit(0, (None, sum(end.startswith("pipe:") for end in ends), False, 100.0, False, 1.0, 45000))
+
+syn.engine_outcomes = pipes
+print(syn.syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)[("198.18.0.31", 445)].reply.attempts)
+"""
+
+
+def test_an_engine_of_a_netcheck_started_with_stdin_closed_holds_only_its_own_pipe_end() -> None:
+    """With descriptor 0 free, os.pipe() hands it out; the child keeps 0-2, so its pipe ends are moved above."""
+    done = subprocess.run(
+        [sys.executable, "-c", STDIN_CLOSED + "\n"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        preexec_fn=lambda: os.close(0),
+    )
+    # the engine's own write end and the stdout pipe this test reads (inherited as descriptor 1): nothing else
+    assert done.stdout.strip() == "2"
