@@ -708,11 +708,11 @@ PR_SET_PDEATHSIG = 1
 def _death_signal() -> Callable[[], object] | None:
     """What makes the calling process (the engine, once forked) get SIGKILL when its parent dies: netcheck killed
     by a signal it cannot catch must not leave an engine sending SYNs. None where prctl is not to be had."""
-    import ctypes  # noqa: PLC0415 - SYN runs only (attach_filter, in the child, needs it imported too)
-
     try:
+        import ctypes  # noqa: PLC0415 - SYN runs only (attach_filter, in the child, needs it imported too)
+
         prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return None
     return partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)
 
