@@ -3,6 +3,8 @@ and a plan file's [credentials] when nobody is named to log in."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,19 @@ from netcheck.access.credentials import CredentialInput
 from tests.cli_runner import CliRunner
 
 CANARY = "Canary-cli-3Hw7"
-AGENT = ["check", "--agent", "198.18.0.41:linux", "--timeout", "0.2", "--format", "json"]
+AGENT = ["check", "--agent", "127.0.0.1:linux", "--timeout", "0.2", "--format", "json"]
+
+
+@pytest.fixture
+def open_ssh_link(tmp_path: Path) -> Iterator[Path]:
+    """A plan file whose SSH port is a listener on loopback: the agent's install link is open, so its access check
+    gets as far as the credentials (a run may probe nothing but loopback here)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        plan = tmp_path / "site.toml"
+        plan.write_text(f"[ports]\nssh = {listener.getsockname()[1]}\n")
+        yield plan
 
 
 def password_file(tmp_path: Path) -> Path:
@@ -42,9 +56,9 @@ def test_password_file_without_a_user_even_with_a_plan_credentials_table(tmp_pat
     assert result.exit_code == 2 and "--password-file is given but no user" in result.output
 
 
-def test_environment_password_without_a_user_stays_unused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_password_without_a_user_stays_unused(open_ssh_link: Path) -> None:
     """The environment is not a request: NETCHECK_PASSWORD set for other runs is no error."""
-    result = CliRunner().invoke(cli.app, AGENT, env={"NETCHECK_PASSWORD": CANARY})
+    result = CliRunner().invoke(cli.app, [*AGENT, "--plan", str(open_ssh_link)], env={"NETCHECK_PASSWORD": CANARY})
     assert result.exit_code in (0, 1), result.output
     assert "no credentials: give --user" in result.output and CANARY not in result.output
 
@@ -54,14 +68,14 @@ def test_environment_password_without_a_user_stays_unused(monkeypatch: pytest.Mo
     ['ssh_key = "/nonexistent/id"', 'known_hosts = "/nonexistent/kh"', 'password_file = "/nonexistent/pw"'],
 )
 def test_plan_credentials_without_a_user_need_no_extra_and_log_in_nowhere(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
+    open_ssh_link: Path, monkeypatch: pytest.MonkeyPatch, table: str
 ) -> None:
     """A shared plan may hold the paths for whoever runs it with --user; without a user nothing logs in, so
     neither the optional libraries nor those files are needed."""
     monkeypatch.setattr(access_ssh, "available", lambda: False)
     monkeypatch.setattr(access_smb, "available", lambda: False)
-    plan = tmp_path / "site.toml"
-    plan.write_text(f"[credentials]\n{table}\n")
+    plan = open_ssh_link
+    plan.write_text(f"{plan.read_text()}[credentials]\n{table}\n")
     result = CliRunner().invoke(cli.app, [*AGENT, "--plan", str(plan)], env={"NETCHECK_PASSWORD": ""})
     assert result.exit_code in (0, 1), result.output
     assert "install-check" not in result.output and "no credentials: give --user" in result.output
