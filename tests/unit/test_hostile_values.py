@@ -188,7 +188,16 @@ def test_identical_duplicate_lines_are_reported_once_and_briefly() -> None:
     )
 
 
-def test_a_name_with_thousands_of_hosts_lines_has_a_bounded_detail() -> None:
+def test_a_name_with_thousands_of_hosts_lines_has_a_bounded_detail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcheck.names import observe  # noqa: PLC0415
+    from netcheck.observations import SystemAnswer  # noqa: PLC0415
+
+    async def no_system_resolver(name: str, deadline_s: float | None = None) -> SystemAnswer:
+        return SystemAnswer(error="not asked")
+
+    # Nothing leaves this machine: no system resolver, and no interface to broadcast NetBIOS or LLMNR on.
+    monkeypatch.setattr(observe, "resolve_system", no_system_resolver)
+    monkeypatch.setattr(observe, "local_interfaces", list)
     hosts = parse_hosts("".join(f"198.18.{i // 250}.{i % 250 + 1} ms\n" for i in range(5000)) + "bogus ms\n" * 5000)
     source = HostsSource("hosts", hosts)
     observation = __import__("asyncio").run(observe_name("ms", DnsConfig(()), source, 0.1))
