@@ -32,7 +32,8 @@ from netcheck.report.formats import Format
 
 if TYPE_CHECKING:
     from netcheck.access.credentials import CredentialInput, Credentials
-    from netcheck.runner import RunOptions, SynBatch
+    from netcheck.probes.syn import EngineProcess
+    from netcheck.runner import RunOptions
     from netcheck.topology import PlanFile
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -297,7 +298,7 @@ def check(args: argparse.Namespace) -> int:
                 if t is not None
             ),
         )
-        report = _run(checks, role, options, quiet=args.quiet, syn_batch=early)
+        report = _run(checks, role, options, quiet=args.quiet, early=early)
         _emit(report, output_options)
         return exit_code(report)
     return EXIT_INTERNAL  # not reached: _guarded exits
@@ -577,7 +578,7 @@ def _run_options(**values: Any) -> RunOptions:
     return RunOptions(**values)
 
 
-def _start_syn(checks: list[Check], method: Method, *, timeout_s: float, retries: int, rate_pps: int) -> SynBatch | None:
+def _start_syn(checks: list[Check], method: Method, *, timeout_s: float, retries: int, rate_pps: int) -> EngineProcess | None:
     """The SYN engine, started for the links to IPv4 addresses as soon as the input is checked: it probes while
     netcheck imports and sets up the rest of the run, and the runner collects it (links to names, resolved
     later, get a batch of their own). None when this run will not probe by SYN or no link goes to an address."""
@@ -589,18 +590,27 @@ def _start_syn(checks: list[Check], method: Method, *, timeout_s: float, retries
     if not keys or not syn.syn_available():
         return None
     try:
-        engine = syn.EngineProcess(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
+        return syn.EngineProcess(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
     except OSError:
         return None  # no process to spare: the runner probes as usual
-    return engine.collect
 
 
-def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, syn_batch: SynBatch | None = None) -> Report:
-    """Run the checks (with progress on a terminal) into one Report; `syn_batch`: an engine started already."""
+def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None = None) -> Report:
+    """Run the checks (with progress on a terminal) into one Report; `early`: a SYN engine started already, for
+    the runner to collect, and stopped whatever happens (a run that never reaches its SYN probes included)."""
+    try:
+        return _run_probes(checks, role, options, quiet=quiet, early=early)
+    finally:
+        if early is not None:
+            early.stop()
+
+
+def _run_probes(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None) -> Report:
+    """The run itself (see _run): the method resolved and noted, the progress bar, the runner."""
     from netcheck.host.windows import method_note  # noqa: PLC0415
     from netcheck.runner import Probes, resolve_method, run  # noqa: PLC0415
 
-    probes = Probes(syn_batch=syn_batch) if syn_batch is not None else Probes()
+    probes = Probes(syn_batch=early.collect) if early is not None else Probes()
     # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
     chosen = resolve_method(options.method, probes)
     if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):

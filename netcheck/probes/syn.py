@@ -18,7 +18,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
-import fcntl
 import functools
 import gc
 import marshal
@@ -559,6 +558,8 @@ class EngineProcess:
         die_with_us = _death_signal()
         parent = os.getpid()
         keep_sigint = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        import fcntl  # noqa: PLC0415 - POSIX only: this module is imported on Windows too
+
         read_fd, write_fd = (_above_stdio(fd) for fd in os.pipe())
         with contextlib.suppress(OSError):
             fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)
@@ -603,11 +604,13 @@ class EngineProcess:
         except Exception as exc:  # noqa: BLE001 - whatever it is, collect raises it
             said_why, ending = True, exc
         finally:
-            status = self._reap(kill=not said_why or ending is not None)
-            if not said_why:
-                how = f" ({_status_text(status)})" if status is not None else ""
-                ending = RuntimeError(f"the SYN engine's process ended without its results{how}")
-            self.queue.put(ending)
+            try:
+                status = self._reap(kill=not said_why or ending is not None)
+                if not said_why:
+                    how = f" ({_status_text(status)})" if status is not None else ""
+                    ending = RuntimeError(f"the SYN engine's process ended without its results{how}")
+            finally:
+                self.queue.put(ending)  # whatever happened: collect must never wait for nothing
 
     def _reap(self, *, kill: bool) -> int | None:
         with self.lock:
@@ -616,8 +619,11 @@ class EngineProcess:
             if kill:
                 with contextlib.suppress(OSError):
                     os.kill(self.pid, signal.SIGKILL)
-            _, status = os.waitpid(self.pid, 0)
-            self.reaped = True
+            self.reaped = True  # from here on its pid is not ours to signal
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:  # reaped by the kernel already (this process was started with SIGCHLD ignored)
+                return None
             return status
 
     def stop(self) -> None:
@@ -657,19 +663,34 @@ class EngineProcess:
             again = list(wanted)
             return syn_probe_batch(again, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
         self.collected = True
+        mine = set(self.keys)
+        missing = [key for key in wanted if key not in mine]
+        beside = None  # the targets this engine was not started with, probed at once, beside it
+        if missing:
+            with contextlib.suppress(OSError):
+                beside = EngineProcess(missing, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
         results: dict[tuple[str, int], Observation] = {}
         try:
-            for index, outcome in self.outcomes():
-                key = self.keys[index]
-                if key in wanted:
-                    results[key] = observation = observation_from(key[0], outcome)
-                    if on_observation:
-                        on_observation(key, observation)
+            if len(missing) < len(wanted):
+                for index, outcome in self.outcomes():
+                    key = self.keys[index]
+                    if key in wanted:
+                        results[key] = observation = observation_from(key[0], outcome)
+                        if on_observation:
+                            on_observation(key, observation)
+        except BaseException:
+            if beside is not None:
+                beside.stop()
+            raise
         finally:
             self.stop()
-        if missing := [key for key in wanted if key not in results]:
+        if beside is not None:
+            results.update(
+                beside.collect(missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
+            )
+        elif missing := [key for key in wanted if key not in results]:
             more = syn_probe_batch(
-                missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps
+                missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps, own_process=False
             )
             results.update(more)
         return results
@@ -680,6 +701,8 @@ def _above_stdio(fd: int) -> int:
     hide among them (as it does when this process was started with stdin closed)."""
     if fd > 2:
         return fd
+    import fcntl  # noqa: PLC0415 - POSIX only
+
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
     os.close(fd)
     return moved

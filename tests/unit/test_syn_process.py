@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
+from netcheck import cli
 from netcheck.model import State
 from netcheck.observations import Reply
 from netcheck.probes import syn
 from netcheck.probes.syn import Outcome, observation_from, syn_probe_batch
+from tests.cli_runner import CliRunner
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets need root")
 REPO = Path(__file__).resolve().parents[2]
@@ -321,9 +323,9 @@ def test_an_early_engine_hands_over_its_keys_and_probes_the_rest_anew(monkeypatc
     early = syn.EngineProcess([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=2.0, retries=1, rate_pps=1000)
     results = early.collect([("198.18.0.31", 22), ("198.18.0.32", 22)], timeout_s=2.0, retries=1, rate_pps=1000)
     assert sorted(results) == [("198.18.0.31", 22), ("198.18.0.32", 22)]  # 445 was not asked for
-    assert log.read_text().splitlines() == [
+    assert sorted(log.read_text().splitlines()) == [
         "2.0 [('198.18.0.31', 22), ('198.18.0.31', 445)]",  # the early engine
-        "2.0 [('198.18.0.32', 22)]",  # only what it did not probe, anew
+        "2.0 [('198.18.0.32', 22)]",  # only what it did not probe, anew (at once, beside it)
     ]
     log.unlink()
     other = syn.EngineProcess([("198.18.0.31", 445)], timeout_s=2.0, retries=1, rate_pps=1000)
@@ -395,3 +397,51 @@ def test_an_engine_of_a_netcheck_started_with_stdin_closed_holds_only_its_own_pi
     )
     # the engine's own write end and the stdout pipe this test reads (inherited as descriptor 1): nothing else
     assert done.stdout.strip() == "2"
+
+
+SIGCHLD_IGNORED = """
+import signal
+from netcheck.probes import syn
+
+def quick(keys, *, emit, **_):
+    for index in range(len(keys)):
+        emit(index, (None, 1, False, 100.0, False, 1.0, 45000))
+
+syn.engine_outcomes = quick
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # as a parent that ignores SIGCHLD hands it down: no zombie to wait for
+print(syn.syn_probe_batch([("198.18.0.31", 445)], timeout_s=1.0, retries=0)[("198.18.0.31", 445)].state)
+"""
+
+
+def test_an_engine_the_kernel_reaped_itself_still_ends_the_run() -> None:
+    done = subprocess.run([sys.executable, "-c", SIGCHLD_IGNORED], capture_output=True, text=True, cwd=REPO, timeout=30)
+    assert (done.returncode, done.stdout.strip()) == (0, "filtered"), done.stderr
+    assert "Traceback" not in done.stderr  # not even from the reader thread
+
+
+def test_this_module_imports_where_there_is_no_fcntl() -> None:
+    """Windows has no fcntl, and the runner imports this module there too (its SYN engine is never started)."""
+    code = "import sys; sys.modules['fcntl'] = None; import netcheck.probes.syn, netcheck.runner"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@needs_root
+def test_an_early_engine_is_stopped_when_the_run_fails_before_collecting_it(
+    monkeypatch: pytest.MonkeyPatch, forked: list[int]
+) -> None:
+    """The CLI starts the engine before the runner; a run that never reaches its SYN probes must not leave it probing."""
+
+    def hang(keys: list[tuple[str, int]], **_: Any) -> None:
+        time.sleep(60)
+
+    async def explode(*_: Any, **__: Any) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(hang))
+    monkeypatch.setattr("netcheck.runner.run_checks", explode)
+    started = time.monotonic()
+    result = CliRunner().invoke(cli.app, ["check", "--agent", "127.0.0.1:linux", "--method", "syn"])
+    assert result.exit_code == 3 and "kaboom" in result.output
+    assert len(forked) == 1 and reaped(forked)
+    assert time.monotonic() - started < 30
