@@ -37,7 +37,6 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -737,7 +736,7 @@ def _death_signal() -> Callable[[], object] | None:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (ImportError, OSError, AttributeError):
         return None
-    return partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)
+    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _engine_child(
