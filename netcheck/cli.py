@@ -258,7 +258,7 @@ def check(args: argparse.Namespace) -> int:
         secret = _token_bytes(args.token)
         topology, plan_file = _topology(args)
         role = args.vantage_role or plan_file.vantage or Role.CONSOLE
-        checks = _plan(topology, role)
+        probed = _probed_links(topology, role)
         for server in args.dns_server or []:
             if not is_address(server):
                 raise InputError(f"--dns-server {server!r} is not an IP address")
@@ -278,26 +278,32 @@ def check(args: argparse.Namespace) -> int:
         )
         credentials = _credentials(given)
         method = args.method or plan_file.method or Method.AUTO
-        early = _start_syn(checks, method, timeout_s=args.timeout, retries=args.retries, rate_pps=args.rate)
-        options = _run_options(
-            phase=args.phase or plan_file.phase or Phase.PRE_INSTALL,
-            method=method,
-            timeout_s=args.timeout,
-            retries=args.retries,
-            concurrency=args.concurrency,
-            rate_pps=args.rate,
-            dns_servers=tuple(args.dns_server or ()),
-            hosts_path=args.hosts_file,
-            identify_services=args.identify,
-            expect_responder=args.expect_responder,
-            token=secret,
-            credentials=credentials,
-            servers=tuple(
-                (t, port_number(PortKey.PRODUCT, topology.ports))
-                for t in (topology.management_server, topology.license_server)
-                if t is not None
-            ),
-        )
+        early = _start_syn(probed, method, timeout_s=args.timeout, retries=args.retries, rate_pps=args.rate)
+        try:  # while the engine probes
+            checks = _plan(topology, role)
+            options = _run_options(
+                phase=args.phase or plan_file.phase or Phase.PRE_INSTALL,
+                method=method,
+                timeout_s=args.timeout,
+                retries=args.retries,
+                concurrency=args.concurrency,
+                rate_pps=args.rate,
+                dns_servers=tuple(args.dns_server or ()),
+                hosts_path=args.hosts_file,
+                identify_services=args.identify,
+                expect_responder=args.expect_responder,
+                token=secret,
+                credentials=credentials,
+                servers=tuple(
+                    (t, port_number(PortKey.PRODUCT, topology.ports))
+                    for t in (topology.management_server, topology.license_server)
+                    if t is not None
+                ),
+            )
+        except BaseException:
+            if early is not None:
+                early.stop()
+            raise
         report = _run(checks, role, options, quiet=args.quiet, early=early)
         _emit(report, output_options)
         return exit_code(report)
@@ -562,6 +568,15 @@ def _credentials(given: CredentialInput) -> Credentials | None:
     return None
 
 
+def _probed_links(topology: Topology, role: Role) -> list[tuple[str, int]]:
+    from netcheck.plan import NothingToCheck, probed_links  # noqa: PLC0415
+
+    try:
+        return probed_links(topology, role)
+    except NothingToCheck as exc:
+        raise InputError(str(exc)) from None
+
+
 def _plan(topology: Topology, role: Role) -> list[Check]:
     from netcheck.plan import NothingToCheck, plan_checks  # noqa: PLC0415
 
@@ -578,15 +593,18 @@ def _run_options(**values: Any) -> RunOptions:
     return RunOptions(**values)
 
 
-def _start_syn(checks: list[Check], method: Method, *, timeout_s: float, retries: int, rate_pps: int) -> EngineProcess | None:
+def _start_syn(
+    probed: list[tuple[str, int]], method: Method, *, timeout_s: float, retries: int, rate_pps: int
+) -> EngineProcess | None:
     """The SYN engine, started for the links to IPv4 addresses as soon as the input is checked: it probes while
-    netcheck imports and sets up the rest of the run, and the runner collects it (links to names, resolved
-    later, get a batch of their own). None when this run will not probe by SYN or no link goes to an address."""
+    netcheck plans, imports and sets up the rest of the run, and the runner collects it (links to names,
+    resolved later, get a batch of their own). None when this run will not probe by SYN or no link goes to an
+    address. `probed`: plan.probed_links."""
     if method is Method.CONNECT:
         return None
     from netcheck.probes import syn  # noqa: PLC0415 - light: no scapy, no runner
 
-    keys = syn.address_links(checks)
+    keys = syn.address_links(probed)
     if not keys or not syn.syn_available():
         return None
     try:

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from netcheck.address import is_address
-from netcheck.matrix import SUPERSEDED_REASON, PortKey, links_for, port_number, product_ports
+from netcheck.matrix import SUPERSEDED_REASON, Link, PortKey, links_for, port_number, product_ports
 from netcheck.model import Check, DiscoveryAspect, HostAspect, Kind, Role, Target, Topology, check_id
 
 
 class NothingToCheck(ValueError):
     """The topology gives this vantage role no link to test."""
+
+
+def tcp_links(topology: Topology, vantage: Role) -> Iterator[tuple[Link, Target, int, str]]:
+    """Each TCP link of the matrix from `vantage` to a machine of `topology`, in plan order: (link, target, port,
+    skip reason). An agent of unknown OS gets the links of both OSes."""
+    has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
+    for applicable in links_for(vantage, management_server=has_ms):
+        link = applicable.link
+        port = port_number(link.port_key, topology.ports)
+        skip_reason = SUPERSEDED_REASON if applicable.superseded else ""
+        for target in topology.targets(link.dest):
+            if link.agent_os is None or target.os is None or target.os is link.agent_os:
+                yield link, target, port, skip_reason
+
+
+def probed_links(topology: Topology, vantage: Role) -> list[tuple[str, int]]:
+    """(target as given, port) of every link plan_checks will have probed, in plan order and once each: known
+    before the plan is built (the SYN engine starts on them). Raises NothingToCheck as plan_checks does."""
+    probed = dict.fromkeys((target.name, port) for _link, target, port, skip in tcp_links(topology, vantage) if not skip)
+    if not probed:
+        raise NothingToCheck(_why_nothing(topology, vantage))
+    return list(probed)
 
 
 def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
@@ -22,29 +44,22 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
     """
     checks: list[Check] = []
     named: dict[str, Target] = {}
-    has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
-    for applicable in links_for(vantage, management_server=has_ms):
-        link = applicable.link
-        port = port_number(link.port_key, topology.ports)
-        skip_reason = SUPERSEDED_REASON if applicable.superseded else ""
-        for target in topology.targets(link.dest):
-            if link.agent_os is not None and target.os not in (None, link.agent_os):
-                continue
-            if not skip_reason and not is_address(target.name):
-                named.setdefault(target.name.lower(), target)
-            checks.append(
-                Check(
-                    id=check_id(Kind.TCP, vantage, target.name, port),
-                    kind=Kind.TCP,
-                    source=vantage,
-                    target=target,
-                    port=port,
-                    purpose=link.purpose,
-                    must_be_served=link.must_be_served,
-                    skip_reason=skip_reason,
-                    port_key=link.port_key,
-                )
+    for link, target, port, skip_reason in tcp_links(topology, vantage):
+        if not skip_reason and not is_address(target.name):
+            named.setdefault(target.name.lower(), target)
+        checks.append(
+            Check(
+                id=check_id(Kind.TCP, vantage, target.name, port),
+                kind=Kind.TCP,
+                source=vantage,
+                target=target,
+                port=port,
+                purpose=link.purpose,
+                must_be_served=link.must_be_served,
+                skip_reason=skip_reason,
+                port_key=link.port_key,
             )
+        )
     if all(check.skip_reason for check in checks):
         raise NothingToCheck(_why_nothing(topology, vantage))
     name_checks = [

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from netcheck.address import parse_ip
-from netcheck.model import Check, Kind, State
+from netcheck.model import State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
 from netcheck.probes.tcp import state_from_icmp
 from netcheck.probes.timing import Congestion, Timing, policy_for
@@ -412,17 +412,18 @@ def syn_probe_batch(
     return results
 
 
-def address_links(checks: Iterable[Check]) -> list[tuple[str, int]]:
-    """The (address, port) pairs a SYN run probes for links whose target was given as an IPv4 address, in plan
-    order and once each: what the runner will ask for them, known before names are resolved. (0.0.0.0 is no
-    machine: the runner fails that link unprobed.)"""
+def address_links(links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Those of the probed `links` (target as given, port: plan.probed_links) whose target is an IPv4 address, in
+    their order and once each: what a SYN run will probe for them, known before names are resolved (0.0.0.0 is no
+    machine: the runner fails that link unprobed)."""
+    usable: dict[str, bool] = {}  # each target has several links
     keys: dict[tuple[str, int], None] = {}
-    for check in checks:
-        if check.kind is not Kind.TCP or check.skip_reason:
-            continue
-        ip = parse_ip(check.target.name)
-        if ip is not None and ip.version == 4 and not ip.is_unspecified:
-            keys[(check.target.name, check.port or 0)] = None
+    for name, port in links:
+        if name not in usable:
+            ip = parse_ip(name)
+            usable[name] = ip is not None and ip.version == 4 and not ip.is_unspecified
+        if usable[name]:
+            keys[(name, port)] = None
     return list(keys)
 
 

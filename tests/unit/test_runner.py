@@ -234,8 +234,9 @@ def test_silent_probes_get_their_networks_retries_once_it_shows_losses() -> None
 
 
 def test_the_engine_started_early_covers_exactly_the_address_links_the_runner_probes_by_syn() -> None:
-    """The CLI starts the SYN engine for syn.address_links(checks) before the run; the runner then asks for those
-    links and for the links to names it resolved, which get a batch of their own."""
+    """The CLI starts the SYN engine for syn.address_links(plan.probed_links(...)) before it plans; the runner then
+    asks for those links and for the links to names it resolved, which get a batch of their own."""
+    from netcheck.plan import probed_links  # noqa: PLC0415
     from netcheck.probes.syn import address_links  # noqa: PLC0415
 
     agents = (
@@ -247,7 +248,8 @@ def test_the_engine_started_early_covers_exactly_the_address_links_the_runner_pr
         Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),  # twice: probed once
         Target("ms.example", Role.AGENT, AgentOS.LINUX),  # a name: resolved first
     )
-    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)  # no management server: the console installs agents
+    topology = Topology(agents=agents)
+    checks = plan_checks(topology, Role.CONSOLE)  # no management server: the console installs agents
     asked: list[list[tuple[str, int]]] = []
 
     def syn_batch(targets: list[tuple[str, int]], **_: Any) -> dict[tuple[str, int], Observation]:
@@ -259,7 +261,7 @@ def test_the_engine_started_early_covers_exactly_the_address_links_the_runner_pr
 
     probes = replace(fake_probes(connect), syn_batch=syn_batch, syn_available=lambda: True)
     asyncio.run(run_checks(checks, RunOptions(method=Method.SYN, identify_services=False), probes=probes))
-    early = address_links(checks)
+    early = address_links(probed_links(topology, Role.CONSOLE))
     assert early == [  # plan order: link by link (25001 is a Windows agent's), each target once
         ("198.18.0.42", 445), ("198.18.0.42", 25001), ("198.18.0.41", 22), ("198.18.0.42", 22), ("127.0.0.1", 22),
     ]  # fmt: skip

@@ -445,3 +445,19 @@ def test_an_early_engine_is_stopped_when_the_run_fails_before_collecting_it(
     assert result.exit_code == 3 and "kaboom" in result.output
     assert len(forked) == 1 and reaped(forked)
     assert time.monotonic() - started < 30
+
+
+def test_an_early_engine_is_stopped_when_planning_fails(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
+    """The engine starts before the plan is built (it probes while netcheck plans): a plan that fails stops it."""
+
+    def hang(keys: list[tuple[str, int]], **_: Any) -> None:
+        time.sleep(60)
+
+    def explode(*_: Any, **__: Any) -> None:
+        raise RuntimeError("plan kaboom")
+
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(hang))
+    monkeypatch.setattr("netcheck.plan.plan_checks", explode)
+    result = CliRunner().invoke(cli.app, ["check", "--agent", "127.0.0.1:linux", "--method", "syn"])
+    assert result.exit_code == 3 and "plan kaboom" in result.output
+    assert len(forked) == 1 and reaped(forked)
