@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -135,8 +136,14 @@ def check_id(kind: Kind, source: Role, target: str, port: int | None = None, *, 
         return f"{kind}:{aspect}{suffix}{where}"
     if kind is Kind.NAME:
         return f"{kind}:{target}" + (f"@{host}" if host else "")
+    return _link_prefix(kind, source, host) + (target if port is None else f"{target}:{port}")
+
+
+@functools.cache
+def _link_prefix(kind: Kind, source: Role, host: str) -> str:
+    """'tcp:console->', 'tcp:agent@win1->': formatting two enums costs more than the rest of an id (50,000 a plan)."""
     origin = f"{source}@{host}" if host else str(source)
-    return f"{kind}:{origin}->{target}" + (f":{port}" if port is not None else "")
+    return f"{kind}:{origin}->"
 
 
 def located_id(check: Check, host: str) -> str:
