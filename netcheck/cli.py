@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import math
 import os
 import re
@@ -305,6 +306,7 @@ def check(args: argparse.Namespace) -> int:
                 early.stop()
             raise
         report = _run(checks, role, options, quiet=args.quiet, early=early)
+        gc.freeze()  # what is left to do makes no cycles: the collector must not walk every result again
         _emit(report, output_options)
         return exit_code(report)
     return EXIT_INTERNAL  # not reached: _guarded exits

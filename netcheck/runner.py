@@ -171,7 +171,7 @@ def _fewer_collections() -> Iterator[None]:
     start are set aside (gc.freeze) and the youngest generation is collected less often, both undone after."""
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
     try:
         yield
     finally:
