@@ -193,6 +193,8 @@ async def run_checks(
     services are identified on the open ones last.
     """
     run = _Run(checks, options, probes or Probes(), on_progress)
+    access = [c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason]
+    run.follow(access)
     for check in checks:
         if check.skip_reason:
             run.done(skipped_link(check))
@@ -204,7 +206,7 @@ async def run_checks(
         run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations),
         run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved),
     )
-    extra = await run.access([c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason], resolved)
+    extra = await run.access(access, resolved)
     settled = settle_unknown_os([run.results[c.id] for c in checks] + extra)
     if not options.identify_services:
         return settled
@@ -223,6 +225,8 @@ class _Run:
         self.dns_config: DnsConfig | None = None
         self.timing = Timing(policy_for(options.timeout_s, options.retries))
         self.window = _Window(options.concurrency)
+        self.followers: dict[tuple[str, PortKey | None], list[Check]] = {}
+        """Access checks not decided yet, by the link each needs (see follow)."""
 
     def done(self, result: Result) -> None:
         with self.lock:
@@ -282,8 +286,33 @@ class _Run:
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
 
+    def follow(self, access: list[Check]) -> None:
+        """The access checks, by the link each needs: one whose link's result is final early (a SYN probe's is
+        final when it is judged) and decides a skip is decided there and then, while other probes still run."""
+        if not access:
+            return
+        from netcheck.access.stage import link_key  # noqa: PLC0415
+
+        for check in access:
+            self.followers.setdefault(link_key(check), []).append(check)
+
+    def link_final(self, link: Result) -> None:
+        """`link`'s result will not change: decide the access checks that need it, where that is a skip (the
+        access stage visits the others). The same decision the access stage makes (access_skip)."""
+        key = (link.check.target.name, link.check.port_key)  # access.stage.link_key, without importing it per link
+        waiting = self.followers.pop(key, None) if self.followers else None
+        if not waiting:
+            return
+        from netcheck.access.stage import access_skip  # noqa: PLC0415
+
+        for check in waiting:
+            skip = access_skip(check, link, self.options.credentials)
+            if skip is not None:
+                self.done(skip)
+
     async def access(self, checks: list[Check], resolved: Mapping[str, Result]) -> list[Result]:
         """Log in to agents whose install link is open; returns the agent-side results (sources other than here)."""
+        checks = [c for c in checks if c.id not in self.results]  # decided already (link_final)
         if not checks:
             return []
         from netcheck.access.smb import observe_smb  # noqa: PLC0415
@@ -382,7 +411,9 @@ class _Run:
 
         def seen(key: tuple[str, int], observation: Observation) -> None:
             for check in by_key[key]:
-                self.done(self.judge(check, observation))
+                result = self.judge(check, observation)
+                self.done(result)
+                self.link_final(result)  # one observation a key: the engine retried already
 
         o = self.options
         try:

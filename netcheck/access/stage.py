@@ -71,23 +71,14 @@ async def run_access(
     target and port key, probed from here) is open.
     """
     by_link: dict[tuple[str, PortKey | None], Result] = {
-        (r.check.target.name, r.check.port_key): r
+        link_key(r.check): r
         for r in links.values()
         if r.check.kind is Kind.TCP and not r.source_host and r.check.port_key is not None
     }
     servers = [Server(t, port, PURPOSES[t.role], _addresses_here(t, names)) for t, port in setup.servers if t.role in PURPOSES]
 
     def decide(check: Check) -> Result | None:
-        """Why the agent of `check` is not visited (a skip), or None: visit it."""
-        link = by_link.get((check.target.name, check.port_key))
-        if link is None or link.state is not State.OPEN:
-            why = f"TCP {check.port} to {check.target.name} is {link.state if link else 'not probed'}"
-            see = link.check.id if link else check_id(Kind.TCP, check.source, check.target.name, check.port)
-            return skipped(check, f"{why} (see {see})")
-        if setup.credentials is None:
-            return skipped(check, NO_CREDENTIALS)
-        reason = setup.credentials.can_log_in(access_os(check))
-        return skipped(check, reason) if reason else None
+        return access_skip(check, by_link.get((check.target.name, check.port_key)), setup.credentials)
 
     limit = asyncio.Semaphore(max(1, setup.concurrency))
     # SMB visits block (impacket): each runs in a daemon thread of its own, never in the loop's default pool, so a
@@ -96,7 +87,7 @@ async def run_access(
     smb_threads = threading.BoundedSemaphore(max(1, setup.concurrency))
 
     async def visit(check: Check) -> list[Result]:
-        link = by_link[(check.target.name, check.port_key)]
+        link = by_link[link_key(check)]
         credentials = setup.credentials
         assert credentials is not None  # decide() said so
         agent_os = access_os(check)
@@ -149,6 +140,25 @@ async def run_access(
     visited = iter(await asyncio.gather(*(visit(c) for c in checks if decided[c.id] is None)))
     groups = [[skip] if (skip := decided[c.id]) is not None else next(visited) for c in checks]
     return [g[0] for g in groups] + [r for g in groups for r in g[1:]]
+
+
+def access_skip(check: Check, link: Result | None, credentials: Credentials | None) -> Result | None:
+    """Why the agent of access `check` is not visited, as its skip result, or None: visit it. `link`: the final
+    result of the TCP link the check needs (the same target and port key, probed from here), None if unprobed.
+    Pure: the runner decides a check this way as soon as its link's result is final (a SYN probe's is)."""
+    if link is None or link.state is not State.OPEN:
+        why = f"TCP {check.port} to {check.target.name} is {link.state if link else 'not probed'}"
+        see = link.check.id if link else check_id(Kind.TCP, check.source, check.target.name, check.port)
+        return skipped(check, f"{why} (see {see})")
+    if credentials is None:
+        return skipped(check, NO_CREDENTIALS)
+    reason = credentials.can_log_in(access_os(check))
+    return skipped(check, reason) if reason else None
+
+
+def link_key(check: Check) -> tuple[str, PortKey | None]:
+    """What an access check and the TCP link it needs have in common: the target as given and the port key."""
+    return (check.target.name, check.port_key)
 
 
 def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, ...]:
