@@ -919,11 +919,12 @@ class _Engine:
         if probe is None or probe.done or not probe.sent:
             return
         attempt = answered_attempt(acked, self.cookies[key], probe.attempts)
+        flags = reply.tcp_flags or ""
         if attempt is None:
-            if reply.icmp is None and "A" in (reply.tcp_flags or ""):
+            if reply.icmp is None and "A" in flags:
                 return  # acknowledges some other sequence: not an answer to this probe
             attempt = probe.attempts
-        if reply.icmp is None and not {"S", "R"} & set(reply.tcp_flags or ""):
+        if reply.icmp is None and "S" not in flags and "R" not in flags:
             # A bare ACK: the far end still holds an earlier attempt half-open (its SYN-ACK was lost) and
             # challenges the retry (RFC 5961). Not a state; this machine resets that half-open connection,
             # so the probe is allowed one more retry, which gets a fresh answer: one per such ACK, as a lossy
