@@ -189,8 +189,9 @@ async def run_checks(
     """Run every check and return one result each, in the order of `checks` (services follow their link).
 
     Stages: names first (links need their addresses), then, at the same time, this machine and the non-DNS
-    needs (judged on what the names showed) and every TCP link; then the access checks (which need the links);
-    services are identified on the open ones last.
+    needs (judged on what the names showed) and every TCP link; then the access checks (which need the links:
+    those a SYN result settled as skips during the probes are decided already); services are identified on the
+    open ones last.
     """
     run = _Run(checks, options, probes or Probes(), on_progress)
     access = [c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason]

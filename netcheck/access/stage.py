@@ -78,7 +78,7 @@ async def run_access(
     servers = [Server(t, port, PURPOSES[t.role], _addresses_here(t, names)) for t, port in setup.servers if t.role in PURPOSES]
 
     def decide(check: Check) -> Result | None:
-        return access_skip(check, by_link.get((check.target.name, check.port_key)), setup.credentials)
+        return access_skip(check, by_link.get(link_key(check)), setup.credentials)
 
     limit = asyncio.Semaphore(max(1, setup.concurrency))
     # SMB visits block (impacket): each runs in a daemon thread of its own, never in the loop's default pool, so a
