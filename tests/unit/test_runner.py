@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from netcheck.discovery import DiscoveryFacts
 from netcheck.host.facts import HostFacts
 from netcheck.matrix import PortKey
@@ -269,19 +271,24 @@ def test_the_engine_started_early_covers_exactly_the_address_links_the_runner_pr
     assert [key for key in asked[0] if key[0] == "198.18.0.20"] == [("198.18.0.20", 22)]  # the name's link, resolved
 
 
-def _syn_run_with_access(credentials: Any, monkeypatch: Any) -> tuple[dict[str, Any], list[list[str]]]:
-    """A SYN run of two Linux agents (22 open on one, filtered on the other); returns the results by id and the
-    access checks that reached the access stage (run_access), each call's list."""
+@pytest.fixture
+def staged(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The access checks that reach the access stage (run_access), each call's list."""
     from netcheck.access import stage  # noqa: PLC0415
 
-    staged: list[list[str]] = []
+    calls: list[list[str]] = []
     real = stage.run_access
 
     async def spy(checks: Any, *args: Any, **kwargs: Any) -> Any:
-        staged.append([c.id for c in checks])
+        calls.append([c.id for c in checks])
         return await real(checks, *args, **kwargs)
 
     monkeypatch.setattr(stage, "run_access", spy)
+    return calls
+
+
+def _syn_run_with_access(credentials: Any) -> dict[str, Any]:
+    """A SYN run of two Linux agents (22 open on one, filtered on the other): the results by id."""
 
     def syn_batch(targets: list[tuple[str, int]], *, on_observation: Any = None, **_: Any) -> dict[Any, Observation]:
         seen = {}
@@ -300,15 +307,15 @@ def _syn_run_with_access(credentials: Any, monkeypatch: Any) -> tuple[dict[str, 
     probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True, ssh=ssh)
     options = RunOptions(method=Method.SYN, identify_services=False, credentials=credentials)
     results = asyncio.run(run_checks(checks, options, probes=probes))
-    return {r.check.id: r for r in results}, staged
+    return {r.check.id: r for r in results}
 
 
-def test_access_skips_are_decided_as_soon_as_a_syn_probes_link_is_judged(monkeypatch: Any) -> None:
+def test_access_skips_are_decided_as_soon_as_a_syn_probes_link_is_judged(staged: list[list[str]]) -> None:
     """A SYN probe's result is final when it is judged: the access checks that need it and cannot go ahead are
     skipped there and then (during the probes), with the reasons the access stage gives; none is left for it."""
     from netcheck.access.credentials import NO_CREDENTIALS  # noqa: PLC0415
 
-    results, staged = _syn_run_with_access(None, monkeypatch)
+    results = _syn_run_with_access(None)
     assert staged == []  # every access check decided already: the access stage never ran
     open_one, filtered = results["access:console->198.18.0.41:22"], results["access:console->198.18.0.42:22"]
     assert open_one.verdict is Verdict.SKIP and open_one.detail == f"not checked: {NO_CREDENTIALS}"
@@ -316,30 +323,20 @@ def test_access_skips_are_decided_as_soon_as_a_syn_probes_link_is_judged(monkeyp
     assert filtered.detail == "not checked: TCP 22 to 198.18.0.42 is filtered (see tcp:console->198.18.0.42:22)"
 
 
-def test_an_agent_to_visit_is_left_to_the_access_stage(monkeypatch: Any) -> None:
+def test_an_agent_to_visit_is_left_to_the_access_stage(staged: list[list[str]]) -> None:
     """With credentials, the open agent is visited by the access stage; the filtered one was skipped before it."""
     from netcheck.access.credentials import Credentials, Secret, parse_user  # noqa: PLC0415
 
-    results, staged = _syn_run_with_access(Credentials(linux=parse_user("root"), password=Secret("pw")), monkeypatch)
+    results = _syn_run_with_access(Credentials(linux=parse_user("root"), password=Secret("pw")))
     assert staged == [["access:console->198.18.0.41:22"]]
     assert results["access:console->198.18.0.41:22"].verdict is Verdict.ERROR  # the visit ran: the fake agent hung up
     assert "ConnectionResetError" in results["access:console->198.18.0.41:22"].detail
     assert "is filtered" in results["access:console->198.18.0.42:22"].detail
 
 
-def test_connect_results_are_not_final_early_so_the_access_stage_decides(monkeypatch: Any) -> None:
+def test_connect_results_are_not_final_early_so_the_access_stage_decides(staged: list[list[str]]) -> None:
     """A connect probe's first result may be replaced (a network that shows losses later gets its silent probes
     again): its access checks wait for the access stage."""
-    from netcheck.access import stage  # noqa: PLC0415
-
-    staged: list[list[str]] = []
-    real = stage.run_access
-
-    async def spy(checks: Any, *args: Any, **kwargs: Any) -> Any:
-        staged.append([c.id for c in checks])
-        return await real(checks, *args, **kwargs)
-
-    monkeypatch.setattr(stage, "run_access", spy)
 
     async def connect(address: str, port: int, **_: Any) -> Observation:
         return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED))
