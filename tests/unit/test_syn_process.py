@@ -447,6 +447,7 @@ def test_an_early_engine_is_stopped_when_the_run_fails_before_collecting_it(
     assert time.monotonic() - started < 30
 
 
+@needs_root
 def test_an_early_engine_is_stopped_when_planning_fails(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
     """The engine starts before the plan is built (it probes while netcheck plans): a plan that fails stops it."""
 
