@@ -146,6 +146,11 @@ def _link_prefix(kind: Kind, source: Role, host: str) -> str:
     return f"{kind}:{origin}->"
 
 
+def link_key(check: Check) -> tuple[str, PortKey | None]:
+    """What an access check and the TCP link it needs have in common: the target as given and the port key."""
+    return (check.target.name, check.port_key)
+
+
 def located_id(check: Check, host: str) -> str:
     """The id of `check` as run on `host`, for merged reports: 'tcp:agent@win1->ms:9876', 'host:firewall@win1'."""
     if check.kind in (Kind.TCP, Kind.SERVICE):

@@ -43,7 +43,7 @@ from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
 from netcheck.host.windows import SYN_ON_WINDOWS
 from netcheck.matrix import PortKey
-from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id
+from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id, link_key
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
@@ -290,18 +290,13 @@ class _Run:
     def follow(self, access: list[Check]) -> None:
         """The access checks, by the link each needs: one whose link's result is final early (a SYN probe's is
         final when it is judged) and decides a skip is decided there and then, while other probes still run."""
-        if not access:
-            return
-        from netcheck.access.stage import link_key  # noqa: PLC0415
-
         for check in access:
             self.followers.setdefault(link_key(check), []).append(check)
 
     def link_final(self, link: Result) -> None:
         """`link`'s result will not change: decide the access checks that need it, where that is a skip (the
         access stage visits the others). The same decision the access stage makes (access_skip)."""
-        key = (link.check.target.name, link.check.port_key)  # access.stage.link_key, without importing it per link
-        waiting = self.followers.pop(key, None) if self.followers else None
+        waiting = self.followers.pop(link_key(link.check), None) if self.followers else None
         if not waiting:
             return
         from netcheck.access.stage import access_skip  # noqa: PLC0415

@@ -27,7 +27,7 @@ from netcheck.classify.access import (
 )
 from netcheck.classify.common import error_result
 from netcheck.matrix import PortKey, links_for
-from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, check_id
+from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, check_id, link_key
 from netcheck.names.threads import in_daemon_thread
 from netcheck.observations import NameObservation, SshObservation
 
@@ -154,11 +154,6 @@ def access_skip(check: Check, link: Result | None, credentials: Credentials | No
         return skipped(check, NO_CREDENTIALS)
     reason = credentials.can_log_in(access_os(check))
     return skipped(check, reason) if reason else None
-
-
-def link_key(check: Check) -> tuple[str, PortKey | None]:
-    """What an access check and the TCP link it needs have in common: the target as given and the port key."""
-    return (check.target.name, check.port_key)
 
 
 def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, ...]:

@@ -403,13 +403,22 @@ def syn_probe_batch(
     results: dict[tuple[str, int], Observation] = {}
 
     def deliver(index: int, outcome: Outcome) -> None:
-        key = keys[index]
-        results[key] = observation = observation_from(key[0], outcome)
-        if on_observation:
-            on_observation(key, observation)
+        _deliver(keys[index], outcome, results, on_observation)
 
     engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=time.perf_counter(), emit=deliver)
     return results
+
+
+def _deliver(
+    key: tuple[str, int],
+    outcome: Outcome,
+    results: dict[tuple[str, int], Observation],
+    on_observation: Callable[[tuple[str, int], Observation], None] | None,
+) -> None:
+    """One probe's outcome as its Observation, kept in `results` and handed to `on_observation` at once."""
+    results[key] = observation = observation_from(key[0], outcome)
+    if on_observation:
+        on_observation(key, observation)
 
 
 def address_links(links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -675,9 +684,7 @@ class EngineProcess:
                 for index, outcome in self.outcomes():
                     key = self.keys[index]
                     if key in wanted:
-                        results[key] = observation = observation_from(key[0], outcome)
-                        if on_observation:
-                            on_observation(key, observation)
+                        _deliver(key, outcome, results, on_observation)
         except BaseException:
             if beside is not None:
                 beside.stop()
