@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from netcheck.record import record
+
 if TYPE_CHECKING:
     from netcheck.matrix import PortKey
     from netcheck.observations import AccessEvidence, AgentNameEvidence, NameObservation, ServiceAnswer, TcpReply
@@ -97,7 +99,7 @@ class Verdict(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Target:
     """A machine of the topology: the name as the user gave it, its role, and (agents) its OS if known."""
 
@@ -158,7 +160,7 @@ def located_id(check: Check, host: str) -> str:
     return f"{check.id}@{host}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Check:
     """One thing to find out: a TCP link from this machine, whether a name resolves, or a fact of a machine."""
 
@@ -182,7 +184,7 @@ Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | AccessEviden
 """Typed observations from a run; plain JSON-ready mappings from host checks and from loaded reports."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Result:
     """A check's outcome: what was seen (state, evidence) and what it means (verdict, remediation)."""
 
@@ -202,7 +204,7 @@ class Result:
         return "tcp" if self.check.kind is Kind.TCP else None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Vantage:
     """The machine netcheck ran on."""
 

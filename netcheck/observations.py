@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from netcheck.handshake import ResponderAnswer
 from netcheck.model import State
+from netcheck.record import record
 
 # ---- TCP -----------------------------------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ ICMP4_CODE_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IcmpError:
     """An ICMP error the kernel tied to our socket (or saw for our SYN)."""
 
@@ -54,7 +55,7 @@ class Reply(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SshBanner:
     """The identification string of an SSH server (RFC 4253 §4.2)."""
 
@@ -69,7 +70,7 @@ class SshBanner:
         return f"{name} {version}".strip()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SmbIdentity:
     """What the server at the SMB port is, summed up over the negotiations."""
 
@@ -81,14 +82,14 @@ class SmbIdentity:
     ciphers: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Certificate:
     subject: str
     issuer: str
     not_after: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TlsSession:
     version: str
     cipher: str
@@ -97,7 +98,7 @@ class TlsSession:
     """Set when this machine's TLS library refuses every version the server offers (say, TLS 1.0 only): why."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UnknownService:
     """Something answered, but none of the protocols netcheck knows."""
 
@@ -109,7 +110,7 @@ class UnknownService:
     """Why what the SSH port sent is not an identification line (overlong, never ended), when it looked like one."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ServiceFailure:
     """netcheck itself failed while identifying the service (never a verdict about the service)."""
 
@@ -119,7 +120,7 @@ class ServiceFailure:
 ServiceAnswer = SshBanner | SmbIdentity | TlsSession | ResponderAnswer | UnknownService | ServiceFailure
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TcpReply:
     """The packet evidence of one TCP probe (SYN or connect)."""
 
@@ -176,7 +177,7 @@ class TcpReply:
         return str(self.reply)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Observation:
     """What one TCP probe saw, before any judgement."""
 
@@ -195,7 +196,7 @@ UNREACHABLE = "UNREACHABLE"
 ERROR = "ERROR"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DnsConfig:
     """Which name servers this machine uses, and how it completes short names."""
 
@@ -207,7 +208,7 @@ class DnsConfig:
     """The name servers' port (53; tests run hostile servers on others)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DnsAnswer:
     """One name server's answer for one name."""
 
@@ -228,14 +229,14 @@ class DnsAnswer:
         return self.rcode not in (TIMEOUT, UNREACHABLE, ERROR)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HostsEntry:
     line: int
     address: str
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HostsProblem:
     line: int
     text: str
@@ -245,7 +246,7 @@ class HostsProblem:
         return f"line {self.line}: {self.reason}: {self.text!r}" if self.text else f"line {self.line}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SystemAnswer:
     """What the system resolver (getaddrinfo) gave for a name."""
 
@@ -256,7 +257,7 @@ class SystemAnswer:
     """Addresses beyond the first MAX_ADDRESSES (counted, not kept)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class NameObservation:
     """What each path said about one name."""
 

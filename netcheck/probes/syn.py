@@ -45,6 +45,7 @@ from netcheck.model import State
 from netcheck.observations import IcmpError, Observation, Reply, TcpReply
 from netcheck.probes.tcp import state_from_icmp
 from netcheck.probes.timing import Congestion, Timing, policy_for
+from netcheck.record import record
 
 SOURCE_PORTS = (40000, 60999)
 """Where the probe source port is drawn from: inside Linux's ephemeral range, so the far side's
@@ -62,7 +63,7 @@ MAX_EXTRA_RETRIES = 3
 RECEIVE_BUFFER = 64 * 1024 * 1024  # answers to 40,000 probes arrive in bursts; the kernel must not drop them
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SynReply:
     """The answer to one SYN, reduced to what decides its state."""
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
+from netcheck.record import record
+
 FLOOR_S = 0.1
 """Never give up sooner than this (nmap -T4's --min-rtt-timeout): a busy far end may answer late."""
 
@@ -34,7 +36,7 @@ def network_of(address: str) -> str:
         return address
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RttEstimate:
     """Smoothed round-trip time and its variance, in seconds."""
 
@@ -64,7 +66,7 @@ def updated(estimate: RttEstimate | None, rtt: float) -> RttEstimate:
     return RttEstimate(estimate.srtt + delta / 8, estimate.rttvar + (abs(delta) - estimate.rttvar) / 4, estimate.samples + 1)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TimingPolicy:
     """The bounds: `ceiling_s` is --timeout; the floor and initial wait never exceed it."""
 
