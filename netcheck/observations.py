@@ -11,35 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from netcheck.handshake import ResponderAnswer
+from netcheck.icmp import IcmpError
 from netcheck.model import State
 from netcheck.record import record
 
 # ---- TCP -----------------------------------------------------------------------------------------------
-
-ICMP4_CODE_NAMES = {
-    0: "net-unreachable",
-    1: "host-unreachable",
-    2: "protocol-unreachable",
-    3: "port-unreachable",
-    9: "net-admin-prohibited",
-    10: "host-admin-prohibited",
-    13: "admin-prohibited",
-}
-
-
-@record(frozen=True, slots=True)
-class IcmpError:
-    """An ICMP error the kernel tied to our socket (or saw for our SYN)."""
-
-    version: int
-    type: int
-    code: int
-    sender: str | None
-
-    def describe(self) -> str:
-        name = ICMP4_CODE_NAMES.get(self.code, f"code {self.code}") if self.version == 4 else f"code {self.code}"
-        where = f" from {self.sender}" if self.sender else ""
-        return f"ICMP{'' if self.version == 4 else 'v6'} {self.type}/{self.code} {name}{where}"
 
 
 class Reply(StrEnum):

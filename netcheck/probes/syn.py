@@ -36,16 +36,18 @@ import warnings
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from netcheck.address import parse_ip
+from netcheck.icmp import IcmpError, state_from_icmp
 from netcheck.model import State
-from netcheck.observations import IcmpError, Observation, Reply, TcpReply
-from netcheck.probes.tcp import state_from_icmp
 from netcheck.probes.timing import Congestion, Timing, policy_for
 from netcheck.record import record
+
+if TYPE_CHECKING:
+    from netcheck.observations import Observation
 
 SOURCE_PORTS = (40000, 60999)
 """Where the probe source port is drawn from: inside Linux's ephemeral range, so the far side's
@@ -86,35 +88,6 @@ def state_from_syn_reply(reply: SynReply | None, *, no_arp_answer: bool = False)
     if "S" in flags and "A" in flags:
         return State.OPEN
     return State.FILTERED
-
-
-def reply_evidence(
-    reply: SynReply | None,
-    *,
-    attempts: int = 1,
-    source_port: int | None = None,
-    timeout_ms: float | None = None,
-    no_arp_answer: bool = False,
-) -> TcpReply:
-    """What came back for a SYN, as packet evidence (`timeout_ms`: how long a silent probe waited last)."""
-    if reply is None:
-        return TcpReply("syn", Reply.NONE, attempts, timeout_ms=timeout_ms, source_port=source_port, no_arp_answer=no_arp_answer)
-    if reply.icmp is not None:
-        return TcpReply(
-            "syn",
-            Reply.ICMP,
-            attempts,
-            reply.ttl,
-            reply.rtt_ms,
-            source_port=source_port,
-            icmp=reply.icmp,
-            no_arp_answer=no_arp_answer,
-        )
-    flags = reply.tcp_flags or ""
-    name = Reply.SYN_ACK if "S" in flags and "A" in flags else Reply.RST if "R" in flags else Reply.TCP
-    return TcpReply(
-        "syn", name, attempts, reply.ttl, reply.rtt_ms, tcp_flags=flags, source_port=source_port, no_arp_answer=no_arp_answer
-    )
 
 
 def incomplete_neighbours(proc_net_arp: str) -> set[str]:
@@ -401,25 +374,15 @@ def syn_probe_batch(
             pass
         else:
             return engine.collect(keys, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
+    from netcheck.probes.syn_evidence import deliver  # noqa: PLC0415 - the engine itself needs none of it
+
     results: dict[tuple[str, int], Observation] = {}
 
-    def deliver(index: int, outcome: Outcome) -> None:
-        _deliver(keys[index], outcome, results, on_observation)
+    def delivered(index: int, outcome: Outcome) -> None:
+        deliver(keys[index], outcome, results, on_observation)
 
-    engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=time.perf_counter(), emit=deliver)
+    engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=time.perf_counter(), emit=delivered)
     return results
-
-
-def _deliver(
-    key: tuple[str, int],
-    outcome: Outcome,
-    results: dict[tuple[str, int], Observation],
-    on_observation: Callable[[tuple[str, int], Observation], None] | None,
-) -> None:
-    """One probe's outcome as its Observation, kept in `results` and handed to `on_observation` at once."""
-    results[key] = observation = observation_from(key[0], outcome)
-    if on_observation:
-        on_observation(key, observation)
 
 
 def address_links(links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -442,23 +405,6 @@ Outcome = tuple[ReplyFields | None, int, bool, float | None, bool, float, int]
 """What became of one probe, in plain values (they cross a pipe): the reply (tcp flags, ICMP version/type/code/
 sender, ttl, sender, rtt ms) or None, attempts, blocked by this machine's firewall, the silent wait (ms), no ARP
 answer, when it finished (ms since the batch started), the source port."""
-
-
-def observation_from(address: str, outcome: Outcome) -> Observation:
-    """The Observation of one probe's outcome (see Outcome)."""
-    fields, attempts, blocked, timeout_ms, no_arp, finished_ms, sport = outcome
-    reply = None
-    if fields is not None:
-        flags, icmp, ttl, sender, rtt_ms = fields
-        reply = SynReply(flags, IcmpError(*icmp) if icmp else None, ttl, sender, rtt_ms)
-    evidence = reply_evidence(reply, attempts=attempts, source_port=sport, timeout_ms=timeout_ms, no_arp_answer=no_arp)
-    if blocked:
-        message = "this machine's firewall refused to send the SYN"
-        evidence = replace(evidence, reply=Reply.ERROR, error="EPERM", message=message)
-        return Observation(State.BLOCKED_LOCALLY, address, evidence, elapsed_ms=finished_ms)
-    # A failed ARP lookup comes back as this machine's own host-unreachable: an ICMP state, with no_arp_answer.
-    state = state_from_syn_reply(reply, no_arp_answer=no_arp)
-    return Observation(state, address, evidence, elapsed_ms=finished_ms)
 
 
 def engine_outcomes(
@@ -679,13 +625,15 @@ class EngineProcess:
         if missing:
             with contextlib.suppress(OSError):
                 beside = EngineProcess(missing, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
+        from netcheck.probes.syn_evidence import deliver  # noqa: PLC0415 - the engine itself needs none of it
+
         results: dict[tuple[str, int], Observation] = {}
         try:
             if len(missing) < len(wanted):
                 for index, outcome in self.outcomes():
                     key = self.keys[index]
                     if key in wanted:
-                        _deliver(key, outcome, results, on_observation)
+                        deliver(key, outcome, results, on_observation)
         except BaseException:
             if beside is not None:
                 beside.stop()

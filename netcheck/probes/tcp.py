@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from netcheck.host.windows import parse_icmp_error_info
+from netcheck.icmp import IcmpError, state_from_icmp
 from netcheck.model import State
-from netcheck.observations import IcmpError, Observation, Reply, TcpReply
+from netcheck.observations import Observation, Reply, TcpReply
 from netcheck.probes.timing import Timing
 
 __all__ = ["IcmpError", "connect_probe", "parse_extended_err", "state_from_error", "state_from_icmp"]
@@ -41,29 +42,6 @@ IPV6_RECVERR = 25
 SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
 _EXTENDED_ERR = struct.Struct("=IBBBBII")
-
-ICMP_DEST_UNREACH = 3
-ICMP_TIME_EXCEEDED = 11
-ICMP6_DEST_UNREACH = 1
-# ICMPv4 destination-unreachable codes that mean "no route to that host or network" rather than
-# "a device refused it": net/host unreachable, unknown, isolated, for TOS.
-_ICMP4_UNREACHABLE_CODES = {0, 1, 5, 6, 7, 8, 11, 12}
-# ICMPv6 destination-unreachable: 0 no route, 2 beyond scope, 3 address unreachable.
-_ICMP6_UNREACHABLE_CODES = {0, 2, 3}
-
-
-def state_from_icmp(icmp: IcmpError) -> State:
-    """ICMP error → state: no route is `unreachable`, everything else (admin-prohibited, …) is `filtered`."""
-    if icmp.version == 4:
-        if icmp.type == ICMP_TIME_EXCEEDED:
-            return State.UNREACHABLE
-        if icmp.type == ICMP_DEST_UNREACH and icmp.code in _ICMP4_UNREACHABLE_CODES:
-            return State.UNREACHABLE
-        return State.FILTERED
-    if icmp.type == ICMP6_DEST_UNREACH and icmp.code in _ICMP6_UNREACHABLE_CODES:
-        return State.UNREACHABLE
-    return State.FILTERED
-
 
 # Windows reports WSA codes in OSError.errno; listing them keeps the one mapping portable.
 _REFUSED = {errno.ECONNREFUSED, 10061}

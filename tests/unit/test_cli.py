@@ -165,6 +165,21 @@ def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_syn_engine_starts_without_the_observations_the_connect_probe_or_asyncio() -> None:
+    """What `check` imports before it forks the SYN engine (cli._start_syn): the engine starts that much earlier;
+    the observations, the connect probe and asyncio are imported by the runner while the engine probes."""
+    code = (
+        "import sys\n"
+        "from netcheck import cli\n"
+        "from netcheck.probes import syn\n"
+        "heavy = ('netcheck.observations', 'netcheck.probes.tcp', 'netcheck.probes.syn_evidence', 'netcheck.runner', "
+        "'asyncio', 'dns', 'scapy', 'orjson')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

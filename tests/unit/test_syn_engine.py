@@ -159,7 +159,8 @@ def test_arrival_is_the_stamp_s_age_on_the_monotonic_clock() -> None:
 
 
 def test_syn_evidence_keeps_the_source_port_in_its_place() -> None:
-    from netcheck.probes.syn import SynReply, reply_evidence  # noqa: PLC0415
+    from netcheck.probes.syn import SynReply  # noqa: PLC0415
+    from netcheck.probes.syn_evidence import reply_evidence  # noqa: PLC0415
     from netcheck.report.json import tcp_reply_to_dict  # noqa: PLC0415
 
     data = tcp_reply_to_dict(reply_evidence(SynReply("RA", None, 64, "198.18.0.31", 0.4), source_port=45000))

@@ -21,7 +21,8 @@ from netcheck import cli
 from netcheck.model import State
 from netcheck.observations import Reply
 from netcheck.probes import syn
-from netcheck.probes.syn import Outcome, observation_from, syn_probe_batch
+from netcheck.probes.syn import Outcome, syn_probe_batch
+from netcheck.probes.syn_evidence import observation_from
 from tests.cli_runner import CliRunner
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets need root")
