@@ -34,6 +34,7 @@ from netcheck.report.formats import Format
 if TYPE_CHECKING:
     from netcheck.access.credentials import CredentialInput, Credentials
     from netcheck.probes.syn import EngineProcess
+    from netcheck.report.json import Prerendered
     from netcheck.runner import RunOptions
     from netcheck.topology import PlanFile
 
@@ -305,9 +306,10 @@ def check(args: argparse.Namespace) -> int:
             if early is not None:
                 early.stop()
             raise
-        report = _run(checks, role, options, quiet=args.quiet, early=early)
+        ahead = _ahead(output_options) if early is not None else None
+        report = _run(checks, role, options, quiet=args.quiet, early=early, ahead=ahead)
         gc.freeze()  # what is left to do makes no cycles: the collector must not walk every result again
-        _emit(report, output_options)
+        _emit(report, output_options, ahead)
         return exit_code(report)
     return EXIT_INTERNAL  # not reached: _guarded exits
 
@@ -615,17 +617,37 @@ def _start_syn(
         return None  # no process to spare: the runner probes as usual
 
 
-def _run(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None = None) -> Report:
+def _ahead(output: Output) -> Prerendered | None:
+    """For a JSON report written as it is (not redacted): its checks' text, made while the SYN engine probes."""
+    if output.format is not Format.JSON or output.redact:
+        return None
+    from netcheck.report.json import Prerendered  # noqa: PLC0415
+
+    return Prerendered()
+
+
+def _run(
+    checks: list[Check],
+    role: Role,
+    options: RunOptions,
+    *,
+    quiet: bool,
+    early: EngineProcess | None = None,
+    ahead: Prerendered | None = None,
+) -> Report:
     """Run the checks (with progress on a terminal) into one Report; `early`: a SYN engine started already, for
-    the runner to collect, and stopped whatever happens (a run that never reaches its SYN probes included)."""
+    the runner to collect, and stopped whatever happens (a run that never reaches its SYN probes included);
+    `ahead`: given each result as it is decided, and encoding them whenever the engine has nothing waiting."""
     try:
-        return _run_probes(checks, role, options, quiet=quiet, early=early)
+        return _run_probes(checks, role, options, quiet=quiet, early=early, ahead=ahead)
     finally:
         if early is not None:
             early.stop()
 
 
-def _run_probes(checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None) -> Report:
+def _run_probes(
+    checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None, ahead: Prerendered | None
+) -> Report:
     """The run itself (see _run): the method resolved and noted, the progress bar, the runner."""
     from netcheck.host.windows import method_note  # noqa: PLC0415
     from netcheck.runner import Probes, resolve_method, run  # noqa: PLC0415
@@ -636,8 +658,10 @@ def _run_probes(checks: list[Check], role: Role, options: RunOptions, *, quiet: 
     if not quiet and (note := method_note(sys.platform, str(options.method), str(chosen))):
         _say(note, err=True)
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    if early is not None and ahead is not None:
+        early.idle = ahead.work
     try:
-        return run(checks, role, options, probes=probes, on_progress=progress)
+        return run(checks, role, options, probes=probes, on_progress=progress, on_result=ahead.add if ahead else None)
     finally:
         progress.close()
 
@@ -652,8 +676,9 @@ def _check_this_machine() -> int:
     return exit_code(report)
 
 
-def _emit(report: Report, output: Output) -> None:
-    """Render (redacted if asked) and write to --output, atomically, or to stdout."""
+def _emit(report: Report, output: Output, ahead: Prerendered | None = None) -> None:
+    """Render (redacted if asked) and write to --output, atomically, or to stdout; `ahead`: the JSON text of
+    checks made during the run (see _ahead)."""
     from netcheck.report.base import summary_line  # noqa: PLC0415
     from netcheck.report.formats import render  # noqa: PLC0415
 
@@ -661,7 +686,12 @@ def _emit(report: Report, output: Output) -> None:
         from netcheck.report.redact import redact  # noqa: PLC0415
 
         report = redact(report)
-    chunks = render(report, output.format, verbose=output.verbose)
+    if ahead is not None:
+        from netcheck.report.json import iter_json  # noqa: PLC0415
+
+        chunks: Iterable[str] = iter_json(report, ahead)
+    else:
+        chunks = render(report, output.format, verbose=output.verbose)
     if output.path:
         _write_atomically(output.path, chunks)
         if not output.quiet and not output_target(output.path).is_stdout:  # the summary must not end up inside the report

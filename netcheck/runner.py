@@ -139,9 +139,16 @@ def allow_open_files(wanted: int) -> None:
 
 
 def run(
-    checks: Sequence[Check], role: Role, options: RunOptions, *, probes: Probes | None = None, on_progress: Progress | None = None
+    checks: Sequence[Check],
+    role: Role,
+    options: RunOptions,
+    *,
+    probes: Probes | None = None,
+    on_progress: Progress | None = None,
+    on_result: Callable[[Result], None] | None = None,
 ) -> Report:
     """Run the checks from this machine (in `role`) into one Report; the method is resolved here, once.
+    `on_result` sees each result as it is decided (a later stage may still replace it in the report).
 
     Raises InputError when the options ask for what this machine cannot do (--method syn without privileges).
     """
@@ -152,7 +159,7 @@ def run(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     with _fewer_collections():
-        results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=on_progress))
+        results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=on_progress, on_result=on_result))
     return Report(
         tool_version=__version__,
         started_at=started_at,
@@ -185,6 +192,7 @@ async def run_checks(
     *,
     probes: Probes | None = None,
     on_progress: Progress | None = None,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """Run every check and return one result each, in the order of `checks` (services follow their link).
 
@@ -193,7 +201,7 @@ async def run_checks(
     those a SYN result settled as skips during the probes are decided already); services are identified on the
     open ones last.
     """
-    run = _Run(checks, options, probes or Probes(), on_progress)
+    run = _Run(checks, options, probes or Probes(), on_progress, on_result)
     access = [c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason]
     run.follow(access)
     for check in checks:
@@ -217,9 +225,16 @@ async def run_checks(
 class _Run:
     """The state of one run: the results so far, the concurrency bound, and progress reporting."""
 
-    def __init__(self, checks: Sequence[Check], options: RunOptions, probes: Probes, on_progress: Progress | None) -> None:
+    def __init__(
+        self,
+        checks: Sequence[Check],
+        options: RunOptions,
+        probes: Probes,
+        on_progress: Progress | None,
+        on_result: Callable[[Result], None] | None = None,
+    ) -> None:
         self.total = len(checks)
-        self.options, self.probes, self.on_progress = options, probes, on_progress
+        self.options, self.probes, self.on_progress, self.on_result = options, probes, on_progress, on_result
         self.results: dict[str, Result] = {}
         self.limit = asyncio.Semaphore(max(1, options.concurrency))
         self.lock = threading.Lock()  # the SYN engine reports from its worker thread
@@ -232,6 +247,8 @@ class _Run:
     def done(self, result: Result) -> None:
         with self.lock:
             self.results[result.check.id] = result
+            if self.on_result:
+                self.on_result(result)
             if self.on_progress:
                 self.on_progress(len(self.results), self.total)
 

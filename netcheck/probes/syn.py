@@ -511,6 +511,9 @@ class EngineProcess:
         self.lock = threading.Lock()
         self.reaped = False
         self.collected = False
+        self.idle: Callable[[], bool] | None = None
+        """Work for this process while no outcome is waiting (netcheck encodes finished checks' JSON then):
+        called whenever the queue is empty, True when it did some and may be called again."""
         die_with_us = _death_signal()
         parent = os.getpid()
         keep_sigint = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
@@ -591,9 +594,15 @@ class EngineProcess:
         self.reader.join()
 
     def outcomes(self) -> Iterator[tuple[int, Outcome]]:
-        """Each outcome (index in `keys`, outcome) as it comes; the engine's error is raised at the end."""
+        """Each outcome (index in `keys`, outcome) as it comes; the engine's error is raised at the end. While
+        none is waiting, `idle` works."""
         while True:
-            item = self.queue.get()
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                if self.idle is not None and self.idle():
+                    continue
+                item = self.queue.get()
             if isinstance(item, list):
                 yield from item
             elif item is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
 from functools import cache
 from importlib import resources
@@ -339,9 +340,71 @@ def _checks_text(checks: list[dict[str, Any]]) -> str:
     return json.dumps(wrapped, indent=2)[len(_OPEN) : -len(_CLOSE)]
 
 
-def iter_json(report: Report) -> Iterator[str]:
+_ITEM_BOUNDARY = "\n    },\n    {\n"
+"""Between two checks of the "checks" list: every other line of a check is indented deeper, and neither encoder
+writes a newline inside a string."""
+
+
+def _item_texts(results: Sequence[Result]) -> list[str]:
+    """Each result's text as it stands in the report's "checks" list (from "    {" to "    }"): encoded
+    together, as _checks_text does, then cut at the boundaries between checks."""
+    parts = _checks_text([result_to_dict(r) for r in results]).split(_ITEM_BOUNDARY)
+    if len(parts) != len(results):  # cannot happen (see _ITEM_BOUNDARY); one at a time if it ever did
+        return [_checks_text([result_to_dict(r)]) for r in results]
+    if len(parts) == 1:
+        return parts
+    last = len(parts) - 1
+    return [(part if index == 0 else "    {\n" + part) + ("" if index == last else "\n    }") for index, part in enumerate(parts)]
+
+
+class Prerendered:
+    """Checks' JSON text made ahead of the report, while a run waits for its probes: netcheck hands each
+    result here as it is decided (`add`) and lets it encode a few whenever its SYN engine has no outcome
+    waiting (`work`); iter_json then takes a check's text from here when the report holds that very result
+    (a result replaced later, such as by settling an agent of unknown OS, is encoded with the report). The
+    text is what iter_json would write for it: the same encoders, the same fallback."""
+
+    BATCH = 100
+    """Results encoded a call: about a millisecond, so an outcome that arrives meanwhile waits no longer."""
+
+    def __init__(self) -> None:
+        self.waiting: deque[Result] = deque()
+        self.texts: dict[int, tuple[Result, str]] = {}
+        """By id(result), with the result itself: it stays alive, so its id is never another's."""
+
+    def add(self, result: Result) -> None:
+        self.waiting.append(result)
+
+    def work(self) -> bool:
+        """Encode up to BATCH of the results waiting; False when none was."""
+        batch = [self.waiting.popleft() for _ in range(min(self.BATCH, len(self.waiting)))]
+        if not batch:
+            return False
+        for result, text in zip(batch, _item_texts(batch), strict=True):
+            self.texts[id(result)] = (result, text)
+        return True
+
+    def chunk_text(self, results: Sequence[Result]) -> str:
+        """`results` as _checks_text writes them: their texts made ahead, and the others encoded now."""
+        texts: list[str | None] = []
+        missing: list[Result] = []
+        for result in results:
+            made = self.texts.get(id(result))
+            if made is not None and made[0] is result:
+                texts.append(made[1])
+            else:
+                texts.append(None)
+                missing.append(result)
+        if missing:
+            encoded = iter(_item_texts(missing))
+            texts = [text if text is not None else next(encoded) for text in texts]
+        return ",\n".join(text for text in texts if text is not None)
+
+
+def iter_json(report: Report, ahead: Prerendered | None = None) -> Iterator[str]:
     """The JSON report in chunks of CHUNK checks: the same text as json.dumps(..., indent=2), without ever
-    holding the whole document (a run of 40,000 checks would otherwise need hundreds of MB)."""
+    holding the whole document (a run of 40,000 checks would otherwise need hundreds of MB). `ahead`: checks'
+    texts made while the run waited (Prerendered), used where they are this report's results."""
     header = report_to_dict(replace(report, results=()))
     header["summary"] = summary_to_dict(report)
     del header["checks"]
@@ -353,7 +416,9 @@ def iter_json(report: Report) -> Iterator[str]:
     results = report.results
     for start in range(0, len(results), CHUNK):
         separator = ",\n" if start else ""
-        yield separator + _checks_text([result_to_dict(r) for r in results[start : start + CHUNK]])
+        chunk = results[start : start + CHUNK]
+        text = ahead.chunk_text(chunk) if ahead is not None else _checks_text([result_to_dict(r) for r in chunk])
+        yield separator + text
     yield "\n  ]\n}\n"
 
 

@@ -88,3 +88,62 @@ def test_a_large_lab_like_report() -> None:
         results.append(replace(base, address=address, state=states[index % 3], evidence=evidence, elapsed_ms=index / 13))
     big = replace(report(tuple(results)), phase=Phase.PRE_INSTALL)
     assert render_json(big) == reference(big)
+
+
+def prerendered(report: Report, ahead_of: set[int], *, batch: int = 3) -> json_report.Prerendered:
+    """A Prerendered that was given the report's results numbered in `ahead_of` and encoded them while a run
+    waited, `batch` at a time."""
+    ahead = json_report.Prerendered()
+    ahead.BATCH = batch
+    for index, result in enumerate(report.results):
+        if index in ahead_of:
+            ahead.add(result)
+    while ahead.work():
+        pass
+    return ahead
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.text(max_size=8), values, max_size=4), min_size=1, max_size=7),
+    st.sets(st.integers(min_value=0, max_value=6)),
+    st.integers(min_value=1, max_value=4),
+)
+def test_checks_encoded_ahead_are_written_as_json_dumps_would(
+    evidence: list[dict[str, Any]], ahead_of: set[int], batch: int
+) -> None:
+    """Any mix of checks encoded during the run (in batches, some needing json.dumps) and checks encoded with
+    the report gives the same text as the report encoded at once."""
+    whole = with_evidence(evidence)
+    ahead = prerendered(whole, ahead_of, batch=batch)
+    assert "".join(json_report.iter_json(whole, ahead)) == reference(whole)
+
+
+def test_a_result_replaced_after_it_was_encoded_is_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settling an agent of unknown OS replaces its results after the run encoded them: the report's own
+    result is written, never the text of the one it replaced (nor an equal one's: texts go by identity)."""
+    monkeypatch.setattr(json_report, "CHUNK", 2)
+    whole = with_evidence([{"banner": "first"}, {"banner": "Überwachung"}, {"banner": "third"}])
+    ahead = prerendered(whole, {0, 1, 2})
+    settled = replace(whole, results=(whole.results[0], replace(whole.results[1], remediation="give its OS"), whole.results[2]))
+    text = "".join(json_report.iter_json(settled, ahead))
+    assert text == reference(settled)
+    assert "give its OS" in text
+    assert len(ahead.texts) == 3  # the replaced one was encoded with the report, not kept
+
+
+def test_work_encodes_what_waits_a_batch_at_a_time() -> None:
+    whole = with_evidence([{"n": n} for n in range(5)])
+    ahead = json_report.Prerendered()
+    ahead.BATCH = 2
+    assert not ahead.work()  # nothing waits
+    for result in whole.results:
+        ahead.add(result)
+    assert [ahead.work(), len(ahead.texts), ahead.work(), ahead.work(), len(ahead.texts), ahead.work()] == [
+        True,
+        2,
+        True,
+        True,
+        5,
+        False,
+    ]

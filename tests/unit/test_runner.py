@@ -287,7 +287,7 @@ def staged(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
-def _syn_run_with_access(credentials: Any) -> dict[str, Any]:
+def _syn_run_with_access(credentials: Any, on_result: Any = None) -> dict[str, Any]:
     """A SYN run of two Linux agents (22 open on one, filtered on the other): the results by id."""
 
     def syn_batch(targets: list[tuple[str, int]], *, on_observation: Any = None, **_: Any) -> dict[Any, Observation]:
@@ -306,8 +306,17 @@ def _syn_run_with_access(credentials: Any) -> dict[str, Any]:
     checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
     probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True, ssh=ssh)
     options = RunOptions(method=Method.SYN, identify_services=False, credentials=credentials)
-    results = asyncio.run(run_checks(checks, options, probes=probes))
+    results = asyncio.run(run_checks(checks, options, probes=probes, on_result=on_result))
     return {r.check.id: r for r in results}
+
+
+def test_each_result_is_handed_over_as_it_is_decided() -> None:
+    """on_result (the JSON report encodes what it is given while the engine probes) sees every check's result,
+    the very result the run returns unless a later stage replaced it."""
+    seen: list[Any] = []
+    results = _syn_run_with_access(None, on_result=seen.append)
+    assert sorted(r.check.id for r in seen) == sorted(results)
+    assert all(r is results[r.check.id] for r in seen)
 
 
 def test_access_skips_are_decided_as_soon_as_a_syn_probes_link_is_judged(staged: list[list[str]]) -> None:

@@ -292,6 +292,39 @@ def test_outcomes_arrive_while_the_engine_still_runs(monkeypatch: pytest.MonkeyP
     assert reaped(forked)
 
 
+def test_collecting_works_on_the_side_while_no_outcome_waits(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
+    """`idle` (netcheck encodes finished checks' JSON there) runs while the engine has nothing to hand over,
+    a unit at a time until it has nothing left, and again only once more outcomes came; every outcome is
+    delivered."""
+
+    def first_then_wait(
+        keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], idle: Callable[[], None], **_: Any
+    ) -> None:
+        emit(0, outcome())
+        idle()
+        time.sleep(1)
+        emit(1, outcome())
+
+    units: list[float] = []
+
+    def idle() -> bool:
+        units.append(time.monotonic() - started)
+        return len(units) < 5  # five units of work, then nothing left to do
+
+    arrived: dict[tuple[str, int], float] = {}
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(first_then_wait))
+    started = time.monotonic()
+    engine = syn.EngineProcess([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=1.0, retries=0, rate_pps=1000)
+    engine.idle = idle
+    results = engine.collect(
+        list(engine.keys), timeout_s=1.0, retries=0, rate_pps=1000, on_observation=lambda k, _o: arrived.setdefault(k, 0.0)
+    )
+    assert sorted(results) == [("198.18.0.31", 22), ("198.18.0.31", 445)]
+    assert sum(at < 1 for at in units) >= 5  # while the engine slept, until it had nothing left
+    assert len(units) <= 8  # then once a queue found empty at most (three: before, between and after the outcomes), not in a loop
+    assert reaped(forked)
+
+
 def test_the_engines_other_errors_keep_their_type_and_what_it_finished(
     monkeypatch: pytest.MonkeyPatch, forked: list[int]
 ) -> None:
