@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from netcheck.address import parse_ip
 from netcheck.icmp import IcmpError, state_from_icmp
@@ -771,6 +771,38 @@ F_SETPIPE_SZ = 1031
 _MAX_FD = 1 << 20
 
 
+class _Finish(Protocol):
+    """Hands a finished probe's outcome over (engine_outcomes' finish)."""
+
+    def __call__(self, key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None: ...
+
+
+class _Neighbours:
+    """During a run, whether a silent probe's next hop never answered ARP (as engine_outcomes tells at the end):
+    the routing table is read once, the neighbour table at most every 50 ms."""
+
+    def __init__(self) -> None:
+        self.routes: str | None = None
+        self.hops: dict[str, str] = {}
+        self.stale: set[str] = set()
+        self.read_at = -math.inf
+
+    def unanswered(self, address: str) -> bool:
+        now = time.monotonic()
+        if now - self.read_at > 0.05:
+            self.stale, self.read_at = _incomplete_arp(), now
+        if not self.stale:
+            return False
+        if self.routes is None:
+            try:
+                self.routes = Path("/proc/net/route").read_text()
+            except OSError:
+                self.routes = ""
+        if address not in self.hops:
+            self.hops[address] = next_hop(self.routes, address) if self.routes else address
+        return self.hops[address] in self.stale
+
+
 @dataclass
 class _Engine:
     """The send-read-give-up loop of one batch (see syn_probe_batch)."""
@@ -785,7 +817,7 @@ class _Engine:
     flight: int = 0
     """Attempts in flight: sent, neither answered nor given up."""
 
-    def run(self, finish: Callable[[tuple[str, int], _Probe], None], idle: Callable[[], None] | None = None) -> None:
+    def run(self, finish: _Finish, idle: Callable[[], None] | None = None) -> None:
         """Send every first attempt and every retry the timing asks for, within the window and the rate, reading
         answers as they come; returns when nothing is in flight and nothing is left to send. Retries go out
         before new probes (nmap's order). Answered probes are handed to `finish` at once."""
@@ -803,7 +835,7 @@ class _Engine:
         self,
         sender: socket.socket,
         answers: _Answers,
-        finish: Callable[[tuple[str, int], _Probe], None],
+        finish: _Finish,
         idle: Callable[[], None] | None,
     ) -> None:
         probes, timing = self.probes, self.timing
@@ -811,6 +843,12 @@ class _Engine:
         again: deque[tuple[str, int]] = deque()
         outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
         spent: list[tuple[str, int]] = []  # silent after every retry they were allowed
+        # With --retries 0 a probe given up on is never sent again (a network that shows losses gets no retries
+        # either): once it has waited its timeout once more (an answer that late still counts), its outcome goes
+        # out during the run. With retries, such a probe may still earn more, so it waits for the end.
+        never_again = timing.policy.retries == 0
+        final: deque[tuple[float, tuple[str, int]]] = deque()  # (outcome due at, key), in giving-up order
+        neighbours = _Neighbours()
         interval = 1.0 / max(1, self.rate_pps)
         next_send = time.monotonic()
         while True:
@@ -831,8 +869,16 @@ class _Engine:
                 self.window.on_silence()
                 if probe.attempts <= timing.retries(key[0]) + probe.extra:
                     again.append(key)
+                elif never_again:
+                    final.append((now + timing.timeout(key[0]), key))
                 else:
                     spent.append(key)
+            while final and final[0][0] <= now:
+                key = final.popleft()[1]
+                probe = probes[key]
+                if not probe.done:  # no answer came, however late
+                    probe.done = True
+                    finish(key, probe, no_arp=neighbours.unanswered(key[0]))
             if not (fresh or again or self.flight):
                 # Before giving up, look again: a network may have shown its losses (answers to retries)
                 # only after some of its probes had used the retries they were allowed then.
@@ -866,6 +912,8 @@ class _Engine:
                 continue
             # Nothing could be sent: wait for an answer, the next expiry, or the rate's next slot.
             wake = outstanding[0][0] + timing.timeout(outstanding[0][1][0]) if outstanding else now + 0.002
+            if final:
+                wake = min(wake, final[0][0])
             if (fresh or again) and self.window.limit > self.flight:
                 wake = min(wake, next_send)
             if idle is not None:
@@ -878,7 +926,7 @@ class _Engine:
         acked: int | None,
         reply: SynReply,
         at: float,
-        finish: Callable[[tuple[str, int], _Probe], None],
+        finish: _Finish,
     ) -> None:
         probe = self.probes.get(key)
         if probe is None or probe.done or not probe.sent:

@@ -73,6 +73,35 @@ def test_every_link_has_the_expected_state_and_verdict(reports: dict[str, tuple[
     assert report["summary"]["fail"] == sum(1 for e in EXPECTED if e.verdict == "fail")
 
 
+def test_without_retries_a_silent_link_is_decided_while_others_are_still_probed(site: Site) -> None:
+    """--retries 0: a SYN probe given up on is never sent again, so its outcome goes out during the run (not
+    when the last probe is done), with the states of a run with retries. --rate 10 spreads the probes over
+    more than a second (445 links first, then 25001, then 22)."""
+    code, report = netcheck_json(
+        site.console, "--method", "syn", "--retries", "0", "--rate", "10", "--license-server", "ls.lab.test", *AGENT_ARGS
+    )
+    links = by_link(report)
+    for expect in EXPECTED:
+        link = links[(expect.address, expect.port)]
+        assert (link["state"], link["verdict"]) == (expect.state, expect.verdict), (expect, link)
+        assert link["evidence"]["attempts"] == 1
+    assert links[(NO_ARP, 22)]["evidence"]["arp"] == "no answer"
+    last = max(link["elapsed_ms"] for link in links.values())
+    silent = [link for link in links.values() if link["evidence"]["reply"] == "none"]
+    assert sum(link["elapsed_ms"] < last - 500 for link in silent) >= 2  # the dropping agent's 445 and 25001
+    assert code == 1
+    # The host that never answers ARP, probed first (every agent here is Linux: one link each, in their order):
+    # it is judged during the run too, from the neighbour table as it is then.
+    addresses = [NO_ARP, *(a for a in dict.fromkeys(e.address for e in EXPECTED) if a != NO_ARP)]
+    _code, report = netcheck_json(
+        site.console, "--method", "syn", "--retries", "0", "--rate", "10", *(f"--agent={a}:linux" for a in addresses)
+    )
+    links = by_link(report)
+    no_arp = links[(NO_ARP, 22)]
+    assert (no_arp["state"], no_arp["evidence"]["arp"]) == ("unreachable", "no answer")
+    assert no_arp["elapsed_ms"] < max(link["elapsed_ms"] for link in links.values()) - 400
+
+
 def test_syn_evidence_names_the_packet(reports: dict[str, tuple[int, dict[str, Any]]]) -> None:
     links = by_link(reports["syn"][1])
     assert links[(WIN_OK, 445)]["evidence"]["reply"] == "syn-ack"
