@@ -33,7 +33,9 @@ from netcheck.classify import (
     judge_host,
     judge_identified,
     misdirected,
+    settle_agent,
     settle_unknown_os,
+    settles_by_service,
     skipped_link,
     unresolved_link,
     wants_identification,
@@ -203,7 +205,7 @@ async def run_checks(
     """
     run = _Run(checks, options, probes or Probes(), on_progress, on_result)
     access = [c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason]
-    run.follow(access)
+    run.follow(access, [c for c in checks if settles_by_service(c)])
     for check in checks:
         if check.skip_reason:
             run.done(skipped_link(check))
@@ -216,7 +218,7 @@ async def run_checks(
         run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved),
     )
     extra = await run.access(access, resolved)
-    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra)
+    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra, settled=run.settled)
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, run.probes, run.limit)
@@ -243,6 +245,12 @@ class _Run:
         self.window = _Window(options.concurrency)
         self.followers: dict[tuple[str, PortKey | None], list[Check]] = {}
         """Access checks not decided yet, by the link each needs (see follow)."""
+        self.unknown_os: dict[str, list[Check]] = {}
+        """The links of each agent given without an OS (see follow)."""
+        self.final: set[str] = set()
+        """The checks whose result will not change (link_final)."""
+        self.settled: set[str] = set()
+        """Agents of unknown OS settled already (see follow)."""
 
     def done(self, result: Result) -> None:
         with self.lock:
@@ -304,24 +312,38 @@ class _Run:
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
 
-    def follow(self, access: list[Check]) -> None:
-        """The access checks, by the link each needs: one whose link's result is final early (a SYN probe's is
-        final when it is judged) and decides a skip is decided there and then, while other probes still run."""
+    def follow(self, access: list[Check], unknown_os: Sequence[Check] = ()) -> None:
+        """The checks that act as soon as a link's result is final (a SYN probe's is final when it is judged),
+        while other probes still run: the access checks, by the link each needs (one that can only be skipped
+        is decided there and then), and the links of agents given without an OS (an agent whose links are all
+        final is settled there and then, as settle_unknown_os would settle it at the end)."""
         for check in access:
             self.followers.setdefault(link_key(check), []).append(check)
+        for check in unknown_os:
+            self.unknown_os.setdefault(check.target.name, []).append(check)
 
     def link_final(self, link: Result) -> None:
         """`link`'s result will not change: decide the access checks that need it, where that is a skip (the
-        access stage visits the others). The same decision the access stage makes (access_skip)."""
+        access stage visits the others; the same decision it makes: access_skip), and settle its agent when
+        that was given without an OS and this was its last link."""
         waiting = self.followers.pop(link_key(link.check), None) if self.followers else None
-        if not waiting:
-            return
-        from netcheck.access.stage import access_skip  # noqa: PLC0415
+        if waiting:
+            from netcheck.access.stage import access_skip  # noqa: PLC0415
 
-        for check in waiting:
-            skip = access_skip(check, link, self.options.credentials)
-            if skip is not None:
-                self.done(skip)
+            for check in waiting:
+                skip = access_skip(check, link, self.options.credentials)
+                if skip is not None:
+                    self.done(skip)
+        name = link.check.target.name
+        links = self.unknown_os.get(name) if self.unknown_os else None
+        if links is None:
+            return
+        self.final.add(link.check.id)
+        if all(c.id in self.final for c in links):
+            del self.unknown_os[name]
+            self.settled.add(name)
+            for result in settle_agent(name, {c.port_key: self.results[c.id] for c in links if c.port_key is not None}):
+                self.done(result)
 
     async def access(self, checks: list[Check], resolved: Mapping[str, Result]) -> list[Result]:
         """Log in to agents whose install link is open; returns the agent-side results (sources other than here)."""

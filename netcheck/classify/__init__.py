@@ -9,7 +9,7 @@ from netcheck.classify.discovery import classify_discovery
 from netcheck.classify.host import classify_host, classify_subnet, judge_host
 from netcheck.classify.names import classify_name
 from netcheck.classify.services import classify_service, judge_identified, wants_identification
-from netcheck.classify.tcp import classify_tcp, misdirected, settle_unknown_os
+from netcheck.classify.tcp import classify_tcp, misdirected, settle_agent, settle_unknown_os, settles_by_service
 
 __all__ = [
     "classify_discovery",
@@ -22,7 +22,9 @@ __all__ = [
     "judge_host",
     "judge_identified",
     "misdirected",
+    "settle_agent",
     "settle_unknown_os",
+    "settles_by_service",
     "skipped_link",
     "unresolved_link",
     "wants_identification",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import assert_never
 
@@ -138,42 +138,59 @@ def classify_tcp(
     return result(Verdict.ERROR, f"probe failed: {observation.error or seen}")
 
 
-def settle_unknown_os(results: Iterable[Result]) -> list[Result]:
-    """For agents given without an OS: SMB answering means Windows, SSH answering means Linux.
+def settles_by_service(check: Check) -> bool:
+    """A link to an agent given without an OS: which service answers there settles which links it needs."""
+    return check.kind is Kind.TCP and check.target.role is Role.AGENT and check.target.os is None and check.port_key is not None
 
-    The links of the other OS become `skip`. When neither answers, both stay failed and the remediation
-    asks for the OS, since netcheck cannot tell which service should be running.
-    """
-    results = list(results)
-    by_agent: dict[str, dict[PortKey, Result]] = {}
-    for r in results:
-        check = r.check
-        if check.kind is Kind.TCP and check.target.role is Role.AGENT and check.target.os is None and check.port_key:
-            by_agent.setdefault(check.target.name, {})[check.port_key] = r
-    replaced: dict[str, Result] = {}
-    for name, links in by_agent.items():
-        smb, ssh = links.get(PortKey.SMB), links.get(PortKey.SSH)
-        smb_open = smb is not None and smb.state is State.OPEN
-        ssh_open = ssh is not None and ssh.state is State.OPEN
-        if smb_open != ssh_open:
-            looks = AgentOS.WINDOWS if smb_open else AgentOS.LINUX
-            answering = smb if smb_open else ssh
-            for key, r in links.items():
-                applies = key is not PortKey.SSH if looks is AgentOS.WINDOWS else key is PortKey.SSH
-                if not applies:
-                    replaced[r.check.id] = replace(
+
+def settle_agent(name: str, links: Mapping[PortKey, Result]) -> list[Result]:
+    """settle_unknown_os for one agent (its links by port key): the results it replaces, and nothing else."""
+    replaced: list[Result] = []
+    smb, ssh = links.get(PortKey.SMB), links.get(PortKey.SSH)
+    smb_open = smb is not None and smb.state is State.OPEN
+    ssh_open = ssh is not None and ssh.state is State.OPEN
+    if smb_open != ssh_open:
+        looks = AgentOS.WINDOWS if smb_open else AgentOS.LINUX
+        answering = smb if smb_open else ssh
+        for key, r in links.items():
+            applies = key is not PortKey.SSH if looks is AgentOS.WINDOWS else key is PortKey.SSH
+            if not applies:
+                replaced.append(
+                    replace(
                         r,
                         verdict=Verdict.SKIP,
                         detail=f"{r.detail}; not needed: {name} looks like a {looks} agent "
                         f"(TCP {answering.check.port if answering else '?'} answers)",
                         remediation="",
                     )
-        else:
-            for r in links.values():
-                if r.verdict is Verdict.FAIL and r.check.must_be_served:
-                    replaced[r.check.id] = replace(
+                )
+    else:
+        for r in links.values():
+            if r.verdict is Verdict.FAIL and r.check.must_be_served:
+                replaced.append(
+                    replace(
                         r,
                         remediation=f"{r.remediation} Neither SMB nor SSH answers on {name}: give its OS "
                         f"(--agent {name}:windows or :linux) so netcheck knows which one must.",
                     )
+                )
+    return replaced
+
+
+def settle_unknown_os(results: Iterable[Result], *, settled: Collection[str] = ()) -> list[Result]:
+    """For agents given without an OS: SMB answering means Windows, SSH answering means Linux.
+
+    The links of the other OS become `skip`. When neither answers, both stay failed and the remediation
+    asks for the OS, since netcheck cannot tell which service should be running. `settled`: agents whose
+    results are settled already (the runner settles an agent as soon as its SYN results are final).
+    """
+    results = list(results)
+    by_agent: dict[str, dict[PortKey, Result]] = {}
+    for r in results:
+        check = r.check
+        if settles_by_service(check) and check.port_key is not None and check.target.name not in settled:
+            by_agent.setdefault(check.target.name, {})[check.port_key] = r
+    replaced = {r.check.id: r for name, links in by_agent.items() for r in settle_agent(name, links)}
+    if not replaced:
+        return results
     return [replaced.get(r.check.id, r) for r in results]

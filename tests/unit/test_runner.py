@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from netcheck.classify import settle_unknown_os
 from netcheck.discovery import DiscoveryFacts
 from netcheck.host.facts import HostFacts
 from netcheck.matrix import PortKey
@@ -353,3 +354,42 @@ def test_connect_results_are_not_final_early_so_the_access_stage_decides(staged:
     checks = plan_checks(Topology(agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
     asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT, identify_services=False), probes=fake_probes(connect)))
     assert staged == [["access:console->198.18.0.41:22"]]
+
+
+def test_an_agent_of_unknown_os_is_settled_as_soon_as_its_syn_links_are_final() -> None:
+    """Each agent given without an OS is settled while the other probes run, once its last link is judged:
+    the settled results are handed over then (the JSON report encodes them during the run), and the run's
+    results are what settling every agent at the end gives."""
+    replies = {"198.18.0.51": {445: Reply.SYN_ACK}, "198.18.0.52": {}, "198.18.0.53": {22: Reply.SYN_ACK, 25001: Reply.RST}}
+    states = {Reply.SYN_ACK: State.OPEN, Reply.RST: State.CLOSED, Reply.NONE: State.FILTERED}
+    handed: list[Any] = []
+
+    def syn_batch(targets: list[tuple[str, int]], *, on_observation: Any = None, **_: Any) -> dict[Any, Observation]:
+        seen = {}
+        for key in targets:
+            reply = replies[key[0]].get(key[1], Reply.NONE)
+            seen[key] = observation = Observation(states[reply], key[0], TcpReply("syn", reply))
+            on_observation(key, observation)
+            if key == targets[-1]:
+                handed.append("the last probe was judged")
+        return seen
+
+    agents = tuple(Target(address, Role.AGENT) for address in replies)
+    checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
+    probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True)
+    options = RunOptions(method=Method.SYN, identify_services=False)
+    results = {r.check.id: r for r in asyncio.run(run_checks(checks, options, probes=probes, on_result=handed.append))}
+
+    windows_ssh, silent_smb = results["tcp:console->198.18.0.51:22"], results["tcp:console->198.18.0.52:445"]
+    assert windows_ssh.verdict is Verdict.SKIP and "looks like a windows agent" in windows_ssh.detail
+    assert silent_smb.verdict is Verdict.FAIL and silent_smb.remediation.endswith("netcheck knows which one must.")
+    assert results["tcp:console->198.18.0.53:445"].verdict is Verdict.SKIP
+    last_probe = handed.index("the last probe was judged")
+    assert windows_ssh in handed[:last_probe]  # settled during the run, before the last probe was judged
+    assert silent_smb in handed[:last_probe]
+    first_seen = {}
+    for result in handed:
+        if result != "the last probe was judged":
+            first_seen.setdefault(result.check.id, result)
+    unsettled = [first_seen[c.id] for c in checks]
+    assert {r.check.id: r for r in settle_unknown_os(unsettled)} == results  # as settling at the end
