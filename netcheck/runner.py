@@ -204,18 +204,22 @@ async def run_checks(
     open ones last.
     """
     run = _Run(checks, options, probes or Probes(), on_progress, on_result)
-    access = [c for c in checks if c.kind is Kind.ACCESS and not c.skip_reason]
-    run.follow(access, [c for c in checks if settles_by_service(c)])
+    by_kind: dict[Kind, list[Check]] = {kind: [] for kind in Kind}  # one pass over 50,000 checks, not one a kind
     for check in checks:
         if check.skip_reason:
             run.done(skipped_link(check))
-    resolved, observations = await run.names([c for c in checks if c.kind is Kind.NAME])
+            run.final.add(check.id)
+        else:
+            by_kind[check.kind].append(check)
+    access = by_kind[Kind.ACCESS]
+    run.follow(access, [c for c in checks if settles_by_service(c)])
+    resolved, observations = await run.names(by_kind[Kind.NAME])
     # This machine's facts (firewall commands, sockets) are mostly waiting on other programs: gathered while
     # the links are probed, not before.
     await asyncio.gather(
-        run.host([c for c in checks if c.kind is Kind.HOST], resolved),
-        run.discovery([c for c in checks if c.kind is Kind.DISCOVERY], observations),
-        run.links([c for c in checks if c.kind is Kind.TCP and not c.skip_reason], resolved),
+        run.host(by_kind[Kind.HOST], resolved),
+        run.discovery(by_kind[Kind.DISCOVERY], observations),
+        run.links(by_kind[Kind.TCP], resolved),
     )
     extra = await run.access(access, resolved)
     settled = settle_unknown_os([run.results[c.id] for c in checks] + extra, settled=run.settled)
@@ -245,8 +249,10 @@ class _Run:
         self.window = _Window(options.concurrency)
         self.followers: dict[tuple[str, PortKey | None], list[Check]] = {}
         """Access checks not decided yet, by the link each needs (see follow)."""
-        self.unknown_os: dict[str, list[Check]] = {}
-        """The links of each agent given without an OS (see follow)."""
+        self.unknown_os: dict[str, dict[str, Check]] = {}
+        """The links of each agent given without an OS, by id (see follow)."""
+        self.access_skip: Callable[[Check, Result, Credentials | None], Result | None] = lambda *_: None
+        """access.stage.access_skip, imported by follow when the run has access checks."""
         self.final: set[str] = set()
         """The checks whose result will not change (link_final)."""
         self.settled: set[str] = set()
@@ -317,10 +323,14 @@ class _Run:
         while other probes still run: the access checks, by the link each needs (one that can only be skipped
         is decided there and then), and the links of agents given without an OS (an agent whose links are all
         final is settled there and then, as settle_unknown_os would settle it at the end)."""
+        if access:
+            from netcheck.access.stage import access_skip  # noqa: PLC0415 - only runs with access checks
+
+            self.access_skip = access_skip
         for check in access:
             self.followers.setdefault(link_key(check), []).append(check)
         for check in unknown_os:
-            self.unknown_os.setdefault(check.target.name, []).append(check)
+            self.unknown_os.setdefault(check.target.name, {})[check.id] = check
 
     def link_final(self, link: Result) -> None:
         """`link`'s result will not change: decide the access checks that need it, where that is a skip (the
@@ -328,10 +338,8 @@ class _Run:
         that was given without an OS and this was its last link."""
         waiting = self.followers.pop(link_key(link.check), None) if self.followers else None
         if waiting:
-            from netcheck.access.stage import access_skip  # noqa: PLC0415
-
             for check in waiting:
-                skip = access_skip(check, link, self.options.credentials)
+                skip = self.access_skip(check, link, self.options.credentials)
                 if skip is not None:
                     self.done(skip)
         name = link.check.target.name
@@ -339,10 +347,11 @@ class _Run:
         if links is None:
             return
         self.final.add(link.check.id)
-        if all(c.id in self.final for c in links):
+        if len(self.final.intersection(links)) == len(links):
             del self.unknown_os[name]
             self.settled.add(name)
-            for result in settle_agent(name, {c.port_key: self.results[c.id] for c in links if c.port_key is not None}):
+            by_port = {c.port_key: self.results[c.id] for c in links.values() if c.port_key is not None}
+            for result in settle_agent(name, by_port):
                 self.done(result)
 
     async def access(self, checks: list[Check], resolved: Mapping[str, Result]) -> list[Result]:

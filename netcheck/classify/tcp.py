@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import assert_never
@@ -45,17 +46,24 @@ def _unblock_fix(check: Check, address: str | None, source_os: str | None, reply
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # each address has a link a port
+def _special(address: str) -> tuple[bool, bool]:
+    """Whether a probed address is no machine's (0.0.0.0, ::) and whether it is this machine's loopback."""
+    ip = parse_ip(address.split("%", 1)[0])
+    return (False, False) if ip is None else (ip.is_unspecified, ip.is_loopback)
+
+
 def misdirected(check: Check, address: str) -> Result | None:
     """A link whose address is no remote machine: 0.0.0.0 / :: (no machine), or a name that resolves to this
     machine's loopback. Probing it would judge this machine's own ports, so it fails before any probe.
 
     A loopback address the user typed is taken as meant (bare `netcheck` and tests probe 127.0.0.1 on purpose).
     """
-    ip = parse_ip(address.split("%", 1)[0])
-    if ip is None:
+    unspecified, loopback = _special(address)
+    if not unspecified and not loopback:
         return None
     role = str(check.target.role).replace("-", " ")
-    if ip.is_unspecified:
+    if unspecified:
         return Result(
             check,
             State.NOT_PROBED,
@@ -64,7 +72,7 @@ def misdirected(check: Check, address: str) -> Result | None:
             f"Give the {role}'s real address or name instead of {check.target.name}.",
             address,
         )
-    if ip.is_loopback and address != check.target.name:
+    if loopback and address != check.target.name:
         return Result(
             check,
             State.NOT_PROBED,
