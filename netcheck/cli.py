@@ -858,6 +858,13 @@ def exit_code(report: Report) -> int:
     return EXIT_PASS
 
 
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+def run() -> NoReturn:
+    """Console-script entry point. Once a command has returned (its report written and closed), the process
+    leaves without tearing its objects down one by one: after a 50,000-check run that is half a million
+    objects, a tenth of a second for nothing. stdout and stderr are flushed first; a reader that has gone
+    (`| head -1`) changes nothing (the exit code still tells the verdict)."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # BrokenPipeError and the like; ValueError: closed already
+            stream.flush()
+    os._exit(code)

@@ -165,6 +165,23 @@ def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_entry_point_leaves_with_everything_written_and_the_exit_code() -> None:
+    """`python -m netcheck` (the console script's run) leaves by os._exit once the command returned: what the
+    command wrote to stdout and stderr still gets out whole, and the exit code is the command's."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "netcheck", "ports", "--format", "csv"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0
+    assert proc.stdout == invoke("ports", "--format", "csv").output
+    assert proc.stdout.endswith("\n") and proc.stdout.count("\n") > 5
+    bad = subprocess.run(
+        [sys.executable, "-m", "netcheck", "check", "--retries", "x"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert bad.stderr == "netcheck: error: argument --retries: 'x' is not an integer (see 'netcheck check --help')\n"
+    assert bad.stdout == ""
+
+
 def test_the_syn_engine_starts_without_the_observations_the_connect_probe_or_asyncio() -> None:
     """What `check` imports before it forks the SYN engine (cli._start_syn): the engine starts that much earlier;
     the observations, the connect probe and asyncio are imported by the runner while the engine probes."""
