@@ -388,16 +388,14 @@ def syn_probe_batch(
 def address_links(links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     """Those of the probed `links` (target as given, port: plan.probed_links) whose target is an IPv4 address, in
     their order and once each: what a SYN run will probe for them, known before names are resolved (0.0.0.0 is no
-    machine: the runner fails that link unprobed)."""
-    usable: dict[str, bool] = {}  # each target has several links
-    keys: dict[tuple[str, int], None] = {}
-    for name, port in links:
-        if name not in usable:
-            ip = parse_ip(name)
-            usable[name] = ip is not None and ip.version == 4 and not ip.is_unspecified
-        if usable[name]:
-            keys[(name, port)] = None
-    return list(keys)
+    machine: the runner fails that link unprobed). Each target is parsed once (it has a link a port)."""
+    unique = dict.fromkeys(links)
+    usable = set()
+    for name in dict.fromkeys(name for name, _port in unique):
+        ip = parse_ip(name)
+        if ip is not None and ip.version == 4 and not ip.is_unspecified:
+            usable.add(name)
+    return [key for key in unique if key[0] in usable]
 
 
 ReplyFields = tuple[str | None, tuple[int, int, int, str | None] | None, int, str, float]
