@@ -138,9 +138,22 @@ def build_syn(template: bytes, source: bytes, destination: bytes, *, sport: int,
     """The template with this probe's addresses, ports and sequence number, and a correct TCP checksum, built
     in one struct call: the checksum is the template's precomputed share plus this probe's words (RFC 1071
     sums commute). (The kernel fills the IP id and checksum of an IP_HDRINCL packet.)"""
-    ip_prefix, ack, offset_flags, window, urgent, fixed = _template_parts(template)
+    return _syn_packet(_template_parts(template), (source, destination, _address_sum(source, destination)), sport, dport, seq)
+
+
+def _address_sum(source: bytes, destination: bytes) -> int:
+    """The addresses' share of the TCP checksum (a target's probes share it)."""
     src, dst = int.from_bytes(source, "big"), int.from_bytes(destination, "big")
-    total = fixed + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + sport + dport + (seq >> 16) + (seq & 0xFFFF)
+    return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
+
+
+def _syn_packet(
+    parts: tuple[bytes, int, int, int, int, int], target: tuple[bytes, bytes, int], sport: int, dport: int, seq: int
+) -> bytes:
+    """build_syn with the template's parts and the target's (source, destination, _address_sum) computed already."""
+    ip_prefix, ack, offset_flags, window, urgent, fixed = parts
+    source, destination, address_sum = target
+    total = fixed + address_sum + sport + dport + (seq >> 16) + (seq & 0xFFFF)
     total = (total & 0xFFFF) + (total >> 16)
     total = (total & 0xFFFF) + (total >> 16)
     checksum = ~total & 0xFFFF
@@ -420,16 +433,19 @@ def engine_outcomes(
     sport = random.randint(*SOURCE_PORTS)
     secret = random.getrandbits(32)
     template = _syn_template()
-    sources: dict[str, bytes] = {}
+    parts = _template_parts(template)
+    targets: dict[str, tuple[bytes, bytes, int]] = {}  # address → source, destination, their checksum share
     probes: dict[tuple[str, int], _Probe] = {}
     cookies: dict[tuple[str, int], int] = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
-        for index, (address, port) in enumerate(keys):
-            destination = socket.inet_aton(address)
-            source = sources.get(address) or sources.setdefault(address, socket.inet_aton(_source_for(address, route)))
-            cookies[(address, port)] = cookie(secret, destination, port)
-            packet = build_syn(template, source, destination, sport=sport, dport=port, seq=cookies[(address, port)])
-            probes[(address, port)] = _Probe(index, source, destination, packet)
+        for index, key in enumerate(keys):
+            address, port = key
+            target = targets.get(address)
+            if target is None:
+                destination, source = socket.inet_aton(address), socket.inet_aton(_source_for(address, route))
+                target = targets[address] = (source, destination, _address_sum(source, destination))
+            cookies[key] = seq = cookie(secret, target[1], port)
+            probes[key] = _Probe(index, target[0], target[1], _syn_packet(parts, target, sport, port, seq))
     engine = _Engine(probes, cookies, sport, template, Timing(policy_for(timeout_s, retries)), rate_pps)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
