@@ -314,47 +314,67 @@ _EXPONENT = re.compile(rb"e[-0-9]")
 _DIGITS = frozenset(b"0123456789")
 
 
-def _orjson_differs(data: bytes) -> bool:
+def _orjson_differs(data: bytes, *, exponents: bool = True) -> bool:
     """Where orjson's text can differ from json.dumps': non-ASCII and DEL (json.dumps escapes them), and floats
     in exponent form or below 1e-4 (1e+16 vs 1e16, 1e-05 vs 0.00001). Written for speed (a regex looking for
-    a digit before the "e" scans 30,000 checks in a second); a false alarm only costs a json.dumps."""
+    a digit before the "e" scans 30,000 checks in a second); a false alarm only costs a json.dumps. Without
+    `exponents` (every float is _plain, as the caller knows) the text is not searched for exponents."""
     if not data.isascii() or b"\x7f" in data or b"0.0000" in data:
         return True
-    return any(data[match.start() - 1] in _DIGITS for match in _EXPONENT.finditer(data))
+    return exponents and any(data[match.start() - 1] in _DIGITS for match in _EXPONENT.finditer(data))
 
 
-def _checks_text(checks: list[dict[str, Any]]) -> str:
+def _checks_text(checks: list[dict[str, Any]], *, exponents: bool = True) -> str:
     """Checks as json.dumps(indent=2) writes them inside the report's "checks" list (each at four spaces).
 
     orjson (OPT_INDENT_2) writes the same text as json.dumps for everything netcheck puts in a check except
     what _orjson_differs finds, so it encodes first and json.dumps takes over for a chunk it flags or cannot
     encode (a non-string key, an integer beyond 64 bits). Wrapping the chunk as {"checks": [...]} puts every
-    line at its final indentation: no re-indenting afterwards."""
+    line at its final indentation: no re-indenting afterwards. `exponents`: see _orjson_differs."""
     wrapped = {"checks": checks}
     try:
         data = orjson.dumps(wrapped, option=orjson.OPT_INDENT_2)
     except TypeError:  # orjson.JSONEncodeError
         data = b""
-    if data and not _orjson_differs(data):
+    if data and not _orjson_differs(data, exponents=exponents):
         return data[len(_OPEN) : -len(_CLOSE)].decode()
     return json.dumps(wrapped, indent=2)[len(_OPEN) : -len(_CLOSE)]
 
 
-_ITEM_BOUNDARY = "\n    },\n    {\n"
-"""Between two checks of the "checks" list: every other line of a check is indented deeper, and neither encoder
-writes a newline inside a string."""
+def _plain(value: float | None) -> bool:
+    """A number both encoders write alike: no exponent (json.dumps writes one below 1e-4 and from 1e16)."""
+    return value is None or value == 0 or 1e-4 <= abs(value) < 1e16
+
+
+def _floats_plain(result: Result) -> bool:
+    """Whether every float in `result`'s JSON is _plain, known without reading its text: so for a TCP link's
+    result (its RTT, wait and time) and a result without evidence, nearly all of a large report. Other
+    evidence (a service's answer, a host's facts) is read by _orjson_differs."""
+    evidence = result.evidence
+    if isinstance(evidence, TcpReply):
+        return evidence.service is None and _plain(evidence.rtt_ms) and _plain(evidence.timeout_ms) and _plain(result.elapsed_ms)
+    return isinstance(evidence, dict) and not evidence and _plain(result.elapsed_ms)
+
+
+def _results_text(results: Sequence[Result]) -> str:
+    """`results` as _checks_text writes them."""
+    exponents = not all(_floats_plain(r) for r in results)
+    return _checks_text([result_to_dict(r) for r in results], exponents=exponents)
+
+
+_ITEM_OPEN, _ITEM_BOUNDARY, _ITEM_CLOSE = "    {\n", "\n    },\n    {\n", "\n    }"
+"""Around and between the checks of the "checks" list: every other line of a check is indented deeper, and
+neither encoder writes a newline inside a string."""
 
 
 def _item_texts(results: Sequence[Result]) -> list[str]:
-    """Each result's text as it stands in the report's "checks" list (from "    {" to "    }"): encoded
-    together, as _checks_text does, then cut at the boundaries between checks."""
-    parts = _checks_text([result_to_dict(r) for r in results]).split(_ITEM_BOUNDARY)
+    """Each result's text in the report's "checks" list, inside its braces (_ITEM_OPEN, _ITEM_CLOSE): encoded
+    together, as _results_text does, then cut at the boundaries between checks."""
+    text = _results_text(results)
+    parts = text[len(_ITEM_OPEN) : -len(_ITEM_CLOSE)].split(_ITEM_BOUNDARY)
     if len(parts) != len(results):  # cannot happen (see _ITEM_BOUNDARY); one at a time if it ever did
-        return [_checks_text([result_to_dict(r)]) for r in results]
-    if len(parts) == 1:
-        return parts
-    last = len(parts) - 1
-    return [(part if index == 0 else "    {\n" + part) + ("" if index == last else "\n    }") for index, part in enumerate(parts)]
+        return [_results_text([r])[len(_ITEM_OPEN) : -len(_ITEM_CLOSE)] for r in results]
+    return parts
 
 
 class Prerendered:
@@ -398,7 +418,7 @@ class Prerendered:
         if missing:
             encoded = iter(_item_texts(missing))
             texts = [text if text is not None else next(encoded) for text in texts]
-        return ",\n".join(text for text in texts if text is not None)
+        return _ITEM_OPEN + _ITEM_BOUNDARY.join(text for text in texts if text is not None) + _ITEM_CLOSE
 
 
 def iter_json(report: Report, ahead: Prerendered | None = None) -> Iterator[str]:
@@ -417,7 +437,7 @@ def iter_json(report: Report, ahead: Prerendered | None = None) -> Iterator[str]
     for start in range(0, len(results), CHUNK):
         separator = ",\n" if start else ""
         chunk = results[start : start + CHUNK]
-        text = ahead.chunk_text(chunk) if ahead is not None else _checks_text([result_to_dict(r) for r in chunk])
+        text = ahead.chunk_text(chunk) if ahead is not None else _results_text(chunk)
         yield separator + text
     yield "\n  ]\n}\n"
 

@@ -147,3 +147,17 @@ def test_work_encodes_what_waits_a_batch_at_a_time() -> None:
         5,
         False,
     ]
+
+
+@pytest.mark.parametrize("value", [1e-05, 5e-324, 1e16, 2.5e22, 0.0001, 0.0, 123.456, -1e-07])
+def test_a_tcp_links_floats_are_written_as_json_dumps_would_at_any_size(value: float) -> None:
+    """A TCP link's floats (RTT, wait, time) are known plain when they need no exponent, and the text is then
+    not searched for one; any other value is, and json.dumps writes the chunk."""
+    base = RESULTS[0]
+    results = tuple(
+        replace(base, evidence=TcpReply("syn", Reply.NONE, rtt_ms=rtt, timeout_ms=wait), elapsed_ms=elapsed)
+        for rtt, wait, elapsed in [(value, 100.0, 1.5), (0.2, value, 1.5), (0.2, 100.0, value), (0.2, 100.0, 1.5)]
+    )
+    whole = report(results)
+    assert render_json(whole) == reference(whole)
+    assert "".join(json_report.iter_json(whole, prerendered(whole, {0, 2}))) == reference(whole)
