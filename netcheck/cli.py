@@ -661,7 +661,8 @@ def _run_probes(
     if early is not None and ahead is not None:
         early.idle = ahead.work
     try:
-        return run(checks, role, options, probes=probes, on_progress=progress, on_result=ahead.add if ahead else None)
+        shown = progress if progress.enabled else None  # not called 50,000 times for nothing
+        return run(checks, role, options, probes=probes, on_progress=shown, on_result=ahead.add if ahead else None)
     finally:
         progress.close()
 

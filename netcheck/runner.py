@@ -222,7 +222,9 @@ async def run_checks(
         run.links(by_kind[Kind.TCP], resolved),
     )
     extra = await run.access(access, resolved)
-    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra, settled=run.settled)
+    results = [run.results[c.id] for c in checks] + extra
+    # Agents of unknown OS whose links were all final during the probes are settled already (link_final).
+    settled = settle_unknown_os(results, settled=run.settled) if run.unknown_os else results
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, run.probes, run.limit)
