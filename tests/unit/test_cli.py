@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import subprocess
@@ -148,6 +149,13 @@ def test_an_empty_token_is_refused(args: list[str], env: dict[str, str], monkeyp
     assert "is empty" in result.output and "Traceback" not in result.output
 
 
+def imported_after(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of `prefixes` that a fresh interpreter has imported after running `code`."""
+    probe = f"import sys\n{code}print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))\n"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return list(ast.literal_eval(proc.stdout.strip().splitlines()[-1]))
+
+
 def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
     """`netcheck --help` and a command's --help stay quick: no runner, probe, renderer or third-party import."""
     code = (
@@ -158,11 +166,9 @@ def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
         "        cli.main(args)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ('netcheck.runner', 'netcheck.probes', 'netcheck.report.table', 'scapy', 'dns', 'psutil', 'orjson', 'asyncio')\n"
-        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    heavy = ("netcheck.runner", "netcheck.probes", "netcheck.report.table", "scapy", "dns", "psutil", "orjson", "asyncio")
+    assert imported_after(code, heavy) == []
 
 
 def test_the_entry_point_leaves_with_everything_written_and_the_exit_code() -> None:
@@ -185,16 +191,8 @@ def test_the_entry_point_leaves_with_everything_written_and_the_exit_code() -> N
 def test_the_syn_engine_starts_without_the_observations_the_connect_probe_or_asyncio() -> None:
     """What `check` imports before it forks the SYN engine (cli._start_syn): the engine starts that much earlier;
     the observations, the connect probe and asyncio are imported by the runner while the engine probes."""
-    code = (
-        "import sys\n"
-        "from netcheck import cli\n"
-        "from netcheck.probes import syn\n"
-        "heavy = ('netcheck.observations', 'netcheck.probes.tcp', 'netcheck.probes.syn_evidence', 'netcheck.runner', "
-        "'asyncio', 'dns', 'scapy', 'orjson')\n"
-        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    heavy = ("netcheck.observations", "netcheck.probes.tcp", "netcheck.probes.syn_evidence", "netcheck.runner", "asyncio")
+    assert imported_after("from netcheck import cli\nfrom netcheck.probes import syn\n", (*heavy, "dns", "scapy", "orjson")) == []
 
 
 @pytest.mark.parametrize(

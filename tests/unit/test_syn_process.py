@@ -268,23 +268,28 @@ def test_the_engine_dies_with_netcheck_even_when_netcheck_is_killed() -> None:
         netcheck.wait(10)
 
 
-def test_outcomes_arrive_while_the_engine_still_runs(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
-    """Whatever the engine has finished goes out whenever it is about to wait: judging keeps pace with probing."""
+def first_then_wait(seconds: float) -> Callable[..., None]:
+    """A stand-in engine: finishes its first probe, is about to wait (so that outcome goes out), waits
+    `seconds`, then finishes the second."""
 
-    def first_then_wait(
-        keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], idle: Callable[[], None], **_: Any
-    ) -> None:
+    def engine(keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], idle: Callable[[], None], **_: Any) -> None:
         emit(0, outcome())
         idle()
-        time.sleep(2)
+        time.sleep(seconds)
         emit(1, outcome())
+
+    return engine
+
+
+def test_outcomes_arrive_while_the_engine_still_runs(monkeypatch: pytest.MonkeyPatch, forked: list[int]) -> None:
+    """Whatever the engine has finished goes out whenever it is about to wait: judging keeps pace with probing."""
 
     arrived: dict[tuple[str, int], float] = {}
 
     def judge(key: tuple[str, int], _observation: object) -> None:
         arrived[key] = time.monotonic() - started
 
-    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(first_then_wait))
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(first_then_wait(2)))
     started = time.monotonic()
     syn_probe_batch([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=1.0, retries=0, on_observation=judge)
     assert arrived[("198.18.0.31", 445)] < 1.5
@@ -297,14 +302,6 @@ def test_collecting_works_on_the_side_while_no_outcome_waits(monkeypatch: pytest
     a unit at a time until it has nothing left, and again only once more outcomes came; every outcome is
     delivered."""
 
-    def first_then_wait(
-        keys: list[tuple[str, int]], *, emit: Callable[[int, Outcome], None], idle: Callable[[], None], **_: Any
-    ) -> None:
-        emit(0, outcome())
-        idle()
-        time.sleep(1)
-        emit(1, outcome())
-
     units: list[float] = []
 
     def idle() -> bool:
@@ -312,7 +309,7 @@ def test_collecting_works_on_the_side_while_no_outcome_waits(monkeypatch: pytest
         return len(units) < 5  # five units of work, then nothing left to do
 
     arrived: dict[tuple[str, int], float] = {}
-    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(first_then_wait))
+    monkeypatch.setattr(syn, "engine_outcomes", in_child_only(first_then_wait(1)))
     started = time.monotonic()
     engine = syn.EngineProcess([("198.18.0.31", 445), ("198.18.0.31", 22)], timeout_s=1.0, retries=0, rate_pps=1000)
     engine.idle = idle
