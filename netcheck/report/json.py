@@ -391,16 +391,26 @@ class Prerendered:
         self.waiting: deque[Result] = deque()
         self.texts: dict[int, tuple[Result, str]] = {}
         """By id(result), with the result itself: it stays alive, so its id is never another's."""
+        self.broken = False
 
     def add(self, result: Result) -> None:
         self.waiting.append(result)
 
     def work(self) -> bool:
-        """Encode up to BATCH of the results waiting; False when none was."""
+        """Encode up to BATCH of the results waiting; False when none was. It never raises into the run: a
+        batch that cannot be encoded stops the work, and the report encodes those results itself (and says why
+        it cannot, as it would have without this)."""
+        if self.broken:
+            return False
         batch = [self.waiting.popleft() for _ in range(min(self.BATCH, len(self.waiting)))]
         if not batch:
             return False
-        for result, text in zip(batch, _item_texts(batch), strict=True):
+        try:
+            texts = _item_texts(batch)
+        except Exception:  # noqa: BLE001 - see the docstring
+            self.broken = True
+            return False
+        for result, text in zip(batch, texts, strict=True):
             self.texts[id(result)] = (result, text)
         return True
 

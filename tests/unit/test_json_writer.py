@@ -161,3 +161,18 @@ def test_a_tcp_links_floats_are_written_as_json_dumps_would_at_any_size(value: f
     whole = report(results)
     assert render_json(whole) == reference(whole)
     assert "".join(json_report.iter_json(whole, prerendered(whole, {0, 2}))) == reference(whole)
+
+
+def test_a_check_that_cannot_be_encoded_never_fails_the_run() -> None:
+    """Encoding during the run never raises into it: the work stops, and the report meets the error itself,
+    as without encoding ahead."""
+    whole = with_evidence([{"fine": 1}, {"odd": {1, 2}}, {"fine": 3}])  # a set: neither encoder writes one
+    ahead = json_report.Prerendered()
+    for result in whole.results:
+        ahead.add(result)
+    assert ahead.work() is False
+    assert ahead.work() is False  # stopped for good
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        "".join(json_report.iter_json(whole, ahead))
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        render_json(whole)
