@@ -862,10 +862,20 @@ def exit_code(report: Report) -> int:
 def run() -> NoReturn:
     """Console-script entry point. Once a command has returned (its report written and closed), the process
     leaves without tearing its objects down one by one: after a 50,000-check run that is half a million
-    objects, a tenth of a second for nothing. stdout and stderr are flushed first; a reader that has gone
-    (`| head -1`) changes nothing (the exit code still tells the verdict)."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # BrokenPipeError and the like; ValueError: closed already
-            stream.flush()
+    objects, a tenth of a second for nothing. stdout and stderr are flushed first: a reader that has gone
+    (`| head -1`) changes nothing (the exit code still tells the verdict), stdout that cannot be written (a full
+    disk) is one line on stderr and exit 3, as Python's own exit would fail."""
+    code = EXIT_INTERNAL
+    try:
+        code = main()
+        if sys.stdout is not None:  # None: started without a stdout (fd 1 closed, pythonw)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        pass  # the reader has gone: the exit code still tells the verdict (3 if the command had not ended)
+    except (OSError, ValueError) as exc:  # a full disk, a closed stdout: what was printed did not all get out
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"netcheck: error: cannot write to stdout: {getattr(exc, 'strerror', None) or exc}\n")
+        code = EXIT_INTERNAL
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
     os._exit(code)

@@ -20,6 +20,7 @@ import contextlib
 import errno
 import functools
 import gc
+import heapq
 import marshal
 import math
 import os
@@ -858,10 +859,11 @@ class _Engine:
         outstanding: deque[tuple[float, tuple[str, int]]] = deque()  # (sent at, key), in sending order
         spent: list[tuple[str, int]] = []  # silent after every retry they were allowed
         # With --retries 0 a probe given up on is never sent again (a network that shows losses gets no retries
-        # either): once it has waited its timeout once more (an answer that late still counts), its outcome goes
-        # out during the run. With retries, such a probe may still earn more, so it waits for the end.
+        # either): once it has waited its timeout once more (an answer that late still counts; a later one only
+        # teaches the timing, see _record), its outcome goes out during the run. With retries, such a probe may
+        # still earn more, so it waits for the end.
         never_again = timing.policy.retries == 0
-        final: deque[tuple[float, tuple[str, int]]] = deque()  # (outcome due at, key), in giving-up order
+        final: list[tuple[float, tuple[str, int]]] = []  # a heap of (outcome due at, key)
         neighbours = _Neighbours()
         interval = 1.0 / max(1, self.rate_pps)
         next_send = time.monotonic()
@@ -884,11 +886,11 @@ class _Engine:
                 if probe.attempts <= timing.retries(key[0]) + probe.extra:
                     again.append(key)
                 elif never_again:
-                    final.append((now + timing.timeout(key[0]), key))
+                    heapq.heappush(final, (now + timing.timeout(key[0]), key))
                 else:
                     spent.append(key)
             while final and final[0][0] <= now:
-                key = final.popleft()[1]
+                key = heapq.heappop(final)[1]
                 probe = probes[key]
                 if not probe.done:  # no answer came, however late
                     probe.done = True
@@ -943,10 +945,16 @@ class _Engine:
         finish: _Finish,
     ) -> None:
         probe = self.probes.get(key)
-        if probe is None or probe.done or not probe.sent:
+        if probe is None or not probe.sent:
             return
         attempt = answered_attempt(acked, self.cookies[key], probe.attempts)
         flags = reply.tcp_flags or ""
+        if probe.done:
+            if probe.reply is None and attempt is not None and ("S" in flags or "R" in flags):
+                # Too late for its link (given up on and reported: --retries 0), not for the timing, which must
+                # learn that its network's answers take longer now.
+                self.timing.observe(key[0], max(0.0, at - probe.sent[attempt - 1]), attempt=attempt)
+            return
         if attempt is None:
             if reply.icmp is None and "A" in flags:
                 return  # acknowledges some other sequence: not an answer to this probe

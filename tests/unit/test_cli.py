@@ -171,21 +171,43 @@ def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
     assert imported_after(code, heavy) == []
 
 
-def test_the_entry_point_leaves_with_everything_written_and_the_exit_code() -> None:
+def test_the_entry_point_leaves_with_everything_written_and_the_exit_code(tmp_path: Path) -> None:
     """`python -m netcheck` (the console script's run) leaves by os._exit once the command returned: what the
-    command wrote to stdout and stderr still gets out whole, and the exit code is the command's."""
-    proc = subprocess.run(
+    command wrote to stdout still gets out whole, and the exit code is the command's: here a failed check of an
+    agent on loopback whose SSH port is closed (exit 1), and the help written to a full disk (exit 3, one line)."""
+    ports = subprocess.run(
         [sys.executable, "-m", "netcheck", "ports", "--format", "csv"], capture_output=True, text=True, check=False
     )
-    assert proc.returncode == 0
-    assert proc.stdout == invoke("ports", "--format", "csv").output
-    assert proc.stdout.endswith("\n") and proc.stdout.count("\n") > 5
-    bad = subprocess.run(
-        [sys.executable, "-m", "netcheck", "check", "--retries", "x"], capture_output=True, text=True, check=False
-    )
-    assert bad.returncode == 2
-    assert bad.stderr == "netcheck: error: argument --retries: 'x' is not an integer (see 'netcheck check --help')\n"
-    assert bad.stdout == ""
+    assert ports.returncode == 0
+    assert ports.stdout == invoke("ports", "--format", "csv").output and ports.stdout.count("\n") > 5
+    with socket.socket() as closed:  # bound, not listening: a probe gets a reset
+        closed.bind(("127.0.0.1", 0))
+        plan = tmp_path / "site.toml"
+        plan.write_text(f"[ports]\nssh = {closed.getsockname()[1]}\n")
+        args = [
+            "check",
+            "--agent",
+            "127.0.0.1:linux",
+            "--plan",
+            str(plan),
+            "--timeout",
+            "0.2",
+            "--no-identify",
+            "--format",
+            "json",
+            "-q",
+        ]
+        proc = subprocess.run([sys.executable, "-m", "netcheck", *args], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["summary"]["verdict"] == "fail"
+    assert any(c["state"] == "closed" and c["verdict"] == "fail" for c in report["checks"])
+    with Path("/dev/full").open("w") as full:
+        help_out = subprocess.run(
+            [sys.executable, "-m", "netcheck", "--help"], stdout=full, stderr=subprocess.PIPE, text=True, check=False
+        )
+    assert help_out.returncode == 3
+    assert help_out.stderr == "netcheck: error: cannot write to stdout: No space left on device\n"
 
 
 def test_the_syn_engine_starts_without_the_observations_the_connect_probe_or_asyncio() -> None:
