@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from netcheck import cli
+from netcheck.model import Report
 from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 
@@ -116,6 +117,25 @@ def test_post_install_closed_port_exits_1(tmp_path: Path) -> None:
     post = invoke("check", "--plan", str(plan), "--method", "connect", "--phase", "post-install")
     assert pre.exit_code == 0 and "nothing listens yet" in pre.output
     assert post.exit_code == 1 and "FAIL" in post.output
+
+
+def test_a_check_leaves_its_objects_for_the_exit_and_only_the_last_checks(tmp_path: Path) -> None:
+    """check keeps its plan and report alive after it returns (the console script's os._exit frees them at
+    once): the report it wrote is there, and a second check in the same process takes the first's place."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    plan = tmp_path / "site.toml"
+    plan.write_text(f'from = "agent"\nmanagement_server = "127.0.0.1"\n[ports]\nproduct = {free_port}\n')
+    out = tmp_path / "report.json"
+    args = ["check", "--plan", str(plan), "--method", "connect", "--timeout", "0.2", "--format", "json", "--output", str(out)]
+    assert invoke(*args).exit_code == 0
+    first = [o for o in cli._LEFT_FOR_EXIT if isinstance(o, Report)]
+    assert len(first) == 1 and first[0].started_at == json.loads(out.read_text())["started_at"]
+    assert first[0].results[0].check.id == f"tcp:agent->127.0.0.1:{free_port}"
+    assert invoke(*args).exit_code == 0
+    second = [o for o in cli._LEFT_FOR_EXIT if isinstance(o, Report)]
+    assert len(second) == 1 and second[0] is not first[0]
 
 
 def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
