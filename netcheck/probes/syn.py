@@ -214,15 +214,6 @@ def _source_for(destination: str, probe: socket.socket | None = None) -> str:
     return str(probe.getsockname()[0])
 
 
-def _next_hops(addresses: set[str]) -> dict[str, str]:
-    """The next hop of each address, from one reading of the routing table."""
-    try:
-        table = Path("/proc/net/route").read_text()
-    except OSError:
-        return {address: address for address in addresses}
-    return {address: next_hop(table, address) for address in addresses}
-
-
 def next_hop(proc_net_route: str, address: str) -> str:
     """The neighbour a packet to `address` goes to (the longest-prefix route's gateway, or the address itself)."""
     routes = [line.split() for line in proc_net_route.splitlines()[1:]]
@@ -465,13 +456,11 @@ def engine_outcomes(
         emit(probe.index, (fields, probe.attempts, probe.blocked, timeout_ms, no_arp, finished_ms, sport))
 
     engine.run(finish, idle)
-    silent = {key[0] for key, probe in probes.items() if probe.reply is None and not probe.blocked}
-    stale = _incomplete_arp() if silent else set()
-    hops = _next_hops(silent) if stale else {}
+    neighbours = _Neighbours()  # the tables as they are now, read when a silent probe first asks
     for key, probe in probes.items():
         if not probe.done:
             probe.done = True
-            finish(key, probe, no_arp=probe.reply is None and not probe.blocked and hops.get(key[0]) in stale)
+            finish(key, probe, no_arp=probe.reply is None and not probe.blocked and neighbours.unanswered(key[0]))
 
 
 _HEADER = struct.Struct("!I")
@@ -793,8 +782,9 @@ class _Finish(Protocol):
 
 
 class _Neighbours:
-    """During a run, whether a silent probe's next hop never answered ARP (as engine_outcomes tells at the end):
-    the routing table is read once, the neighbour table at most every 50 ms."""
+    """Whether a silent probe's next hop never answered ARP (an incomplete neighbour entry), during a run and at
+    its end: the routing table is read once, the neighbour table at most every 50 ms, and neither before a
+    silent probe asks."""
 
     def __init__(self) -> None:
         self.routes: str | None = None
