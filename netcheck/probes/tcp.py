@@ -357,7 +357,7 @@ def _no_arp_answer(address: str) -> bool:
     """True when the next hop towards IPv4 `address` never answered ARP (Linux's neighbour table)."""
     if ":" in address or not sys.platform.startswith("linux"):
         return False
-    from netcheck.probes.syn import incomplete_neighbours, next_hop  # noqa: PLC0415 - syn imports this module
+    from netcheck.probes.syn import incomplete_neighbours, next_hop  # noqa: PLC0415 - only connect probes that met silence need it
 
     try:
         stale = incomplete_neighbours(Path("/proc/net/arp").read_text())
