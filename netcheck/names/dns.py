@@ -7,8 +7,10 @@ has a stale record or never answers, and the agents may be configured with that 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # dnspython costs ~0.1 s to import: each function that asks DNS imports what it uses
@@ -16,6 +18,7 @@ if TYPE_CHECKING:  # dnspython costs ~0.1 s to import: each function that asks D
     import dns.rdatatype
     import dns.rrset
 
+from netcheck.address import parse_ip
 from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "DnsConfig",
     "answers_to_question",
     "candidate_names",
+    "parse_resolv_conf",
     "query_ptr",
     "query_server",
     "summarize",
@@ -35,8 +39,64 @@ MAX_ADDRESSES = 16
 MAX_CNAME_HOPS = 8
 
 
-def system_dns_config() -> DnsConfig:
-    """The system's name servers and search list (resolv.conf, or the registry on Windows); none → empty."""
+RESOLV_CONF = "/etc/resolv.conf"
+MAX_NDOTS = 15
+"""glibc's cap on `options ndots:` (RES_MAXNDOTS)."""
+
+
+def system_dns_config(path: str = RESOLV_CONF) -> DnsConfig:
+    """The system's name servers and search list (resolv.conf, or the registry on Windows); none → empty.
+
+    resolv.conf is read by parse_resolv_conf, not dnspython: every console run needs it (for the non-DNS
+    check), and importing dnspython's resolver costs about 0.1 s that a run of addresses never uses otherwise."""
+    if sys.platform == "win32":
+        return _registry_dns_config()
+    try:
+        text = Path(path).read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return DnsConfig((), source="system")
+    return parse_resolv_conf(text)
+
+
+def parse_resolv_conf(text: str) -> DnsConfig:
+    """resolv.conf's name servers, search list and ndots, as glibc's stub resolver reads them: `nameserver`
+    lines in order (those that are no IP address are ignored), the search list from the last `search` or
+    `domain` line (a domain is a list of one), `options ndots:N` (0 to 15; 1 when absent). A line that starts
+    with # or ; is a comment. No name server → an empty configuration (then nothing is searched either).
+    Search domains that are no DNS name (an empty label, one over 63 characters) and the root are left out.
+    (dnspython, which read it before, failed the run on such a domain or name server, and kept no `domain`.)"""
+    nameservers: list[str] = []
+    search: list[str] = []
+    ndots = 1
+    for line in text.splitlines():
+        if line[:1] in ("#", ";"):
+            continue
+        tokens = line.split()
+        if len(tokens) < 2:
+            continue
+        keyword, values = tokens[0], tokens[1:]
+        if keyword == "nameserver":
+            if parse_ip(values[0]) is not None:
+                nameservers.append(values[0])
+        elif keyword in ("search", "domain"):
+            domains = values if keyword == "search" else values[:1]
+            search = [domain.rstrip(".") for domain in domains if _is_dns_name(domain.rstrip("."))]
+        elif keyword == "options":
+            for option in values:
+                name, _, value = option.partition(":")
+                if name == "ndots" and value.isdigit():
+                    ndots = min(int(value), MAX_NDOTS)
+    if not nameservers:
+        return DnsConfig((), source="system")
+    return DnsConfig(tuple(nameservers), tuple(search), ndots, "system")
+
+
+def _is_dns_name(name: str) -> bool:
+    return bool(name) and all(0 < len(label) <= 63 for label in name.split("."))
+
+
+def _registry_dns_config() -> DnsConfig:  # pragma: no cover - Windows only
+    """Windows: dnspython reads the name servers and search list from the registry."""
     import dns.resolver  # noqa: PLC0415
 
     try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import pathlib
+import subprocess
+import sys
 
 import dns.message
 import dns.rrset
@@ -10,10 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from netcheck.address import parse_ip
 from netcheck.classify import classify_name
 from netcheck.model import Check, Kind, Role, State, Target, Verdict
 from netcheck.names import llmnr, netbios
-from netcheck.names.dns import DnsAnswer, DnsConfig, candidate_names, summarize
+from netcheck.names.dns import DnsAnswer, DnsConfig, candidate_names, parse_resolv_conf, summarize
 from netcheck.names.hosts import HostsEntry, decode_hosts, parse_hosts
 from netcheck.names.observe import NameObservation
 
@@ -219,3 +223,84 @@ def test_name_verdicts(fields: dict[str, object], verdict: Verdict, detail: str,
     assert result.state is (State.RESOLVED if fields.get("system") else State.UNRESOLVED)
     if verdict is Verdict.FAIL:
         assert result.remediation
+
+
+# resolv.conf: read by netcheck itself (dnspython's resolver costs ~0.1 s to import), as dnspython and glibc read it.
+_SERVER = st.builds(lambda a: str(ipaddress.IPv4Address(a)), st.integers(0x01000000, 0xDFFFFFFF))
+_LABEL = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
+_DOMAIN = st.lists(_LABEL, min_size=1, max_size=3).map(".".join)
+_LINE = st.one_of(
+    _SERVER.map(lambda s: f"nameserver {s}"),
+    st.lists(_DOMAIN, min_size=1, max_size=4).map(lambda d: "search " + " ".join(d)),
+    st.integers(1, 15).map(lambda n: f"options ndots:{n}"),
+    st.sampled_from(["# a comment", "; a comment", "", "options rotate timeout:2", "sortlist 198.18.0.0/15"]),
+)
+
+
+@given(st.lists(_LINE, max_size=8))
+def test_resolv_conf_is_read_as_dnspython_reads_it(lines: list[str]) -> None:
+    import io  # noqa: PLC0415
+
+    import dns.resolver  # noqa: PLC0415
+
+    text = "\n".join(lines) + "\n"
+    ours = parse_resolv_conf(text)
+    try:
+        theirs = dns.resolver.Resolver(filename=io.StringIO(text))
+    except dns.resolver.NoResolverConfiguration:
+        assert ours == DnsConfig((), source="system")
+        return
+    search = tuple(str(name).rstrip(".") for name in theirs.search)
+    assert ours == DnsConfig(tuple(str(s) for s in theirs.nameservers), search, theirs.ndots or 1, "system")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A name server that is no address is ignored (glibc ignores it; dnspython failed the whole run).
+        ("nameserver ns1.lab.test\nnameserver 198.18.0.53\n", DnsConfig(("198.18.0.53",))),
+        ("nameserver fe80::1%eth0\n", DnsConfig(("fe80::1%eth0",))),
+        # A search domain that is no DNS name is left out (dnspython failed the run); so is the root.
+        ("nameserver 198.18.0.53\nsearch a..b lab.test. . x" + "y" * 63 + "\n", DnsConfig(("198.18.0.53",), ("lab.test",))),
+        # The last of search and domain wins; a domain is a search list of one (glibc; dnspython kept none).
+        ("nameserver 198.18.0.53\nsearch a.test b.test\ndomain lab.test\n", DnsConfig(("198.18.0.53",), ("lab.test",))),
+        ("nameserver 198.18.0.53\ndomain lab.test\nsearch a.test\n", DnsConfig(("198.18.0.53",), ("a.test",))),
+        # ndots:0 tries every name as given first (glibc); ndots is capped at 15; a bad value is ignored.
+        ("nameserver 198.18.0.53\noptions ndots:0\n", DnsConfig(("198.18.0.53",), (), 0)),
+        ("nameserver 198.18.0.53\noptions ndots:40 ndots:x\n", DnsConfig(("198.18.0.53",), (), 15)),
+        # No name server: nothing at all, as before.
+        ("search lab.test\noptions ndots:2\n", DnsConfig(())),
+        ("\x00\ufffd nameserver\n#nameserver 198.18.0.1\n  ;x\n", DnsConfig(())),
+    ],
+)
+def test_resolv_conf_beyond_dnspython(text: str, expected: DnsConfig) -> None:
+    assert parse_resolv_conf(text) == expected
+
+
+@given(st.text())
+def test_resolv_conf_parser_never_raises(text: str) -> None:
+    config = parse_resolv_conf(text)
+    assert all(parse_ip(server) is not None for server in config.nameservers)
+
+
+def test_system_dns_config_reads_the_file_without_dnspython(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "resolv.conf"
+    path.write_bytes(b"nameserver 198.18.0.53\nsearch lab.test\n\xff\n")
+    code = (
+        "import sys; from netcheck.names.dns import system_dns_config as c; "
+        f"print(c({str(path)!r}), c({str(tmp_path / 'missing')!r}), 'dns.resolver' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [
+        "DnsConfig(nameservers=('198.18.0.53',),",
+        "search=('lab.test',),",
+        "ndots=1,",
+        "source='system',",
+        "port=53)",
+        "DnsConfig(nameservers=(),",
+        "search=(),",
+        "ndots=1,",
+        "source='system',",
+        "port=53)",
+        "False",
+    ]
