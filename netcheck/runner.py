@@ -7,13 +7,11 @@ cannot turn into a wrong verdict or take the whole run down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +38,7 @@ from netcheck.classify import (
     unresolved_link,
     wants_identification,
 )
+from netcheck.collector import fewer_collections
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
 from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
@@ -160,7 +159,7 @@ def run(
         allow_open_files(options.concurrency + 256)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    with _fewer_collections():
+    with fewer_collections():
         results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=on_progress, on_result=on_result))
     return Report(
         tool_version=__version__,
@@ -171,21 +170,6 @@ def run(
         method=str(options.method),
         results=tuple(results),
     )
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """A run makes a few objects per check and frees them by reference counting; the cyclic collector would
-    walk the plan's (tens of thousands of) checks again and again for nothing. So the objects alive at the
-    start are set aside (gc.freeze) and the youngest generation is collected less often, both undone after."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 async def run_checks(
