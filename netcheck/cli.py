@@ -35,7 +35,7 @@ from netcheck.report.formats import Format
 if TYPE_CHECKING:
     from netcheck.access.credentials import CredentialInput, Credentials
     from netcheck.probes.syn import EngineProcess
-    from netcheck.report.json import Prerendered
+    from netcheck.report.formats import Ahead
     from netcheck.runner import RunOptions
     from netcheck.topology import PlanFile
 
@@ -628,13 +628,20 @@ def _start_syn(
         return None  # no process to spare: the runner probes as usual
 
 
-def _ahead(output: Output) -> Prerendered | None:
-    """For a JSON report written as it is (not redacted): its checks' text, made while the SYN engine probes."""
-    if output.format is not Format.JSON or output.redact:
+def _ahead(output: Output) -> Ahead | None:
+    """For a JSON or table report written as it is (not redacted): its checks' text or rows, made while the SYN
+    engine probes."""
+    if output.redact:
         return None
-    from netcheck.report.json import Prerendered  # noqa: PLC0415
+    if output.format is Format.JSON:
+        from netcheck.report.json import Prerendered  # noqa: PLC0415
 
-    return Prerendered()
+        return Prerendered()
+    if output.format is Format.TABLE:
+        from netcheck.report.table import Prepared  # noqa: PLC0415
+
+        return Prepared(verbose=output.verbose)
+    return None
 
 
 def _run(
@@ -644,7 +651,7 @@ def _run(
     *,
     quiet: bool,
     early: EngineProcess | None = None,
-    ahead: Prerendered | None = None,
+    ahead: Ahead | None = None,
 ) -> Report:
     """Run the checks (with progress on a terminal) into one Report; `early`: a SYN engine started already, for
     the runner to collect, and stopped whatever happens (a run that never reaches its SYN probes included);
@@ -657,7 +664,7 @@ def _run(
 
 
 def _run_probes(
-    checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None, ahead: Prerendered | None
+    checks: list[Check], role: Role, options: RunOptions, *, quiet: bool, early: EngineProcess | None, ahead: Ahead | None
 ) -> Report:
     """The run itself (see _run): the method resolved and noted, the progress bar, the runner."""
     from netcheck.host.windows import method_note  # noqa: PLC0415
@@ -688,9 +695,9 @@ def _check_this_machine() -> int:
     return exit_code(report)
 
 
-def _emit(report: Report, output: Output, ahead: Prerendered | None = None) -> None:
-    """Render (redacted if asked) and write to --output, atomically, or to stdout; `ahead`: the JSON text of
-    checks made during the run (see _ahead)."""
+def _emit(report: Report, output: Output, ahead: Ahead | None = None) -> None:
+    """Render (redacted if asked) and write to --output, atomically, or to stdout; `ahead`: the checks' text
+    or rows made during the run (see _ahead)."""
     from netcheck.report.base import summary_line  # noqa: PLC0415
     from netcheck.report.formats import render  # noqa: PLC0415
 
@@ -698,12 +705,7 @@ def _emit(report: Report, output: Output, ahead: Prerendered | None = None) -> N
         from netcheck.report.redact import redact  # noqa: PLC0415
 
         report = redact(report)
-    if ahead is not None:
-        from netcheck.report.json import iter_json  # noqa: PLC0415
-
-        chunks: Iterable[str] = iter_json(report, ahead)
-    else:
-        chunks = render(report, output.format, verbose=output.verbose)
+    chunks = ahead.chunks(report) if ahead is not None else render(report, output.format, verbose=output.verbose)
     if output.path:
         _write_atomically(output.path, chunks)
         if not output.quiet and not output_target(output.path).is_stdout:  # the summary must not end up inside the report

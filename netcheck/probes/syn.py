@@ -235,9 +235,13 @@ class _Probe:
     source: bytes
     destination: bytes
     packet: bytes
+    cookie: int = 0
+    """Its sequence number (see cookie): an answer acknowledges cookie + 1 (+ the attempt's stride)."""
     sent: list[float] = field(default_factory=list)
     """When each attempt left (attempt n has sequence cookie + (n - 1)·ATTEMPT_STRIDE)."""
     reply: SynReply | None = None
+    rtt_ms: float = 0.0
+    """The reply's round-trip time (the reply as read carries none)."""
     blocked: bool = False
     in_flight: bool = False
     done: bool = False
@@ -426,19 +430,23 @@ def engine_outcomes(
     secret = random.getrandbits(32)
     template = _syn_template()
     parts = _template_parts(template)
-    targets: dict[str, tuple[bytes, bytes, int]] = {}  # address → source, destination, their checksum share
+    # address → source, destination, their checksum share, the cookie's CRC over the destination (CRC-32 runs on:
+    # crc32(port, crc32(destination, secret)) is cookie(secret, destination, port))
+    targets: dict[str, tuple[bytes, bytes, int, int]] = {}
+    port_bytes = {port: port.to_bytes(2, "big") for port in {port for _address, port in keys}}
     probes: dict[tuple[str, int], _Probe] = {}
-    cookies: dict[tuple[str, int], int] = {}
+    crc32 = zlib.crc32
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
         for index, key in enumerate(keys):
             address, port = key
             target = targets.get(address)
             if target is None:
                 destination, source = socket.inet_aton(address), socket.inet_aton(_source_for(address, route))
-                target = targets[address] = (source, destination, _address_sum(source, destination))
-            cookies[key] = seq = cookie(secret, target[1], port)
-            probes[key] = _Probe(index, target[0], target[1], _syn_packet(parts, target, sport, port, seq))
-    engine = _Engine(probes, cookies, sport, template, Timing(policy_for(timeout_s, retries)), rate_pps)
+                target = (source, destination, _address_sum(source, destination), crc32(destination, secret))
+                targets[address] = target
+            seq = crc32(port_bytes[port], target[3])
+            probes[key] = _Probe(index, target[0], target[1], _syn_packet(parts, target[:3], sport, port, seq), seq)
+    engine = _Engine(probes, sport, template, Timing(policy_for(timeout_s, retries)), rate_pps)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:
         reply = probe.reply
@@ -447,7 +455,7 @@ def engine_outcomes(
         if reply is not None:
             icmp = reply.icmp
             icmp_fields = (icmp.version, icmp.type, icmp.code, icmp.sender) if icmp is not None else None
-            fields = (reply.tcp_flags, icmp_fields, reply.ttl, reply.sender, reply.rtt_ms)
+            fields = (reply.tcp_flags, icmp_fields, reply.ttl, reply.sender, probe.rtt_ms)
             # A failed ARP lookup comes back as a host-unreachable that this machine sent itself.
             no_arp = no_arp or (icmp is not None and reply.sender == socket.inet_ntoa(probe.source))
         elif not probe.blocked:
@@ -813,7 +821,6 @@ class _Engine:
     """The send-read-give-up loop of one batch (see syn_probe_batch)."""
 
     probes: dict[tuple[str, int], _Probe]
-    cookies: dict[tuple[str, int], int]
     sport: int
     template: bytes
     timing: Timing
@@ -900,7 +907,7 @@ class _Engine:
                 if probe.reply is not None:
                     continue  # a late answer came while the retry waited its turn
                 if probe.sent:
-                    seq = (self.cookies[key] + probe.attempts * ATTEMPT_STRIDE) & 0xFFFFFFFF
+                    seq = (probe.cookie + probe.attempts * ATTEMPT_STRIDE) & 0xFFFFFFFF
                     probe.packet = build_syn(
                         self.template, probe.source, probe.destination, sport=self.sport, dport=key[1], seq=seq
                     )
@@ -937,7 +944,7 @@ class _Engine:
         probe = self.probes.get(key)
         if probe is None or not probe.sent:
             return
-        attempt = answered_attempt(acked, self.cookies[key], probe.attempts)
+        attempt = answered_attempt(acked, probe.cookie, probe.attempts)
         flags = reply.tcp_flags or ""
         if probe.done:
             if probe.reply is None and attempt is not None and ("S" in flags or "R" in flags):
@@ -957,7 +964,7 @@ class _Engine:
             probe.extra = min(probe.extra + 1, MAX_EXTRA_RETRIES)
             return
         rtt = max(0.0, at - probe.sent[attempt - 1])
-        probe.reply = SynReply(reply.tcp_flags, reply.icmp, reply.ttl, reply.sender, round(rtt * 1000, 3))
+        probe.reply, probe.rtt_ms = reply, round(rtt * 1000, 3)
         self.timing.observe(key[0], rtt, attempt=attempt)
         if attempt > 1:
             self.window.on_drop(probe.sent[0], at)

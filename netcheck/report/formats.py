@@ -10,7 +10,7 @@ from enum import StrEnum
 from importlib import import_module
 from typing import Protocol
 
-from netcheck.model import Report
+from netcheck.model import Report, Result
 
 
 class Format(StrEnum):
@@ -25,6 +25,18 @@ class Renderer(Protocol):
     """A pure function of the report: its text in chunks (a large JSON report is never one string)."""
 
     def __call__(self, report: Report, *, verbose: bool) -> Iterable[str]: ...
+
+
+class Ahead(Protocol):
+    """A format's work done before its report exists, while a run waits for its SYN probes: given each result
+    as the run decides it (`add`), it renders a few whenever the run has nothing else to do (`work`: True when
+    it did some), then renders the report with them (`chunks`: the text `render` gives, byte for byte)."""
+
+    def add(self, result: Result) -> None: ...
+
+    def work(self) -> bool: ...
+
+    def chunks(self, report: Report) -> Iterable[str]: ...
 
 
 _RENDERERS: dict[Format, str] = {

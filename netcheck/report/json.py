@@ -430,6 +430,10 @@ class Prerendered:
             texts = [text if text is not None else next(encoded) for text in texts]
         return _ITEM_OPEN + _ITEM_BOUNDARY.join(text for text in texts if text is not None) + _ITEM_CLOSE
 
+    def chunks(self, report: Report) -> Iterator[str]:
+        """The report as json_chunks writes it, with the texts made ahead (see iter_json)."""
+        return iter_json(report, self)
+
 
 def iter_json(report: Report, ahead: Prerendered | None = None) -> Iterator[str]:
     """The JSON report in chunks of CHUNK checks: the same text as json.dumps(..., indent=2), without ever

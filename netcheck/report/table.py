@@ -7,13 +7,15 @@ holds the two to the same output.
 
 from __future__ import annotations
 
-import re
 import textwrap
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import starmap, zip_longest
+from typing import NamedTuple
 
-from netcheck.model import Report
-from netcheck.report.base import heading, link_label, link_matrix, needs_attention, ordered, summary_line
+from netcheck.model import Report, Result, State, Verdict
+from netcheck.report.base import heading, link_label, link_matrix, ordered, summary_line
 from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible
 
@@ -21,28 +23,15 @@ MIN_PADDING = 2
 """tabulate's: a column is at least its header plus two."""
 
 
-def render_table(report: Report, *, verbose: bool = False) -> str:
-    """Every string passes through `visible`: a banner's escape sequences must not drive the terminal."""
-    rows = []
-    purposes: dict[str, str] = {}  # a few purposes, on thousands of rows
-    for result in ordered(report.results):
-        purpose = purposes.get(result.check.purpose)
-        if purpose is None:
-            purpose = purposes[result.check.purpose] = fill(visible(result.check.purpose), 34)
-        row = [
-            result.verdict.upper(),
-            visible(link_label(result)),
-            visible(result.address or ""),
-            visible(result.state),
-            fill(visible(result.detail), 60),
-            purpose,
-        ]
-        if verbose:
-            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
-            row.append(fill(visible(evidence), 50))
-        rows.append(row)
+def render_table(report: Report, *, verbose: bool = False, prepared: Prepared | None = None) -> str:
+    """Every string passes through `visible`: a banner's escape sequences must not drive the terminal.
+    `prepared`: rows made while the run waited for its probes (see Prepared), used where they are this
+    report's results."""
+    made = prepared if prepared is not None and prepared.verbose == verbose else Prepared(verbose=verbose)
+    results = ordered(report.results)
+    rows = [made.row(result) for result in results]
     headers = ["verdict", "link", "address", "state", "detail", "purpose"] + (["evidence"] if verbose else [])
-    lines = [visible(heading(report)), "", simple_table(rows, headers)]
+    lines = [visible(heading(report)), "", _table([row.cells for row in rows], [row.shape for row in rows], headers)]
     if report.merged_from:
         sources, targets, cells = link_matrix(report)
         matrix = [[visible(source), *(str(cells.get((source, t), "")).upper() for t in targets)] for source in sources]
@@ -51,14 +40,92 @@ def render_table(report: Report, *, verbose: bool = False) -> str:
             "Link matrix (worst verdict per source and target port):",
             simple_table(matrix, ["from", *map(visible, targets)]),
         ]
-    fixes = [r for r in needs_attention(report) if r.remediation]
+    fixes = [row for row in rows if row.fix is not None]  # needs_attention's, in its order
     if fixes:
         lines += ["", "What to fix:"]
-        for number, result in enumerate(fixes, start=1):
-            wrapped = indented(fill(visible(result.remediation), 100 - len(INDENT)))
-            lines.append(f"{number:>3}. {visible(link_label(result))}\n{wrapped}")
+        lines += [f"{number:>3}. {row.label}\n{row.fix}" for number, row in enumerate(fixes, start=1)]
     lines += ["", visible(summary_line(report))]
     return "\n".join(lines) + "\n"
+
+
+class Row(NamedTuple):
+    """One result's row of the table, ready to be laid out, and its entry under "What to fix"."""
+
+    cells: list[str]
+    shape: Shape
+    label: str
+    fix: str | None
+    """The remediation, wrapped and indented, when the result needs attention and says what to do."""
+
+
+class Prepared:
+    """Each check's row made ahead of the report, while a run waits for its probes (as report.json.Prerendered
+    makes the JSON text): netcheck hands each result here as it is decided (`add`) and lets it make a few rows
+    whenever the SYN engine has no outcome waiting (`work`); render_table takes a row from here when the report
+    holds that very result. What is left at the end is laying the rows out in their columns."""
+
+    BATCH = 100
+    """Rows made a call: well under a millisecond, so an outcome that arrives meanwhile waits no longer."""
+
+    def __init__(self, *, verbose: bool = False) -> None:
+        self.verbose = verbose
+        self.waiting: deque[Result] = deque()
+        self.rows: dict[int, tuple[Result, Row]] = {}
+        """By id(result), with the result itself: it stays alive, so its id is never another's."""
+        self.purposes: dict[str, str] = {}  # a few purposes, on thousands of rows
+        self.broken = False
+
+    def add(self, result: Result) -> None:
+        self.waiting.append(result)
+
+    def work(self) -> bool:
+        """Make up to BATCH of the waiting rows; False when none was. It never raises into the run: a row that
+        cannot be made stops the work, and the report makes those rows itself (and fails as it would have)."""
+        if self.broken or not self.waiting:
+            return False
+        try:
+            for _ in range(min(self.BATCH, len(self.waiting))):
+                result = self.waiting.popleft()
+                self.rows[id(result)] = (result, self.make(result))
+        except Exception:  # noqa: BLE001 - see the docstring
+            self.broken = True
+            return False
+        return True
+
+    def row(self, result: Result) -> Row:
+        made = self.rows.get(id(result))
+        return made[1] if made is not None and made[0] is result else self.make(result)
+
+    def make(self, result: Result) -> Row:
+        purpose = self.purposes.get(result.check.purpose)
+        if purpose is None:
+            purpose = self.purposes[result.check.purpose] = fill(visible(result.check.purpose), 34)
+        label = visible(link_label(result))
+        cells = [
+            _VERDICTS[result.verdict],
+            label,
+            visible(result.address or ""),
+            _STATES.get(result.state) or visible(result.state),
+            fill(visible(result.detail), 60),
+            purpose,
+        ]
+        if self.verbose:
+            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
+            cells.append(fill(visible(evidence), 50))
+        fix = None
+        if result.remediation and result.verdict in ATTENTION:
+            fix = indented(fill(visible(result.remediation), 100 - len(INDENT)))
+        return Row(cells, shape(cells), label, fix)
+
+    def chunks(self, report: Report) -> list[str]:
+        """The report as table_chunks renders it, with the rows made ahead."""
+        return [render_table(report, verbose=self.verbose, prepared=self)]
+
+
+_VERDICTS = {verdict: verdict.upper() for verdict in Verdict}
+_STATES = {state: visible(state) for state in State}
+ATTENTION = frozenset((Verdict.FAIL, Verdict.ERROR, Verdict.WARN))
+"""The verdicts of needs_attention: their remediations are listed under "What to fix"."""
 
 
 INDENT = "     "
@@ -90,9 +157,22 @@ def fill(text: str, width: int) -> str:
     return _fill(text, width)
 
 
-_HYPHEN_BREAK = re.compile(r"[^\d\W]-[^\d\W]|[\w!\"'&.,?]--", re.ASCII)  # used on ASCII text only
-"""Where textwrap might break a word (TextWrapper.wordsep_re): a hyphen between letters, or an em-dash ("--")
-after a word. A looser test than textwrap's own, so a text it passes has no break but its spaces."""
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_BEFORE_DASH = _LETTERS | frozenset("0123456789!\"'&.,?")
+
+
+def _hyphen_break(text: str) -> bool:
+    """Whether textwrap might break an ASCII `text` at a hyphen (TextWrapper.wordsep_re): a hyphen between
+    letters, or an em-dash ("--") after a word. Looser than textwrap's own test, so a text without one has no
+    break but its spaces. Each hyphen is looked at where it is (a regular expression over the whole text
+    took 20 µs a remediation)."""
+    at = text.find("-")
+    while at != -1:
+        before, after = text[at - 1 : at], text[at + 1 : at + 2]
+        if before and after and ((before in _LETTERS and after in _LETTERS) or (after == "-" and before in _BEFORE_DASH)):
+            return True
+        at = text.find("-", at + 1)
+    return False
 
 
 def _greedy_is_textwrap(text: str, width: int) -> bool:
@@ -103,7 +183,7 @@ def _greedy_is_textwrap(text: str, width: int) -> bool:
         and text.isprintable()
         and text == text.strip(" ")
         and "  " not in text
-        and ("-" not in text or _HYPHEN_BREAK.search(text) is None)
+        and not _hyphen_break(text)
         and max(map(len, text.split(" "))) <= width
     )
 
@@ -118,58 +198,44 @@ def simple_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     (at least its header + 2), cells left-aligned and top-aligned, two spaces between columns, no trailing
     blanks. Anything tabulate would treat differently (non-ASCII or control characters, padding blanks, a
     column of numbers) goes to tabulate itself."""
-    if not _plain(rows, headers):
-        from tabulate import tabulate  # noqa: PLC0415 - only the unusual table needs it
-
-        return tabulate(rows, headers=list(headers), tablefmt="simple", disable_numparse=True)
-    widths = _widths(rows, headers)
-    layout = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [
-        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-        "  ".join("-" * w for w in widths),
-    ]
-    if not any("\n" in cell for row in rows for cell in row):
-        out += [layout.format(*row).rstrip() for row in rows]
-        return "\n".join(out)
-    # Like tabulate: in a table with a multi-line cell, every cell is its splitlines() (an empty row draws
-    # no line at all).
-    for row in rows:
-        split = [cell.splitlines() if "\n" in cell else [cell] if cell else [] for cell in row]
-        height = max(map(len, split))
-        if height == 1:
-            out.append(layout.format(*row).rstrip())
-            continue
-        padded = [cell + [""] * (height - len(cell)) if len(cell) < height else cell for cell in split]
-        out += [layout.format(*parts).rstrip() for parts in zip(*padded, strict=True)]
-    return "\n".join(out)
+    return _table(rows, [shape(row) for row in rows], headers)
 
 
-def _widths(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> list[int]:
-    """Each column as wide as its widest line, at least its header + 2."""
-    widths = [len(h) + MIN_PADDING for h in headers]
-    for index in range(len(headers)):
-        column = [cell for row in rows if (cell := row[index])]
-        if not column:
-            continue
-        if any("\n" in cell for cell in column):
-            longest = max(len(line) for cell in column for line in cell.split("\n"))
-        else:
-            longest = max(map(len, column))
-        widths[index] = max(widths[index], longest)
-    return widths
+class Shape(NamedTuple):
+    """What laying out one row needs to know of it, found once a row (see shape)."""
+
+    plain: bool
+    """Every cell is printable ASCII text whose lines have no padding blanks (see _plain)."""
+    widths: tuple[int, ...]
+    """Each cell's longest line."""
+    newline: bool
+    """A cell has more than one line."""
+    lines: tuple[tuple[str, ...], ...] | None
+    """Where a cell has more lines: the row's printed lines, each cell's line (or "") per line; None for a
+    row of one line. (tabulate: in a table with a multi-line cell, every cell is its splitlines(), so a row
+    of empty cells draws no line at all.)"""
 
 
-def _plain(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
-    """True when every cell and header is printable ASCII text (lines without padding blanks): then simple_table
-    draws what tabulate draws with disable_numparse (every cell is text, as the report wants). Checked on all
-    cells at once: joined by newlines, a line's edges are a cell's edges or its own line breaks."""
-    if not rows or any(len(row) != len(headers) for row in rows):
-        return False
-    if not all(_plain_line(header) and header for header in headers):
-        return False
-    if not all(type(cell) is str and cell[:1] != "\n" and cell[-1:] != "\n" for row in rows for cell in row):
-        return False  # a cell's own edges: no blank line around it
-    text = "\n".join("\n".join(row) for row in rows)
+def shape(row: Sequence[str]) -> Shape:
+    try:
+        text = "\n".join(row)
+    except TypeError:  # a cell that is no text: tabulate's
+        return _UNUSUAL
+    if not _plain_text(text) or ("\n\n" in text and not all(cell[:1] != "\n" and cell[-1:] != "\n" for cell in row)):
+        return _UNUSUAL
+    if text.count("\n") == len(row) - 1:  # the join's own line breaks: every cell is one line
+        return Shape(True, tuple(map(len, row)), False, None if text.strip("\n") else ())
+    parts = [cell.split("\n") for cell in row]  # an empty cell is one empty line: zip_longest pads with those
+    widths = tuple([max(map(len, lines)) for lines in parts])
+    return Shape(True, widths, True, tuple(zip_longest(*parts, fillvalue="")))
+
+
+_UNUSUAL = Shape(False, (), False, None)
+
+
+def _plain_text(text: str) -> bool:
+    """A row's cells joined by line breaks (its lines are the cells' lines): printable ASCII, no line that
+    starts or ends with a blank. (A cell must not start or end with a line break either: see shape.)"""
     return (
         text.isascii()
         and text.replace("\n", "").isprintable()
@@ -177,6 +243,46 @@ def _plain(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
         and " \n" not in text
         and "\n " not in text
     )
+
+
+def _table(rows: Sequence[Sequence[str]], shapes: Sequence[Shape], headers: Sequence[str]) -> str:
+    """simple_table, with each row's shape found already."""
+    if not _plain_shapes(rows, shapes, headers):
+        from tabulate import tabulate  # noqa: PLC0415 - only the unusual table needs it
+
+        return tabulate(rows, headers=list(headers), tablefmt="simple", disable_numparse=True)
+    columns = zip(*(row.widths for row in shapes), strict=True)  # each cell's longest line, by column
+    widths = [max(len(h) + MIN_PADDING, *column) for h, column in zip(headers, columns, strict=True)]
+    layout = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    printed: Iterable[Sequence[str]] = rows  # each printed line's cells
+    if any(row.newline for row in shapes):
+        printed = []
+        for row, found in zip(rows, shapes, strict=True):
+            if found.lines is None:
+                printed.append(row)
+            else:
+                printed += found.lines
+    # 135,000 lines for 10,000 agents: formatted and stripped in C, a line at a time
+    out += map(str.rstrip, starmap(layout.format, printed))
+    return "\n".join(out)
+
+
+def _plain(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
+    """True when every cell and header is printable ASCII text (lines without padding blanks): then simple_table
+    draws what tabulate draws with disable_numparse (every cell is text, as the report wants)."""
+    return _plain_shapes(rows, [shape(row) for row in rows], headers)
+
+
+def _plain_shapes(rows: Sequence[Sequence[str]], shapes: Sequence[Shape], headers: Sequence[str]) -> bool:
+    if not rows or any(len(row) != len(headers) for row in rows):
+        return False
+    if not all(_plain_line(header) and header for header in headers):
+        return False
+    return all(row.plain for row in shapes)
 
 
 def _plain_line(line: str) -> bool:

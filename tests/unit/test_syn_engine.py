@@ -211,8 +211,8 @@ def test_an_answer_after_a_silent_probe_was_reported_teaches_the_timing_only() -
     from netcheck.probes.timing import Timing, policy_for  # noqa: PLC0415
 
     key, seq = ("198.18.0.31", 445), cookie(7, DST, 445)
-    probe = _Probe(0, SRC, DST, b"", sent=[10.0], done=True)  # reported silent already
-    engine = _Engine({key: probe}, {key: seq}, 41000, _syn_template(), Timing(policy_for(2.0, 0)), 1000)
+    probe = _Probe(0, SRC, DST, b"", seq, sent=[10.0], done=True)  # reported silent already
+    engine = _Engine({key: probe}, 41000, _syn_template(), Timing(policy_for(2.0, 0)), 1000)
     finished: list[object] = []
     engine._record(key, seq, SynReply("SA", None, 63, key[0], 0.0), 10.9, lambda *a, **k: finished.append(a))
     assert engine.timing.timeout(key[0]) == 2.0  # learnt from the late answer (0.9 s): the ceiling, not the 1 s initial wait
