@@ -72,7 +72,8 @@ class Prepared:
         self.waiting: deque[Result] = deque()
         self.rows: dict[int, tuple[Result, Row]] = {}
         """By id(result), with the result itself: it stays alive, so its id is never another's."""
-        self.purposes: dict[str, str] = {}  # a few purposes, on thousands of rows
+        self.purposes: dict[str, tuple[str, bool, list[str], int]] = {}
+        """A few purposes, on thousands of rows: each filled, whether it is plain, its lines, the longest."""
         self.broken = False
 
     def add(self, result: Result) -> None:
@@ -99,27 +100,45 @@ class Prepared:
     def make(self, result: Result) -> Row:
         purpose = self.purposes.get(result.check.purpose)
         if purpose is None:
-            purpose = self.purposes[result.check.purpose] = fill(visible(result.check.purpose), 34)
+            text = fill(visible(result.check.purpose), 34)
+            plain = _plain_text(text) and text[:1] != "\n" and text[-1:] != "\n"
+            lines = text.split("\n")
+            purpose = self.purposes[result.check.purpose] = (text, plain, lines, max(map(len, lines)))
         label = visible(link_label(result))
-        cells = [
-            _VERDICTS[result.verdict],
-            label,
-            visible(result.address or ""),
-            _STATES.get(result.state) or visible(result.state),
-            fill(visible(result.detail), 60),
-            purpose,
-        ]
-        if self.verbose:
-            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
-            cells.append(fill(visible(evidence), 50))
+        address = visible(result.address or "")
+        verdict = _VERDICTS.get(result.verdict) or result.verdict.upper()
+        state = _STATES.get(result.state) or visible(result.state)
+        detail = fill(visible(result.detail), 60)
+        cells = [verdict, label, address, state, detail, purpose[0]]
         fix = None
         if result.remediation and result.verdict in ATTENTION:
             fix = indented(fill(visible(result.remediation), 100 - len(INDENT)))
-        return Row(cells, shape(cells), label, fix)
+        if self.verbose:
+            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
+            cells.append(fill(visible(evidence), 50))
+            return Row(cells, shape(cells), label, fix)
+        return Row(cells, _report_row_shape(cells, purpose), label, fix)
 
     def chunks(self, report: Report) -> list[str]:
         """The report as table_chunks renders it, with the rows made ahead."""
         return [render_table(report, verbose=self.verbose, prepared=self)]
+
+
+def _report_row_shape(cells: list[str], purpose_made: tuple[str, bool, list[str], int]) -> Shape:
+    """shape(cells) for a report's row (verdict, label, address, state, detail, purpose: made by Prepared.make),
+    knowing what make knows: the first four cells are one line each (visible escapes line breaks, and a verdict
+    has none), and the purpose's plainness and lines (the same on many rows). A unit test holds it to shape."""
+    verdict, label, address, state, detail, purpose = cells
+    _, purpose_plain, purpose_lines, purpose_width = purpose_made
+    text = f"{verdict}\n{label}\n{address}\n{state}\n{detail}"
+    if not (purpose_plain and _plain_text(text) and detail[:1] != "\n" and detail[-1:] != "\n"):
+        return shape(cells)  # tabulate's table, or an odd verdict or state: the general case decides
+    if "\n" not in detail and len(purpose_lines) == 1:
+        return Shape(True, (len(verdict), len(label), len(address), len(state), len(detail), len(purpose)), False, None)
+    detail_lines = detail.split("\n")
+    widths = (len(verdict), len(label), len(address), len(state), max(map(len, detail_lines)), purpose_width)
+    lines = zip_longest((verdict,), (label,), (address,), (state,), detail_lines, purpose_lines, fillvalue="")
+    return Shape(True, widths, True, tuple(lines))
 
 
 _VERDICTS = {verdict: verdict.upper() for verdict in Verdict}

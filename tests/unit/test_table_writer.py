@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tabulate import tabulate
 
 from netcheck.model import Report, Result, Verdict
-from netcheck.report.table import Prepared, _plain, fill, render_table, simple_table
+from netcheck.report.table import Prepared, _plain, fill, render_table, shape, simple_table
 from tests.unit.test_report import RESULTS, report
 
 words = st.text(st.sampled_from("abcdefgh XYZ.:->1234567890,_"), max_size=30)
@@ -197,3 +197,31 @@ def test_a_row_that_cannot_be_made_never_fails_the_run() -> None:
     assert prepared.work() is False  # stopped for good
     with pytest.raises(ValueError, match="no text"):
         render_table(whole, prepared=prepared)
+
+
+_ODD_TEXT = st.sampled_from(["", " lead", "trail ", "é", "\x1b[1m", "two\nlines", "a" * 70, "pre-install -- x", "\ttab"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_lab_like_results()),
+    st.one_of(st.none(), _ODD_TEXT, st.text(max_size=90)),
+    st.one_of(st.none(), _ODD_TEXT, st.text(max_size=12)),
+    st.one_of(st.none(), _ODD_TEXT, st.text(max_size=40)),
+    st.one_of(st.none(), _ODD_TEXT, st.text(max_size=20)),
+)
+def test_a_report_rows_shape_is_the_general_one(
+    base: Result, detail: str | None, address: str | None, purpose: str | None, name: str | None
+) -> None:
+    """Prepared.make finds a row's shape knowing what it made (_report_row_shape); that is what shape finds."""
+    result = base
+    if detail is not None:
+        result = replace(result, detail=detail)
+    if address is not None:
+        result = replace(result, address=address)
+    if purpose is not None:
+        result = replace(result, check=replace(result.check, purpose=purpose))
+    if name is not None:
+        result = replace(result, check=replace(result.check, target=replace(result.check.target, name=name)))
+    row = Prepared().make(result)
+    assert row.shape == shape(row.cells)
