@@ -51,7 +51,7 @@ def render_table(report: Report, *, verbose: bool = False, prepared: Prepared | 
 class Row(NamedTuple):
     """One result's row of the table, ready to be laid out, and its entry under "What to fix"."""
 
-    cells: list[str]
+    cells: tuple[str, ...]
     shape: Shape
     label: str
     fix: str | None
@@ -72,8 +72,8 @@ class Prepared:
         self.waiting: deque[Result] = deque()
         self.rows: dict[int, tuple[Result, Row]] = {}
         """By id(result), with the result itself: it stays alive, so its id is never another's."""
-        self.purposes: dict[str, tuple[str, bool, list[str], int]] = {}
-        """A few purposes, on thousands of rows: each filled, whether it is plain, its lines, the longest."""
+        self.purposes: dict[str, _Purpose] = {}
+        """A few purposes, on thousands of rows."""
         self.broken = False
 
     def add(self, result: Result) -> None:
@@ -100,23 +100,20 @@ class Prepared:
     def make(self, result: Result) -> Row:
         purpose = self.purposes.get(result.check.purpose)
         if purpose is None:
-            text = fill(visible(result.check.purpose), 34)
-            plain = _plain_text(text) and text[:1] != "\n" and text[-1:] != "\n"
-            lines = text.split("\n")
-            purpose = self.purposes[result.check.purpose] = (text, plain, lines, max(map(len, lines)))
+            purpose = self.purposes[result.check.purpose] = _purpose(result.check.purpose)
         label = visible(link_label(result))
         address = visible(result.address or "")
         verdict = _VERDICTS.get(result.verdict) or result.verdict.upper()
         state = _STATES.get(result.state) or visible(result.state)
         detail = fill(visible(result.detail), 60)
-        cells = [verdict, label, address, state, detail, purpose[0]]
         fix = None
         if result.remediation and result.verdict in ATTENTION:
             fix = indented(fill(visible(result.remediation), 100 - len(INDENT)))
         if self.verbose:
             evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
-            cells.append(fill(visible(evidence), 50))
-            return Row(cells, shape(cells), label, fix)
+            seven = (verdict, label, address, state, detail, purpose.text, fill(visible(evidence), 50))
+            return Row(seven, shape(seven), label, fix)
+        cells = (verdict, label, address, state, detail, purpose.text)
         return Row(cells, _report_row_shape(cells, purpose), label, fix)
 
     def chunks(self, report: Report) -> list[str]:
@@ -124,21 +121,43 @@ class Prepared:
         return [render_table(report, verbose=self.verbose, prepared=self)]
 
 
-def _report_row_shape(cells: list[str], purpose_made: tuple[str, bool, list[str], int]) -> Shape:
+class _Purpose(NamedTuple):
+    """A purpose as its cell shows it, found once a purpose (thousands of rows share a few)."""
+
+    text: str
+    """Filled to the column's width."""
+    plain: bool
+    lines: list[str]
+    width: int
+    tail: tuple[tuple[str, ...], ...]
+    """The printed lines after a row's first, where the purpose is its only cell of more lines than one."""
+
+
+def _purpose(purpose: str) -> _Purpose:
+    text = fill(visible(purpose), 34)
+    lines = text.split("\n")
+    tail = tuple(("", "", "", "", "", line) for line in lines[1:])
+    return _Purpose(text, _plain_text(text) and text[:1] != "\n" and text[-1:] != "\n", lines, max(map(len, lines)), tail)
+
+
+def _report_row_shape(cells: tuple[str, ...], purpose: _Purpose) -> Shape:
     """shape(cells) for a report's row (verdict, label, address, state, detail, purpose: made by Prepared.make),
     knowing what make knows: the first four cells are one line each (visible escapes line breaks, and a verdict
-    has none), and the purpose's plainness and lines (the same on many rows). A unit test holds it to shape."""
-    verdict, label, address, state, detail, purpose = cells
-    _, purpose_plain, purpose_lines, purpose_width = purpose_made
+    has none), and the purpose's plainness and lines. A unit test holds it to shape."""
+    verdict, label, address, state, detail, _ = cells
     text = f"{verdict}\n{label}\n{address}\n{state}\n{detail}"
-    if not (purpose_plain and _plain_text(text) and detail[:1] != "\n" and detail[-1:] != "\n"):
+    if not (purpose.plain and _plain_text(text) and detail[:1] != "\n" and detail[-1:] != "\n"):
         return shape(cells)  # tabulate's table, or an odd verdict or state: the general case decides
-    if "\n" not in detail and len(purpose_lines) == 1:
-        return Shape(True, (len(verdict), len(label), len(address), len(state), len(detail), len(purpose)), False, None)
+    first = len(verdict), len(label), len(address), len(state)
+    if "\n" not in detail:
+        widths = (*first, len(detail), purpose.width)
+        if not purpose.tail:
+            return Shape(True, widths, False, None)
+        # Rows of one-line details share their purpose's later lines (memory: 50,000 rows are held)
+        return Shape(True, widths, True, ((verdict, label, address, state, detail, purpose.lines[0]), *purpose.tail))
     detail_lines = detail.split("\n")
-    widths = (len(verdict), len(label), len(address), len(state), max(map(len, detail_lines)), purpose_width)
-    lines = zip_longest((verdict,), (label,), (address,), (state,), detail_lines, purpose_lines, fillvalue="")
-    return Shape(True, widths, True, tuple(lines))
+    lines = zip_longest((verdict,), (label,), (address,), (state,), detail_lines, purpose.lines, fillvalue="")
+    return Shape(True, (*first, max(map(len, detail_lines)), purpose.width), True, tuple(lines))
 
 
 _VERDICTS = {verdict: verdict.upper() for verdict in Verdict}
