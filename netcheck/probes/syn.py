@@ -102,11 +102,13 @@ def incomplete_neighbours(proc_net_arp: str) -> set[str]:
 
 
 def syn_available() -> bool:
-    """True when this process may open raw packet sockets (Linux, root or CAP_NET_RAW)."""
+    """True when this process may open the raw sockets the engine sends and reads with (Linux, root or
+    CAP_NET_RAW). Tried with the engine's own kind of socket: a packet socket (AF_PACKET) needs the same
+    privilege, but closing one waits for the kernel's RCU grace period, 5-15 ms, and a run asks three times."""
     if not sys.platform.startswith("linux"):
         return False
     try:
-        socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW).close()
     except (PermissionError, OSError, AttributeError):
         return False
     return True
@@ -399,12 +401,21 @@ def address_links(links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     their order and once each: what a SYN run will probe for them, known before names are resolved (0.0.0.0 is no
     machine: the runner fails that link unprobed). Each target is parsed once (it has a link a port)."""
     unique = dict.fromkeys(links)
-    usable = set()
-    for name in dict.fromkeys(name for name, _port in unique):
-        ip = parse_ip(name)
-        if ip is not None and ip.version == 4 and not ip.is_unspecified:
-            usable.add(name)
+    usable = {name for name in dict.fromkeys(name for name, _port in unique) if _usable_ipv4(name)}
     return [key for key in unique if key[0] in usable]
+
+
+def _usable_ipv4(name: str) -> bool:
+    """An IPv4 address other than 0.0.0.0 (parse_ip's answer): dotted-quad text as inet_ntop writes it is
+    decided in C, without an address object (10,000 agents, before the engine may start)."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET, name)
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        packed = b""
+    if packed and socket.inet_ntop(socket.AF_INET, packed) == name:
+        return packed != bytes(4)
+    ip = parse_ip(name)
+    return ip is not None and ip.version == 4 and not ip.is_unspecified
 
 
 ReplyFields = tuple[str | None, tuple[int, int, int, str | None] | None, int, str, float]
