@@ -124,3 +124,30 @@ def test_merge_agents_refuses_two_oses_for_one_host() -> None:
 def test_build_topology_validates_server_names() -> None:
     with pytest.raises(InputError, match=r"malformed management server 'ms\.\.x'"):
         build_topology(management_server="ms..x", license_server=None, agents=[])
+
+
+@given(
+    st.lists(
+        st.one_of(st.tuples(*[st.integers(0, 300)] * 4).map(lambda o: ".".join(map(str, o))), st.text(max_size=12)), max_size=6
+    )
+)
+def test_agents_file_lines_that_are_dotted_quads_are_read_as_any_other(lines: list[str]) -> None:
+    """parse_agents_file takes a line that is an IPv4 address in dotted quads the short way: the same target
+    parse_agent_spec makes of it, and any other line (or error) as before."""
+    text = "\n".join(lines)
+    expected: list[Target] | str = []
+    try:
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if line and "," not in line:
+                assert isinstance(expected, list)
+                expected.append(parse_agent_spec(line))
+    except InputError:
+        expected = "error"
+    if any("," in line.split("#", 1)[0] for line in text.splitlines()):
+        return  # host,os lines: the example-based tests above
+    try:
+        got: list[Target] | str = parse_agents_file(text, filename="a.txt")
+    except InputError:
+        got = "error"
+    assert got == expected
