@@ -242,8 +242,11 @@ def benchmark(
             for method in methods:
                 option_sets: list[list[str]] = [[]] + ([TUNED[method]] if tuned and not wan else [])
                 scans = [partial(run_netcheck, console, workdir, method, options, targets) for options in option_sets]
-                if tuned and not wan and method == "syn":  # the table writer at scale, too
-                    scans.append(partial(run_netcheck, console, workdir, method, [], targets, output="table"))
+                if tuned and not wan and method == "syn":  # the table writer (netcheck's default format) at scale, too
+                    scans += [
+                        partial(run_netcheck, console, workdir, method, options, targets, output="table")
+                        for options in option_sets
+                    ]
                 nmap = NMAP_SCANS[method] + ([] if wan else ["--max-retries", "1"])
                 scans.append(partial(run_nmap, console, workdir, nmap, targets))
                 # Round after round, each scan once a round: a slow spell of the machine hits every scan alike.

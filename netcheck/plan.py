@@ -14,23 +14,33 @@ class NothingToCheck(ValueError):
     """The topology gives this vantage role no link to test."""
 
 
-def tcp_links(topology: Topology, vantage: Role) -> Iterator[tuple[Link, Target, int, str]]:
-    """Each TCP link of the matrix from `vantage` to a machine of `topology`, in plan order: (link, target, port,
-    skip reason). An agent of unknown OS gets the links of both OSes."""
+def link_groups(topology: Topology, vantage: Role) -> Iterator[tuple[Link, int, str, list[Target]]]:
+    """Each TCP link of the matrix from `vantage`, in plan order, with its port, its skip reason and the machines
+    of `topology` it goes to. An agent of unknown OS gets the links of both OSes."""
     has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
     for applicable in links_for(vantage, management_server=has_ms):
         link = applicable.link
         port = port_number(link.port_key, topology.ports)
         skip_reason = SUPERSEDED_REASON if applicable.superseded else ""
-        for target in topology.targets(link.dest):
-            if link.agent_os is None or target.os is None or target.os is link.agent_os:
-                yield link, target, port, skip_reason
+        wanted = link.agent_os
+        targets = [t for t in topology.targets(link.dest) if wanted is None or t.os is None or t.os is wanted]
+        yield link, port, skip_reason, targets
+
+
+def tcp_links(topology: Topology, vantage: Role) -> Iterator[tuple[Link, Target, int, str]]:
+    """link_groups a link and a machine at a time: (link, target, port, skip reason), in plan order."""
+    for link, port, skip_reason, targets in link_groups(topology, vantage):
+        for target in targets:
+            yield link, target, port, skip_reason
 
 
 def probed_links(topology: Topology, vantage: Role) -> list[tuple[str, int]]:
     """(target as given, port) of every link plan_checks will have probed, in plan order and once each: known
     before the plan is built (the SYN engine starts on them). Raises NothingToCheck as plan_checks does."""
-    probed = dict.fromkeys((target.name, port) for _link, target, port, skip in tcp_links(topology, vantage) if not skip)
+    probed: dict[tuple[str, int], None] = {}
+    for _link, port, skip_reason, targets in link_groups(topology, vantage):
+        if not skip_reason:
+            probed.update(dict.fromkeys([(target.name, port) for target in targets]))
     if not probed:
         raise NothingToCheck(_why_nothing(topology, vantage))
     return list(probed)
