@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,6 +142,8 @@ def parse_ports(table: Any, *, filename: str) -> dict[PortKey, int]:
 
 def parse_plan(text: str, *, filename: str) -> PlanFile:
     """Parse a plan file: `from`, `phase`, `method`, `management_server`, `license_server`, `agents`, `[ports]`."""
+    import tomllib  # noqa: PLC0415 - plan files only (a large agents file alone never needs it)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
