@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # dnspython costs ~0.1 s to import: each function that asks D
     import dns.rrset
 
 from netcheck.address import parse_ip
+from netcheck.errors import InputError
+from netcheck.files import read_limited
 from netcheck.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
 
 __all__ = [
@@ -40,6 +42,9 @@ MAX_CNAME_HOPS = 8
 
 
 RESOLV_CONF = "/etc/resolv.conf"
+RESOLV_CONF_LIMIT = 1 << 20
+MAX_NAMESERVERS = 3
+"""glibc's stub resolver asks the first three name servers only (MAXNS): netcheck must not judge a fourth."""
 MAX_NDOTS = 15
 """glibc's cap on `options ndots:` (RES_MAXNDOTS)."""
 
@@ -52,40 +57,44 @@ def system_dns_config(path: str = RESOLV_CONF) -> DnsConfig:
     if sys.platform == "win32":
         return _registry_dns_config()
     try:
-        text = Path(path).read_bytes().decode("utf-8", "replace")
-    except OSError:
+        text = read_limited(Path(path), "resolv.conf", RESOLV_CONF_LIMIT).decode("utf-8", "replace")
+    except InputError:  # missing, unreadable, no regular file, too large: no configuration
         return DnsConfig((), source="system")
     return parse_resolv_conf(text)
 
 
 def parse_resolv_conf(text: str) -> DnsConfig:
-    """resolv.conf's name servers, search list and ndots, as glibc's stub resolver reads them: `nameserver`
-    lines in order (those that are no IP address are ignored), the search list from the last `search` or
-    `domain` line (a domain is a list of one), `options ndots:N` (0 to 15; 1 when absent). A line that starts
-    with # or ; is a comment. No name server → an empty configuration (then nothing is searched either).
-    Search domains that are no DNS name (an empty label, one over 63 characters) and the root are left out.
-    (dnspython, which read it before, failed the run on such a domain or name server, and kept no `domain`.)"""
+    """resolv.conf's name servers, search list and ndots, read as glibc's stub resolver (2.26 and later) reads
+    them. A line starts with its keyword (a line that starts with a blank, #, or ; is ignored); words are
+    separated by spaces and tabs. `nameserver ADDRESS`: the first three that are IP addresses, in order (a
+    # or ; ends the address). The search list comes from the last `search` line (its words) or `domain` line
+    (its first word); words that are no DNS name (an empty label, a label over 63 characters) and the root are
+    left out, and one trailing dot is dropped. `options ndots:N`: N's leading digits (none: 0), 15 at most;
+    1 when absent. No name server → an empty configuration (then nothing is searched either). Not read:
+    the LOCALDOMAIN and RES_OPTIONS variables, which change only the resolver of the process they are set for.
+    (dnspython, which read the file before, refused the file for a malformed domain or name server, kept no
+    `domain` and all name servers.)"""
     nameservers: list[str] = []
     search: list[str] = []
     ndots = 1
-    for line in text.splitlines():
-        if line[:1] in ("#", ";"):
+    for line in text.split("\n"):
+        words = line.replace("\t", " ").split(" ")
+        keyword, values = words[0], [word for word in words[1:] if word]
+        if not values:
             continue
-        tokens = line.split()
-        if len(tokens) < 2:
-            continue
-        keyword, values = tokens[0], tokens[1:]
         if keyword == "nameserver":
-            if parse_ip(values[0]) is not None:
-                nameservers.append(values[0])
+            address = values[0].split("#", 1)[0].split(";", 1)[0]
+            if len(nameservers) < MAX_NAMESERVERS and parse_ip(address) is not None:
+                nameservers.append(address)
         elif keyword in ("search", "domain"):
             domains = values if keyword == "search" else values[:1]
-            search = [domain.rstrip(".") for domain in domains if _is_dns_name(domain.rstrip("."))]
+            search = [name for name in (d[:-1] if d.endswith(".") else d for d in domains) if _is_dns_name(name)]
         elif keyword == "options":
             for option in values:
-                name, _, value = option.partition(":")
-                if name == "ndots" and value.isdigit():
-                    ndots = min(int(value), MAX_NDOTS)
+                if option.startswith("ndots:"):
+                    digits = option[len("ndots:") :]
+                    digits = digits[: len(digits) - len(digits.lstrip("0123456789"))].lstrip("0")
+                    ndots = min(int(digits or "0"), MAX_NDOTS) if len(digits) <= 2 else MAX_NDOTS
     if not nameservers:
         return DnsConfig((), source="system")
     return DnsConfig(tuple(nameservers), tuple(search), ndots, "system")

@@ -145,6 +145,8 @@ def _report_row_shape(cells: tuple[str, ...], purpose: _Purpose) -> Shape:
     knowing what make knows: the first four cells are one line each (visible escapes line breaks, and a verdict
     has none), and the purpose's plainness and lines. A unit test holds it to shape."""
     verdict, label, address, state, detail, _ = cells
+    if not verdict:  # never made (a verdict has a name): the general case
+        return shape(cells)
     text = f"{verdict}\n{label}\n{address}\n{state}\n{detail}"
     if not (purpose.plain and _plain_text(text) and detail[:1] != "\n" and detail[-1:] != "\n"):
         return shape(cells)  # tabulate's table, or an odd verdict or state: the general case decides
@@ -255,11 +257,12 @@ class Shape(NamedTuple):
 
 
 def shape(row: Sequence[str]) -> Shape:
-    try:
-        text = "\n".join(row)
-    except TypeError:  # a cell that is no text: tabulate's
+    if not all(type(cell) is str for cell in row):  # no text, or a str subclass (its format may differ): tabulate's
         return _UNUSUAL
-    if not _plain_text(text) or ("\n\n" in text and not all(cell[:1] != "\n" and cell[-1:] != "\n" for cell in row)):
+    text = "\n".join(row)
+    # A cell that starts or ends with a line break shows as two in a row, or at the row's edge.
+    edges = "\n\n" in text or text[:1] == "\n" or text[-1:] == "\n"
+    if not _plain_text(text) or (edges and not all(cell[:1] != "\n" and cell[-1:] != "\n" for cell in row)):
         return _UNUSUAL
     if text.count("\n") == len(row) - 1:  # the join's own line breaks: every cell is one line
         return Shape(True, tuple(map(len, row)), False, None if text.strip("\n") else ())
@@ -316,7 +319,7 @@ def _plain(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
 
 
 def _plain_shapes(rows: Sequence[Sequence[str]], shapes: Sequence[Shape], headers: Sequence[str]) -> bool:
-    if not rows or any(len(row) != len(headers) for row in rows):
+    if not rows or not headers or any(len(row) != len(headers) for row in rows):
         return False
     if not all(_plain_line(header) and header for header in headers):
         return False

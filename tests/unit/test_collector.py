@@ -17,9 +17,13 @@ def test_a_run_sets_its_objects_aside_and_puts_everything_back() -> None:
     with fewer_collections():
         assert gc.get_threshold()[0] >= 100_000
         assert gc.get_freeze_count() > 0  # what was alive at the start is out of the collector's walk
+        frozen = gc.get_freeze_count()
+        plan = [[index] for index in range(1000)]  # made inside the outer one, before the inner one starts
         with fewer_collections():  # nested (cli.check around runner.run)
             assert gc.get_threshold()[0] >= 100_000
-        assert gc.get_threshold()[0] >= 100_000  # the outer one still holds
+            assert gc.get_freeze_count() >= frozen + len(plan)  # the plan is set aside too
+        assert gc.get_threshold()[0] >= 100_000  # the outer one still holds...
+        assert gc.get_freeze_count() >= frozen + len(plan)  # ...and what was set aside stays aside
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
     assert alive
@@ -46,3 +50,14 @@ def test_a_garbage_cycle_made_meanwhile_is_still_collected_after() -> None:
         assert gone() is not None  # a cycle: reference counting alone never frees it
     gc.collect()
     assert gone() is None
+
+
+def test_a_collector_switched_off_stays_off() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        with fewer_collections():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

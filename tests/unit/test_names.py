@@ -251,7 +251,8 @@ def test_resolv_conf_is_read_as_dnspython_reads_it(lines: list[str]) -> None:
         assert ours == DnsConfig((), source="system")
         return
     search = tuple(str(name).rstrip(".") for name in theirs.search)
-    assert ours == DnsConfig(tuple(str(s) for s in theirs.nameservers), search, theirs.ndots or 1, "system")
+    servers = tuple(str(s) for s in theirs.nameservers)[:3]  # glibc asks three at most; dnspython kept all
+    assert ours == DnsConfig(servers, search, theirs.ndots or 1, "system")
 
 
 @pytest.mark.parametrize(
@@ -265,9 +266,24 @@ def test_resolv_conf_is_read_as_dnspython_reads_it(lines: list[str]) -> None:
         # The last of search and domain wins; a domain is a search list of one (glibc; dnspython kept none).
         ("nameserver 198.18.0.53\nsearch a.test b.test\ndomain lab.test\n", DnsConfig(("198.18.0.53",), ("lab.test",))),
         ("nameserver 198.18.0.53\ndomain lab.test\nsearch a.test\n", DnsConfig(("198.18.0.53",), ("a.test",))),
-        # ndots:0 tries every name as given first (glibc); ndots is capped at 15; a bad value is ignored.
+        # ndots:0 tries every name as given first (glibc); ndots is capped at 15; the last one counts.
         ("nameserver 198.18.0.53\noptions ndots:0\n", DnsConfig(("198.18.0.53",), (), 0)),
-        ("nameserver 198.18.0.53\noptions ndots:40 ndots:x\n", DnsConfig(("198.18.0.53",), (), 15)),
+        ("nameserver 198.18.0.53\noptions ndots:2 ndots:40\n", DnsConfig(("198.18.0.53",), (), 15)),
+        # glibc: three name servers at most; a comment ends an address; a line starting with a blank is no
+        # keyword's; ndots is atoi's (leading digits, none: 0).
+        (
+            "nameserver 198.18.0.1\nnameserver 198.18.0.2#x\nnameserver 198.18.0.3;y\nnameserver 198.18.0.4\n",
+            DnsConfig(("198.18.0.1", "198.18.0.2", "198.18.0.3")),
+        ),
+        (" nameserver 198.18.0.9\n\tsearch a.test\nnameserver 198.18.0.53\n", DnsConfig(("198.18.0.53",))),
+        ("nameserver 198.18.0.53\r\nnameserver 198.18.0.54\n", DnsConfig(("198.18.0.54",))),
+        ("nameserver 198.18.0.53\noptions ndots:3x\n", DnsConfig(("198.18.0.53",), (), 3)),
+        ("nameserver 198.18.0.53\noptions ndots:x\n", DnsConfig(("198.18.0.53",), (), 0)),
+        ("nameserver 198.18.0.53\noptions ndots:\u00b2\n", DnsConfig(("198.18.0.53",), (), 0)),
+        ("nameserver 198.18.0.53\noptions ndots:" + "1" * 5000 + "\n", DnsConfig(("198.18.0.53",), (), 15)),
+        ("nameserver 198.18.0.53\noptions ndots:007\n", DnsConfig(("198.18.0.53",), (), 7)),
+        # One trailing dot is dropped; a second one is an empty label.
+        ("nameserver 198.18.0.53\nsearch a.test. b.test..\n", DnsConfig(("198.18.0.53",), ("a.test",))),
         # No name server: nothing at all, as before.
         ("search lab.test\noptions ndots:2\n", DnsConfig(())),
         ("\x00\ufffd nameserver\n#nameserver 198.18.0.1\n  ;x\n", DnsConfig(())),
@@ -277,7 +293,14 @@ def test_resolv_conf_beyond_dnspython(text: str, expected: DnsConfig) -> None:
     assert parse_resolv_conf(text) == expected
 
 
-@given(st.text())
+@given(
+    st.text()
+    | st.lists(
+        st.sampled_from(
+            ["nameserver ", "search ", "domain ", "options ", "ndots:", "1", "²", ".", "#", "\t", " ", "\n", "::1", "%"]
+        )
+    ).map("".join)
+)
 def test_resolv_conf_parser_never_raises(text: str) -> None:
     config = parse_resolv_conf(text)
     assert all(parse_ip(server) is not None for server in config.nameservers)

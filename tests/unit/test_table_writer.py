@@ -64,6 +64,10 @@ def test_the_fast_path_is_taken_for_a_report_like_table() -> None:
         [["a", "\nb"]],
         [["a \nb", "c"]],
         [["a\n b", "c"]],
+        [["\na", "b"]],  # a line break at the row's edges (the first cell's start, the last cell's end)
+        [["a", "b\n"]],
+        [["a\n"]],
+        [["\n"]],
     ],
 )
 def test_unusual_tables_go_to_tabulate(rows: list[list[str]]) -> None:
@@ -225,3 +229,15 @@ def test_a_report_rows_shape_is_the_general_one(
         result = replace(result, check=replace(result.check, target=replace(result.check.target, name=name)))
     row = Prepared().make(result)
     assert row.shape == shape(row.cells)
+
+
+def test_a_str_subclass_and_a_table_without_columns_go_to_tabulate() -> None:
+    """A str subclass may format otherwise than its length says (a str-mixin Enum formats as its name on some
+    Pythons); a table of no columns is tabulate's to draw."""
+
+    class Shown(str):
+        def __format__(self, spec: str) -> str:
+            return format("shown otherwise", spec)
+
+    for rows, headers in [([[Shown("xyzw"), "b"]], ["h", "i"]), ([[]], []), ([[], []], [])]:
+        assert simple_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
