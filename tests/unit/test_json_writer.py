@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +16,7 @@ from netcheck.model import Phase, Report, State
 from netcheck.observations import Reply, TcpReply
 from netcheck.report import json as json_report
 from netcheck.report.json import parse_report, render_json, report_to_dict
+from netcheck.report.table import Prepared
 from tests.unit.test_report import RESULTS, report
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -90,10 +91,12 @@ def test_a_large_lab_like_report() -> None:
     assert render_json(big) == reference(big)
 
 
-def prerendered(report: Report, ahead_of: set[int], *, batch: int = 3) -> json_report.Prerendered:
-    """A Prerendered that was given the report's results numbered in `ahead_of` and encoded them while a run
-    waited, `batch` at a time."""
-    ahead = json_report.Prerendered()
+AheadT = TypeVar("AheadT", json_report.Prerendered, Prepared)
+
+
+def worked_ahead(ahead: AheadT, report: Report, ahead_of: set[int], *, batch: int = 3) -> AheadT:
+    """`ahead` (a format's work during a run: report.formats.Ahead) given the report's results numbered in
+    `ahead_of`, having worked on them while a run waited, `batch` at a time."""
     ahead.BATCH = batch
     for index, result in enumerate(report.results):
         if index in ahead_of:
@@ -101,6 +104,11 @@ def prerendered(report: Report, ahead_of: set[int], *, batch: int = 3) -> json_r
     while ahead.work():
         pass
     return ahead
+
+
+def prerendered(report: Report, ahead_of: set[int], *, batch: int = 3) -> json_report.Prerendered:
+    """A Prerendered that encoded the report's results numbered in `ahead_of` while a run waited."""
+    return worked_ahead(json_report.Prerendered(), report, ahead_of, batch=batch)
 
 
 @settings(max_examples=150, deadline=None)

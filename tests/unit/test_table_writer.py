@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from netcheck.model import Report, Result, Verdict
 from netcheck.report.table import Prepared, _plain, fill, render_table, shape, simple_table
+from tests.unit.test_json_writer import worked_ahead
 from tests.unit.test_report import RESULTS, report
 
 words = st.text(st.sampled_from("abcdefgh XYZ.:->1234567890,_"), max_size=30)
@@ -146,14 +147,7 @@ def _lab_like_results() -> tuple[Result, ...]:
 
 
 def _prepared(whole: Report, ahead_of: set[int], *, batch: int = 3, verbose: bool = False) -> Prepared:
-    prepared = Prepared(verbose=verbose)
-    prepared.BATCH = batch
-    for index, result in enumerate(whole.results):
-        if index in ahead_of:
-            prepared.add(result)
-    while prepared.work():
-        pass
-    return prepared
+    return worked_ahead(Prepared(verbose=verbose), whole, ahead_of, batch=batch)
 
 
 @settings(max_examples=60, deadline=None)
