@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
 from functools import cache
@@ -32,6 +31,7 @@ from netcheck.observations import (
     UnknownService,
     bare_user,
 )
+from netcheck.report.formats import MadeAhead
 from netcheck.report.validate import SchemaError, validate
 
 SCHEMA_VERSION = 1
@@ -377,56 +377,26 @@ def _item_texts(results: Sequence[Result]) -> list[str]:
     return parts
 
 
-class Prerendered:
+class Prerendered(MadeAhead[str]):
     """Checks' JSON text made ahead of the report, while a run waits for its probes: netcheck hands each
     result here as it is decided (`add`) and lets it encode a few whenever its SYN engine has no outcome
     waiting (`work`); iter_json then takes a check's text from here when the report holds that very result
-    (a result replaced later, such as by settling an agent of unknown OS, is encoded with the report). The
-    text is what iter_json would write for it: the same encoders, the same fallback."""
+    (see MadeAhead). The text is what iter_json would write for it: the same encoders, the same fallback."""
 
-    BATCH = 100
-    """Results encoded a call: about a millisecond, so an outcome that arrives meanwhile waits no longer."""
-
-    def __init__(self) -> None:
-        self.waiting: deque[Result] = deque()
-        self.texts: dict[int, tuple[Result, str]] = {}
-        """By id(result), with the result itself: it stays alive, so its id is never another's."""
-        self.broken = False
-
-    def add(self, result: Result) -> None:
-        self.waiting.append(result)
-
-    def work(self) -> bool:
-        """Encode up to BATCH of the results waiting; False when none was. It never raises into the run: a
-        batch that cannot be encoded stops the work, and the report encodes those results itself (and says why
-        it cannot, as it would have without this)."""
-        if self.broken:
-            return False
-        batch = [self.waiting.popleft() for _ in range(min(self.BATCH, len(self.waiting)))]
-        if not batch:
-            return False
-        try:
-            texts = _item_texts(batch)
-        except Exception:  # noqa: BLE001 - see the docstring
-            self.broken = True
-            return False
-        for result, text in zip(batch, texts, strict=True):
-            self.texts[id(result)] = (result, text)
-        return True
+    def make_batch(self, results: Sequence[Result]) -> list[str]:
+        return _item_texts(results)
 
     def chunk_text(self, results: Sequence[Result], before: str = "") -> str:
         """`before`, then `results` as _checks_text writes them: their texts made ahead, and the others encoded
         now; in one join (a chunk is 0.7 MB: each further concatenation copies it again)."""
         texts: list[str] = []
         missing: list[int] = []
-        made_ahead = self.texts
         for result in results:
-            made = made_ahead.get(id(result))
-            if made is not None and made[0] is result:
-                texts.append(made[1])
-            else:
+            made = self.made_for(result)
+            if made is None:
                 missing.append(len(texts))
-                texts.append("")
+                made = ""
+            texts.append(made)
         if missing:
             for at, text in zip(missing, _item_texts([results[at] for at in missing]), strict=True):
                 texts[at] = text

@@ -8,7 +8,6 @@ holds the two to the same output.
 from __future__ import annotations
 
 import textwrap
-from collections import deque
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import starmap, zip_longest
@@ -16,6 +15,7 @@ from typing import NamedTuple
 
 from netcheck.model import Report, Result, State, Verdict
 from netcheck.report.base import heading, link_label, link_matrix, ordered, summary_line
+from netcheck.report.formats import MadeAhead
 from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible
 
@@ -58,44 +58,24 @@ class Row(NamedTuple):
     """The remediation, wrapped and indented, when the result needs attention and says what to do."""
 
 
-class Prepared:
+class Prepared(MadeAhead[Row]):
     """Each check's row made ahead of the report, while a run waits for its probes (as report.json.Prerendered
     makes the JSON text): netcheck hands each result here as it is decided (`add`) and lets it make a few rows
     whenever the SYN engine has no outcome waiting (`work`); render_table takes a row from here when the report
-    holds that very result. What is left at the end is laying the rows out in their columns."""
-
-    BATCH = 100
-    """Rows made a call: well under a millisecond, so an outcome that arrives meanwhile waits no longer."""
+    holds that very result (see MadeAhead). What is left at the end is laying the rows out in their columns."""
 
     def __init__(self, *, verbose: bool = False) -> None:
+        super().__init__()
         self.verbose = verbose
-        self.waiting: deque[Result] = deque()
-        self.rows: dict[int, tuple[Result, Row]] = {}
-        """By id(result), with the result itself: it stays alive, so its id is never another's."""
         self.purposes: dict[str, _Purpose] = {}
         """A few purposes, on thousands of rows."""
-        self.broken = False
 
-    def add(self, result: Result) -> None:
-        self.waiting.append(result)
-
-    def work(self) -> bool:
-        """Make up to BATCH of the waiting rows; False when none was. It never raises into the run: a row that
-        cannot be made stops the work, and the report makes those rows itself (and fails as it would have)."""
-        if self.broken or not self.waiting:
-            return False
-        try:
-            for _ in range(min(self.BATCH, len(self.waiting))):
-                result = self.waiting.popleft()
-                self.rows[id(result)] = (result, self.make(result))
-        except Exception:  # noqa: BLE001 - see the docstring
-            self.broken = True
-            return False
-        return True
+    def make_batch(self, results: Sequence[Result]) -> list[Row]:
+        return [self.make(result) for result in results]
 
     def row(self, result: Result) -> Row:
-        made = self.rows.get(id(result))
-        return made[1] if made is not None and made[0] is result else self.make(result)
+        made = self.made_for(result)
+        return made if made is not None else self.make(result)
 
     def make(self, result: Result) -> Row:
         purpose = self.purposes.get(result.check.purpose)

@@ -146,7 +146,7 @@ def test_work_encodes_what_waits_a_batch_at_a_time() -> None:
     assert not ahead.work()  # nothing waits
     for result in whole.results:
         ahead.add(result)
-    assert [ahead.work(), len(ahead.texts), ahead.work(), ahead.work(), len(ahead.texts), ahead.work()] == [
+    assert [ahead.work(), len(ahead.made), ahead.work(), ahead.work(), len(ahead.made), ahead.work()] == [
         True,
         2,
         True,

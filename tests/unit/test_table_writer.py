@@ -158,7 +158,7 @@ def test_rows_made_ahead_draw_the_same_table(ahead_of: set[int], batch: int, ver
         results = (*results[:5], replace(results[5], detail="Überwachung"), *results[6:])
     whole = report(results)
     prepared = _prepared(whole, ahead_of, batch=batch, verbose=verbose)
-    assert len(prepared.rows) == len(ahead_of)
+    assert len(prepared.made) == len(ahead_of)
     assert "".join(prepared.chunks(whole)) == render_table(whole, verbose=verbose)
 
 
