@@ -141,7 +141,7 @@ def build_syn(template: bytes, source: bytes, destination: bytes, *, sport: int,
     """The template with this probe's addresses, ports and sequence number, and a correct TCP checksum, built
     in one struct call: the checksum is the template's precomputed share plus this probe's words (RFC 1071
     sums commute). (The kernel fills the IP id and checksum of an IP_HDRINCL packet.)"""
-    return _syn_packet(_template_parts(template), (source, destination, _address_sum(source, destination)), sport, dport, seq)
+    return _syn_packet(_template_parts(template), source, destination, _address_sum(source, destination), sport, dport, seq)
 
 
 def _address_sum(source: bytes, destination: bytes) -> int:
@@ -150,12 +150,17 @@ def _address_sum(source: bytes, destination: bytes) -> int:
     return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
 
 
-def _syn_packet(
-    parts: tuple[bytes, int, int, int, int, int], target: tuple[bytes, bytes, int], sport: int, dport: int, seq: int
+def _syn_packet(  # noqa: PLR0917 - the engine's setup calls it once a probe: no tuple built to pass the target
+    parts: tuple[bytes, int, int, int, int, int],
+    source: bytes,
+    destination: bytes,
+    address_sum: int,
+    sport: int,
+    dport: int,
+    seq: int,
 ) -> bytes:
-    """build_syn with the template's parts and the target's (source, destination, _address_sum) computed already."""
+    """build_syn with the template's parts and the target's _address_sum computed already."""
     ip_prefix, ack, offset_flags, window, urgent, fixed = parts
-    source, destination, address_sum = target
     total = fixed + address_sum + sport + dport + (seq >> 16) + (seq & 0xFFFF)
     total = (total & 0xFFFF) + (total >> 16)
     total = (total & 0xFFFF) + (total >> 16)
@@ -164,8 +169,14 @@ def _syn_packet(
 
 
 def cookie(secret: int, destination: bytes, dport: int) -> int:
-    """The probe's sequence number: an answer must acknowledge cookie + 1 to count as ours."""
-    return zlib.crc32(destination + dport.to_bytes(2, "big"), secret) & 0xFFFFFFFF
+    """The probe's sequence number: an answer must acknowledge cookie + 1 to count as ours. The CRC runs on
+    from the destination's (cookie_start) to the port's two bytes: a target's probes share the start."""
+    return zlib.crc32(dport.to_bytes(2, "big"), cookie_start(secret, destination))
+
+
+def cookie_start(secret: int, destination: bytes) -> int:
+    """The part of a cookie its destination makes: computed once a target by the engine."""
+    return zlib.crc32(destination, secret)
 
 
 _FLAG_NAMES = "FSRPAUEC"
@@ -441,9 +452,7 @@ def engine_outcomes(
     secret = random.getrandbits(32)
     template = _syn_template()
     parts = _template_parts(template)
-    # address → source, destination, their checksum share, the cookie's CRC over the destination (CRC-32 runs on:
-    # crc32(port, crc32(destination, secret)) is cookie(secret, destination, port))
-    targets: dict[str, tuple[bytes, bytes, int, int]] = {}
+    targets: dict[str, tuple[bytes, bytes, int, int]] = {}  # address → source, destination, _address_sum, cookie_start
     port_bytes = {port: port.to_bytes(2, "big") for port in {port for _address, port in keys}}
     probes: dict[tuple[str, int], _Probe] = {}
     crc32 = zlib.crc32
@@ -453,10 +462,13 @@ def engine_outcomes(
             target = targets.get(address)
             if target is None:
                 destination, source = socket.inet_aton(address), socket.inet_aton(_source_for(address, route))
-                target = (source, destination, _address_sum(source, destination), crc32(destination, secret))
+                target = (source, destination, _address_sum(source, destination), cookie_start(secret, destination))
                 targets[address] = target
-            seq = crc32(port_bytes[port], target[3])
-            probes[key] = _Probe(index, target[0], target[1], _syn_packet(parts, target[:3], sport, port, seq), seq)
+            source, destination, address_sum, start = target
+            seq = crc32(port_bytes[port], start)  # cookie(secret, destination, port), the target's start computed once
+            probes[key] = _Probe(
+                index, source, destination, _syn_packet(parts, source, destination, address_sum, sport, port, seq), seq
+            )
     engine = _Engine(probes, sport, template, Timing(policy_for(timeout_s, retries)), rate_pps)
 
     def finish(key: tuple[str, int], probe: _Probe, *, no_arp: bool = False) -> None:

@@ -241,3 +241,15 @@ def test_an_engine_target_is_what_parse_ip_calls_an_ipv4_address(text: str) -> N
 
     ip = parse_ip(text)
     assert _usable_ipv4(text) == (ip is not None and ip.version == 4 and not ip.is_unspecified)
+
+
+@given(st.integers(0, 2**32 - 1), st.binary(min_size=4, max_size=4), st.integers(1, 65535))
+def test_a_cookie_is_the_crc_of_destination_and_port(secret: int, destination: bytes, port: int) -> None:
+    """cookie runs the CRC on from cookie_start (the engine computes that once a target): the same value as the
+    CRC of the destination and the port together."""
+    import zlib  # noqa: PLC0415
+
+    from netcheck.probes.syn import cookie_start  # noqa: PLC0415
+
+    assert cookie(secret, destination, port) == zlib.crc32(destination + port.to_bytes(2, "big"), secret)
+    assert cookie(secret, destination, port) == zlib.crc32(port.to_bytes(2, "big"), cookie_start(secret, destination))
