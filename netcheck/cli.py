@@ -655,7 +655,7 @@ def _run(
 ) -> Report:
     """Run the checks (with progress on a terminal) into one Report; `early`: a SYN engine started already, for
     the runner to collect, and stopped whatever happens (a run that never reaches its SYN probes included);
-    `ahead`: given each result as it is decided, and encoding them whenever the engine has nothing waiting."""
+    `ahead`: given each result as it is decided, and making its text or row whenever the engine has nothing waiting."""
     try:
         return _run_probes(checks, role, options, quiet=quiet, early=early, ahead=ahead)
     finally:
