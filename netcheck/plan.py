@@ -34,18 +34,6 @@ def tcp_links(topology: Topology, vantage: Role) -> Iterator[tuple[Link, Target,
             yield link, target, port, skip_reason
 
 
-def probed_links(topology: Topology, vantage: Role) -> list[tuple[str, int]]:
-    """(target as given, port) of every link plan_checks will have probed, in plan order and once each: known
-    before the plan is built (the SYN engine starts on them). Raises NothingToCheck as plan_checks does."""
-    probed: dict[tuple[str, int], None] = {}
-    for _link, port, skip_reason, targets in link_groups(topology, vantage):
-        if not skip_reason:
-            probed.update(dict.fromkeys([(target.name, port) for target in targets]))
-    if not probed:
-        raise NothingToCheck(_why_nothing(topology, vantage))
-    return list(probed)
-
-
 def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
     """The TCP links of the matrix that start at `vantage`, and a name check for every host name they use.
 

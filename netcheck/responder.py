@@ -12,12 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
+import os
 import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import IO
 
+from netcheck.address import is_address
+from netcheck.errors import CommandError, InputError
+from netcheck.files import output_target
 from netcheck.handshake import REQUEST_BYTES, encode_busy, encode_response, parse_request
 from netcheck.matrix import source_port_ranges_of
 
@@ -135,3 +143,88 @@ class Responder:
             for server in servers:
                 server.close()
             await asyncio.gather(*(server.wait_closed() for server in servers), return_exceptions=True)
+
+
+EXIT_FAIL, EXIT_INTERNAL = 1, 3
+
+
+def listen(options: ListenOptions, *, log: Path | None, quiet: bool, say: Callable[[str], None]) -> None:
+    """`netcheck listen`: answer on the free ones of `options.ports` until the duration passes or Ctrl-C,
+    telling `say` each peer (unless `quiet`) and the counts at the end; each peer is also appended to `log` as
+    a JSON line. Raises InputError for a bad --bind or --log, CommandError when nothing could be answered on
+    or the log could not be written."""
+    from netcheck.host.facts import port_holders  # noqa: PLC0415 - psutil, only for listen
+
+    if not is_address(options.bind):
+        raise InputError(f"--bind {options.bind!r} is not an IP address")
+    if log and not (log.is_file() and os.access(log, os.W_OK)):  # an existing log is appended to, not replaced
+        output_target(log, "--log")
+    holders = port_holders(list(options.ports))
+    for taken, holder in holders.items():
+        say(f"port {taken} is taken by {holder}: the product could not listen there either")
+    free = tuple(dict.fromkeys(p for p in options.ports if p not in holders))
+    if not free:
+        raise CommandError("every port is taken: nothing to listen on", EXIT_FAIL)
+    sink = PeerLog(log) if log else None
+
+    def tell(text: str) -> None:
+        try:
+            say(text)
+        except BrokenPipeError:  # `listen | head -1`: the reader has gone, so stop answering too
+            responder.stop()
+
+    def on_ready(bound: list[int], failed: dict[int, str]) -> None:
+        for number, reason in failed.items():
+            tell(f"cannot listen on {number}: {reason}")
+        if bound:
+            auth = "with a token" if options.token else "without a token"
+            where = f"{options.bind} port {', '.join(map(str, bound))}"
+            tell(f"listening on {where} for {options.duration_s:g} s, {auth}; Ctrl-C stops")
+
+    def on_event(event: PeerEvent) -> None:
+        ranges = ", ".join(event.source_ranges) or "outside the documented source-port ranges"
+        if not quiet:
+            stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S")
+            tell(f"{stamp} {event.peer}:{event.peer_port} -> {event.port} {event.outcome} (source port: {ranges})")
+        if sink and not sink.write(asdict(event)):
+            responder.stop()  # the log the user asked for is being lost: stop, and say so
+
+    responder = Responder(replace(options, ports=free), on_event, on_ready)
+    started = time.monotonic()
+    try:
+        asyncio.run(responder.run())
+    finally:
+        if sink:
+            sink.close()
+    if sink and sink.error:
+        raise CommandError(sink.error, EXIT_INTERNAL)
+    if not responder.bound:
+        raise CommandError("could not listen on any port", EXIT_FAIL)
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(responder.counts.items())) or "no connection"
+    tell(f"responder stopped after {time.monotonic() - started:.0f} s: {counts}")
+
+
+class PeerLog:
+    """`listen --log`: one JSON line per peer, appended; a write that fails (a full disk, /dev/full) is remembered."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.error = path, ""
+        self.sink: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, object]) -> bool:
+        if self.sink is None:
+            return False
+        try:
+            self.sink.write(json.dumps(record) + "\n")
+            self.sink.flush()
+        except OSError as exc:
+            self.error = f"cannot write --log {str(self.path)!r}: {exc.strerror or exc}"
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.sink is not None:
+            with contextlib.suppress(OSError):
+                self.sink.close()
+            self.sink = None

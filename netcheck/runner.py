@@ -31,20 +31,18 @@ from netcheck.classify import (
     judge_host,
     judge_identified,
     misdirected,
-    settle_agent,
     settle_unknown_os,
-    settles_by_service,
     skipped_link,
     unresolved_link,
     wants_identification,
 )
-from netcheck.collector import fewer_collections
+from netcheck.classify.access import access_os, access_skip, classify_access, servers_for, timed_out
 from netcheck.discovery import DiscoveryFacts, non_dns_reason, observe_discovery
 from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
 from netcheck.host.windows import SYN_ON_WINDOWS
 from netcheck.matrix import PortKey
-from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id, link_key
+from netcheck.model import AgentOS, Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id, link_key
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
@@ -146,10 +144,8 @@ def run(
     *,
     probes: Probes | None = None,
     on_progress: Progress | None = None,
-    on_result: Callable[[Result], None] | None = None,
 ) -> Report:
     """Run the checks from this machine (in `role`) into one Report; the method is resolved here, once.
-    `on_result` sees each result as it is decided (a later stage may still replace it in the report).
 
     Raises InputError when the options ask for what this machine cannot do (--method syn without privileges).
     """
@@ -159,8 +155,7 @@ def run(
         allow_open_files(options.concurrency + 256)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    with fewer_collections():
-        results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=on_progress, on_result=on_result))
+    results = asyncio.run(run_checks(checks, options, probes=probes, on_progress=on_progress))
     return Report(
         tool_version=__version__,
         started_at=started_at,
@@ -178,25 +173,21 @@ async def run_checks(
     *,
     probes: Probes | None = None,
     on_progress: Progress | None = None,
-    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """Run every check and return one result each, in the order of `checks` (services follow their link).
 
     Stages: names first (links need their addresses), then, at the same time, this machine and the non-DNS
-    needs (judged on what the names showed) and every TCP link; then the access checks (which need the links:
-    those a SYN result settled as skips during the probes are decided already); services are identified on the
+    needs (judged on what the names showed) and every TCP link; then the access checks (which need the links);
+    then agents given without an OS are settled by what answers on their links; services are identified on the
     open ones last.
     """
-    run = _Run(checks, options, probes or Probes(), on_progress, on_result)
+    run = _Run(checks, options, probes or Probes(), on_progress)
     by_kind: dict[Kind, list[Check]] = {kind: [] for kind in Kind}  # one pass over 50,000 checks, not one a kind
     for check in checks:
         if check.skip_reason:
             run.done(skipped_link(check))
-            run.final.add(check.id)
         else:
             by_kind[check.kind].append(check)
-    access = by_kind[Kind.ACCESS]
-    run.follow(access, [c for c in checks if settles_by_service(c)])
     resolved, observations = await run.names(by_kind[Kind.NAME])
     # This machine's facts (firewall commands, sockets) are mostly waiting on other programs: gathered while
     # the links are probed, not before.
@@ -205,10 +196,8 @@ async def run_checks(
         run.discovery(by_kind[Kind.DISCOVERY], observations),
         run.links(by_kind[Kind.TCP], resolved),
     )
-    extra = await run.access(access, resolved)
-    results = [run.results[c.id] for c in checks] + extra
-    # Agents of unknown OS whose links were all final during the probes are settled already (link_final).
-    settled = settle_unknown_os(results, settled=run.settled) if run.unknown_os else results
+    extra = await run.access(by_kind[Kind.ACCESS], resolved)
+    settled = settle_unknown_os([run.results[c.id] for c in checks] + extra)
     if not options.identify_services:
         return settled
     return await identify_services(settled, options, run.probes, run.limit)
@@ -223,32 +212,19 @@ class _Run:
         options: RunOptions,
         probes: Probes,
         on_progress: Progress | None,
-        on_result: Callable[[Result], None] | None = None,
     ) -> None:
         self.total = len(checks)
-        self.options, self.probes, self.on_progress, self.on_result = options, probes, on_progress, on_result
+        self.options, self.probes, self.on_progress = options, probes, on_progress
         self.results: dict[str, Result] = {}
         self.limit = asyncio.Semaphore(max(1, options.concurrency))
         self.lock = threading.Lock()  # the SYN engine reports from its worker thread
         self.dns_config: DnsConfig | None = None
         self.timing = Timing(policy_for(options.timeout_s, options.retries))
         self.window = _Window(options.concurrency)
-        self.followers: dict[tuple[str, PortKey | None], list[Check]] = {}
-        """Access checks not decided yet, by the link each needs (see follow)."""
-        self.unknown_os: dict[str, dict[str, Check]] = {}
-        """The links of each agent given without an OS, by id (see follow)."""
-        self.access_skip: Callable[[Check, Result, Credentials | None], Result | None] = lambda *_: None
-        """access.stage.access_skip, imported by follow when the run has access checks."""
-        self.final: set[str] = set()
-        """The checks whose result will not change (link_final)."""
-        self.settled: set[str] = set()
-        """Agents of unknown OS settled already (see follow)."""
 
     def done(self, result: Result) -> None:
         with self.lock:
             self.results[result.check.id] = result
-            if self.on_result:
-                self.on_result(result)
             if self.on_progress:
                 self.on_progress(len(self.results), self.total)
 
@@ -304,63 +280,50 @@ class _Run:
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
 
-    def follow(self, access: list[Check], unknown_os: Sequence[Check] = ()) -> None:
-        """The checks that act as soon as a link's result is final (a SYN probe's is final when it is judged),
-        while other probes still run: the access checks, by the link each needs (one that can only be skipped
-        is decided there and then), and the links of agents given without an OS (an agent whose links are all
-        final is settled there and then, as settle_unknown_os would settle it at the end)."""
-        if access:
-            from netcheck.access.stage import access_skip  # noqa: PLC0415 - only runs with access checks
-
-            self.access_skip = access_skip
-        for check in access:
-            self.followers.setdefault(link_key(check), []).append(check)
-        for check in unknown_os:
-            self.unknown_os.setdefault(check.target.name, {})[check.id] = check
-
-    def link_final(self, link: Result) -> None:
-        """`link`'s result will not change: decide the access checks that need it, where that is a skip (the
-        access stage visits the others; the same decision it makes: access_skip), and settle its agent when
-        that was given without an OS and this was its last link."""
-        waiting = self.followers.pop(link_key(link.check), None) if self.followers else None
-        if waiting:
-            for check in waiting:
-                skip = self.access_skip(check, link, self.options.credentials)
-                if skip is not None:
-                    self.done(skip)
-        name = link.check.target.name
-        links = self.unknown_os.get(name) if self.unknown_os else None
-        if links is None:
-            return
-        self.final.add(link.check.id)
-        if len(self.final.intersection(links)) == len(links):
-            del self.unknown_os[name]
-            self.settled.add(name)
-            by_port = {c.port_key: self.results[c.id] for c in links.values() if c.port_key is not None}
-            for result in settle_agent(name, by_port):
-                self.done(result)
-
     async def access(self, checks: list[Check], resolved: Mapping[str, Result]) -> list[Result]:
-        """Log in to agents whose install link is open; returns the agent-side results (sources other than here)."""
-        checks = [c for c in checks if c.id not in self.results]  # decided already (link_final)
+        """Log in to each agent whose install link is open (the others are skipped, with why); returns the
+        agent-side results (links whose source is an agent, seen through SSH)."""
         if not checks:
             return []
+        from netcheck.access.credentials import NO_CREDENTIALS  # noqa: PLC0415 - only runs with access checks
         from netcheck.access.smb import observe_smb  # noqa: PLC0415
         from netcheck.access.ssh import observe_ssh  # noqa: PLC0415
-        from netcheck.access.stage import AccessSetup, run_access  # noqa: PLC0415
+        from netcheck.access.stage import VISIT_BUDGET_S, AccessSetup, visit_agents  # noqa: PLC0415
 
         o = self.options
-        setup = AccessSetup(o.credentials, o.servers, o.phase, o.timeout_s)
+        links = {link_key(r.check): r for r in self.results.values() if r.check.kind is Kind.TCP and r.check.port_key}
+        visits: list[tuple[Check, AgentOS, Result]] = []
+        for check in checks:
+            link = links.get(link_key(check))
+            agent_os = access_os(check)
+            cannot = NO_CREDENTIALS if o.credentials is None else o.credentials.can_log_in(agent_os)
+            skip = access_skip(check, link, cannot)
+            if skip is not None:
+                self.done(skip)
+            elif link is not None:
+                visits.append((check, agent_os, link))
+        if not visits or o.credentials is None:
+            return []
+        servers = servers_for(o.servers, resolved)
+        setup = AccessSetup(o.credentials, [(s.target, s.port) for s in servers], o.phase, o.timeout_s)
         try:
             ssh, smb = self.probes.ssh or observe_ssh, self.probes.smb or observe_smb
-            results = await run_access(checks, self.results, resolved, setup, observe_ssh=ssh, observe_smb=smb)
+            seen = await visit_agents(visits, setup, observe_ssh=ssh, observe_smb=smb)
         except Exception as exc:  # noqa: BLE001
-            self.fail(checks, exc)
+            self.fail([check for check, _os, _link in visits], exc)
             return []
-        ids = {c.id for c in checks}
-        extra = [r for r in results if r.check.id not in ids]
+        extra: list[Result] = []
+        for visit in seen:
+            if visit.seen is not None:
+                results = classify_access(visit.check, visit.seen, servers, o.phase)
+            elif visit.timed_out:
+                results = [timed_out(visit.check, visit.address, VISIT_BUDGET_S)]
+            else:
+                results = [error_result(visit.check, visit.error)]
+            self.done(results[0])
+            extra += results[1:]
         self.total += len(extra)
-        for result in results:
+        for result in extra:
             self.done(result)
         return extra
 
@@ -441,9 +404,7 @@ class _Run:
 
         def seen(key: tuple[str, int], observation: Observation) -> None:
             for check in by_key[key]:
-                result = self.judge(check, observation)
-                self.done(result)
-                self.link_final(result)  # one observation a key: the engine retried already
+                self.done(self.judge(check, observation))
 
         o = self.options
         try:

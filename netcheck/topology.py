@@ -1,21 +1,33 @@
 """Reading the deployment's topology from what the user gave: --agent specs, an agents file, a plan file.
 
-Pure text → data functions; every problem is an InputError whose message names the offending value.
+Text → data functions, pure but for load_topology, which reads the files; every problem is an InputError whose
+message names the offending value.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from netcheck.errors import InputError
+from netcheck.files import read_text_limited
 from netcheck.matrix import PortKey, PortOverrides
 from netcheck.model import AgentOS, Method, Phase, Role, Target, Topology
 
-__all__ = ["InputError", "PlanFile", "build_topology", "merge_agents", "parse_agent_spec", "parse_agents_file", "parse_plan"]
+__all__ = [
+    "InputError",
+    "PlanFile",
+    "build_topology",
+    "load_topology",
+    "merge_agents",
+    "parse_agent_spec",
+    "parse_agents_file",
+    "parse_plan",
+]
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -223,3 +235,26 @@ def build_topology(
         agents=merge_agents(agents),
         ports=dict(ports or {}),
     )
+
+
+def load_topology(
+    *,
+    plan: Path | None = None,
+    agents: Sequence[str] = (),
+    agents_file: Path | None = None,
+    management_server: str | None = None,
+    license_server: str | None = None,
+) -> tuple[Topology, PlanFile]:
+    """The topology from a plan file, an agents file and the command line's options (an option wins over the
+    plan file's key; agents from all three are merged), with the plan file itself (its other keys)."""
+    plan_file = parse_plan(read_text_limited(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
+    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agents]]
+    if agents_file:
+        agent_groups.append(parse_agents_file(read_text_limited(agents_file, "agents file"), filename=str(agents_file)))
+    topology = build_topology(
+        management_server=management_server or plan_file.management_server,
+        license_server=license_server or plan_file.license_server,
+        agents=agent_groups,
+        ports=plan_file.ports,
+    )
+    return topology, plan_file

@@ -7,18 +7,19 @@ with `evidence.via = "ssh"`, so every format, `merge` and the HTML diagram show 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from netcheck.classify.services import smb2_fix
 from netcheck.classify.tcp import classify_tcp
-from netcheck.matrix import PortKey, port_number
+from netcheck.matrix import PortKey, links_for, port_number
 from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
 from netcheck.observations import (
     AccessEvidence,
     AgentNameEvidence,
     CommandOutput,
     KerberosTry,
+    NameObservation,
     NameOnAgent,
     Observation,
     Reply,
@@ -51,6 +52,17 @@ def access_os(check: Check) -> AgentOS:
 
 def skipped(check: Check, reason: str, state: State = State.NOT_PROBED) -> Result:
     return Result(check, state, Verdict.SKIP, f"not checked: {reason}")
+
+
+def access_skip(check: Check, link: Result | None, cannot_log_in: str) -> Result | None:
+    """Why the agent of access `check` is not visited, as its skip result, or None: visit it. `link`: the result
+    of the TCP link the check needs (the same target and port key, probed from here), None if unprobed;
+    `cannot_log_in`: why the credentials given cannot log in to this agent's OS ("" when they can)."""
+    if link is None or link.state is not State.OPEN:
+        why = f"TCP {check.port} to {check.target.name} is {link.state if link else 'not probed'}"
+        see = link.check.id if link else check_id(Kind.TCP, check.source, check.target.name, check.port)
+        return skipped(check, f"{why} (see {see})")
+    return skipped(check, cannot_log_in) if cannot_log_in else None
 
 
 def _result(check: Check, causes: Sequence[Cause], *, passed: str, seen: SshObservation | SmbObservation) -> Result:
@@ -257,6 +269,33 @@ class Server:
     port: int
     purpose: str
     console_addresses: tuple[str, ...] = ()
+
+
+PURPOSES = {
+    a.link.dest: a.link.purpose
+    for a in links_for(Role.AGENT, management_server=True)
+    if a.link.dest in (Role.MANAGEMENT_SERVER, Role.LICENSE_SERVER)
+}
+"""Why an agent connects to each server, as the product's connection matrix says."""
+
+
+def servers_for(servers: Sequence[tuple[Target, int]], names: Mapping[str, Result]) -> list[Server]:
+    """The servers an agent must reach (each with its product port), with where this machine resolves each
+    (`names`: this run's name results, by lower-case name)."""
+    return [Server(t, port, PURPOSES[t.role], _addresses_here(t, names)) for t, port in servers if t.role in PURPOSES]
+
+
+def _addresses_here(target: Target, names: Mapping[str, Result]) -> tuple[str, ...]:
+    name = names.get(target.name.lower())
+    if name is None:
+        return ()
+    evidence = name.evidence
+    if isinstance(evidence, NameObservation) and evidence.system:
+        return evidence.system
+    system = evidence.get("system") if isinstance(evidence, Mapping) else None
+    if isinstance(system, list | tuple) and system:
+        return tuple(str(a) for a in system)
+    return (name.address,) if name.address else ()
 
 
 _TCP_STATES = {
@@ -652,3 +691,12 @@ def classify_smb(check: Check, obs: SmbObservation) -> Result:
         else ""
     )
     return _result(check, causes, passed=passed, seen=obs)
+
+
+def classify_access(check: Check, seen: SshObservation | SmbObservation, servers: Sequence[Server], phase: Phase) -> list[Result]:
+    """What one visit to an agent saw, judged: the access check's result, then (a Linux agent logged in to)
+    the agent's own links to the servers."""
+    if isinstance(seen, SmbObservation):
+        return [classify_smb(check, seen)]
+    side = agent_side_results(check.target, seen, servers, phase=phase) if seen.login == "ok" else []
+    return [classify_ssh(check, seen), *side]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import assert_never
 
@@ -185,18 +185,17 @@ def settle_agent(name: str, links: Mapping[PortKey, Result]) -> list[Result]:
     return replaced
 
 
-def settle_unknown_os(results: Iterable[Result], *, settled: Collection[str] = ()) -> list[Result]:
+def settle_unknown_os(results: Iterable[Result]) -> list[Result]:
     """For agents given without an OS: SMB answering means Windows, SSH answering means Linux.
 
     The links of the other OS become `skip`. When neither answers, both stay failed and the remediation
-    asks for the OS, since netcheck cannot tell which service should be running. `settled`: agents whose
-    results are settled already (the runner settles an agent as soon as its SYN results are final).
+    asks for the OS, since netcheck cannot tell which service should be running.
     """
     results = list(results)
     by_agent: dict[str, dict[PortKey, Result]] = {}
     for r in results:
         check = r.check
-        if settles_by_service(check) and check.port_key is not None and check.target.name not in settled:
+        if settles_by_service(check) and check.port_key is not None:
             by_agent.setdefault(check.target.name, {})[check.port_key] = r
     replaced = {r.check.id: r for name, links in by_agent.items() for r in settle_agent(name, links)}
     if not replaced:

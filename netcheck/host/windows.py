@@ -365,18 +365,6 @@ def parse_icmp_error_info(data: bytes) -> tuple[int, int, int, str | None] | Non
     return version, icmp_type, code, sender
 
 
-def build_icmp_error_info(version: int, icmp_type: int, code: int, sender: str) -> bytes:
-    """The inverse of parse_icmp_error_info (the fake socket layer of the tests speaks it)."""
-    import ipaddress  # noqa: PLC0415
-
-    ip = ipaddress.ip_address(sender)
-    if ip.version == 4:
-        address = struct.pack("<HH4s", WINDOWS_AF_INET, 0, ip.packed).ljust(28, b"\0")
-    else:
-        address = struct.pack("<HHI16sI", WINDOWS_AF_INET6, 0, 0, ip.packed, 0)
-    return _ICMP_ERROR_INFO.pack(address, 58 if version == 6 else 1, icmp_type, code).ljust(ICMP_ERROR_INFO_SIZE, b"\0")
-
-
 def method_note(platform: str, requested: str, chosen: str) -> str | None:
     """What to tell the user when --method auto chose connect on Windows."""
     if platform.startswith("win") and requested == "auto" and chosen == "connect":

@@ -15,37 +15,27 @@ retries; --rate caps the send rate. Memory is one small record per probe, no thr
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import errno
 import functools
-import gc
 import heapq
-import marshal
 import math
-import os
-import queue
 import random
 import select
-import signal
 import socket
 import struct
 import sys
-import threading
 import time
-import warnings
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from netcheck.address import parse_ip
-from netcheck.icmp import IcmpError, state_from_icmp
-from netcheck.model import State
+from netcheck.icmp import IcmpError
+from netcheck.probes.syn_evidence import Outcome, SynReply, deliver
 from netcheck.probes.timing import Congestion, Timing, policy_for
-from netcheck.record import record
 
 if TYPE_CHECKING:
     from netcheck.observations import Observation
@@ -64,31 +54,6 @@ ATTEMPT_STRIDE = 1 << 24
 MAX_EXTRA_RETRIES = 3
 """Retries at most that bare ACKs may add to a probe's budget: the far end is alive, but never forever."""
 RECEIVE_BUFFER = 64 * 1024 * 1024  # answers to 40,000 probes arrive in bursts; the kernel must not drop them
-
-
-@record(frozen=True, slots=True)
-class SynReply:
-    """The answer to one SYN, reduced to what decides its state."""
-
-    tcp_flags: str | None
-    icmp: IcmpError | None
-    ttl: int
-    sender: str
-    rtt_ms: float
-
-
-def state_from_syn_reply(reply: SynReply | None, *, no_arp_answer: bool = False) -> State:
-    """SYN-ACK → open, RST → closed, ICMP error → by its code, silence → filtered (unreachable without ARP)."""
-    if reply is None:
-        return State.UNREACHABLE if no_arp_answer else State.FILTERED
-    if reply.icmp is not None:
-        return state_from_icmp(reply.icmp)
-    flags = reply.tcp_flags or ""
-    if "R" in flags:
-        return State.CLOSED
-    if "S" in flags and "A" in flags:
-        return State.OPEN
-    return State.FILTERED
 
 
 def incomplete_neighbours(proc_net_arp: str) -> set[str]:
@@ -378,26 +343,12 @@ def syn_probe_batch(
     retries: int,
     on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
     rate_pps: int = DEFAULT_RATE_PPS,
-    own_process: bool = True,
 ) -> dict[tuple[str, int], Observation]:
     """SYN-probe IPv4 (address, port) pairs. Each probe waits the RTT-adapted timeout of its network (at most
     `timeout_s`); silent ones are re-sent (`retries` times, more where the network loses packets); no more than
-    the congestion window is in flight and no more than `rate_pps` leave per second.
-
-    The engine (sends, reads answers between bursts, gives up) runs in one thread; with `own_process` (where
-    os.fork exists) that thread is a process of its own (EngineProcess), which streams each probe's outcome
-    back as it finishes, so the machine's second core sends and reads while this process judges and reports.
-    Each outcome becomes an Observation here, handed to `on_observation` at once."""
+    the congestion window is in flight and no more than `rate_pps` leave per second. Each probe's outcome
+    becomes an Observation as it finishes, handed to `on_observation` at once."""
     keys = list(dict.fromkeys(targets))
-    if own_process and hasattr(os, "fork"):
-        try:
-            engine = EngineProcess(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
-        except OSError:  # no process to spare (EAGAIN, ENOMEM): the engine runs in this thread instead
-            pass
-        else:
-            return engine.collect(keys, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
-    from netcheck.probes.syn_evidence import deliver  # noqa: PLC0415 - the engine itself needs none of it
-
     results: dict[tuple[str, int], Observation] = {}
 
     def delivered(index: int, outcome: Outcome) -> None:
@@ -405,35 +356,6 @@ def syn_probe_batch(
 
     engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=time.perf_counter(), emit=delivered)
     return results
-
-
-def address_links(links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Those of the probed `links` (target as given, port: plan.probed_links) whose target is an IPv4 address, in
-    their order and once each: what a SYN run will probe for them, known before names are resolved (0.0.0.0 is no
-    machine: the runner fails that link unprobed). Each target is parsed once (it has a link a port)."""
-    unique = dict.fromkeys(links)
-    usable = {name for name in dict.fromkeys(name for name, _port in unique) if _usable_ipv4(name)}
-    return [key for key in unique if key[0] in usable]
-
-
-def _usable_ipv4(name: str) -> bool:
-    """An IPv4 address other than 0.0.0.0 (parse_ip's answer): dotted-quad text as inet_ntop writes it is
-    decided in C, without an address object (10,000 agents, before the engine may start)."""
-    try:
-        packed = socket.inet_pton(socket.AF_INET, name)
-    except (OSError, ValueError):  # ValueError: an embedded NUL
-        packed = b""
-    if packed and socket.inet_ntop(socket.AF_INET, packed) == name:
-        return packed != bytes(4)
-    ip = parse_ip(name)
-    return ip is not None and ip.version == 4 and not ip.is_unspecified
-
-
-ReplyFields = tuple[str | None, tuple[int, int, int, str | None] | None, int, str, float]
-Outcome = tuple[ReplyFields | None, int, bool, float | None, bool, float, int]
-"""What became of one probe, in plain values (they cross a pipe): the reply (tcp flags, ICMP version/type/code/
-sender, ttl, sender, rtt ms) or None, attempts, blocked by this machine's firewall, the silent wait (ms), no ARP
-answer, when it finished (ms since the batch started), the source port."""
 
 
 def engine_outcomes(
@@ -444,10 +366,8 @@ def engine_outcomes(
     rate_pps: int,
     started: float,
     emit: Callable[[int, Outcome], None],
-    idle: Callable[[], None] | None = None,
 ) -> None:
-    """Probe `keys` (distinct) and emit each one's outcome, by its index, as it finishes; `idle` is called
-    whenever the engine is about to wait."""
+    """Probe `keys` (distinct) and emit each one's outcome, by its index, as it finishes."""
     sport = random.randint(*SOURCE_PORTS)
     secret = random.getrandbits(32)
     template = _syn_template()
@@ -486,324 +406,12 @@ def engine_outcomes(
         finished_ms = round((time.perf_counter() - started) * 1000, 3)
         emit(probe.index, (fields, probe.attempts, probe.blocked, timeout_ms, no_arp, finished_ms, sport))
 
-    engine.run(finish, idle)
+    engine.run(finish)
     neighbours = _Neighbours()  # the tables as they are now, read when a silent probe first asks
     for key, probe in probes.items():
         if not probe.done:
             probe.done = True
             finish(key, probe, no_arp=probe.reply is None and not probe.blocked and neighbours.unanswered(key[0]))
-
-
-_HEADER = struct.Struct("!I")
-_FLUSH_EVERY = 256
-"""Outcomes the engine's process sends at a time (and whatever it has whenever it is about to wait)."""
-
-
-class _Outbox:
-    """The engine process's end of the pipe: outcomes in batches, each a marshalled message with its length."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.batch: list[tuple[int, Outcome]] = []
-
-    def add(self, index: int, outcome: Outcome) -> None:
-        self.batch.append((index, outcome))
-        if len(self.batch) >= _FLUSH_EVERY:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.send(("outcomes", self.batch))
-            self.batch = []
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        data = marshal.dumps(message)
-        view = memoryview(_HEADER.pack(len(data)) + data)
-        while view:
-            view = view[os.write(self.fd, view) :]
-
-
-class EngineProcess:
-    """engine_outcomes for `keys` in a forked process of its own, started at once. A reader thread drains its
-    pipe as outcomes come (so the engine never waits on this process), and `collect` turns them into
-    Observations whenever it is called: netcheck starts the engine as soon as it knows the targets, before it
-    has set up the rest of the run.
-
-    Made ready before the fork, so the child imports nothing and looks up no library: the death signal (the
-    engine is killed when this process dies, even by SIGKILL) and every module it uses. SIGINT is held back
-    over the fork and reset in the child (unless this process ignores it), so Ctrl-C ends the engine too. The
-    child closes every descriptor it inherited but its pipe (a pipe another thread reads must see its end when
-    its own writer closes), collects no garbage (no finalizer of an object of this process may close a
-    descriptor whose number the engine reuses), and leaves by os._exit: no buffer or exit handler of this
-    process's runs there (what CPython itself does at a fork, such as dropping other threads' state, still
-    happens)."""
-
-    def __init__(self, keys: list[tuple[str, int]], *, timeout_s: float, retries: int, rate_pps: int) -> None:
-        self.keys = keys
-        self.options = (timeout_s, retries, rate_pps)
-        self.started = time.perf_counter()
-        self.queue: queue.SimpleQueue[list[tuple[int, Outcome]] | BaseException | None] = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.reaped = False
-        self.collected = False
-        self.idle: Callable[[], bool] | None = None
-        """Work for this process while no outcome is waiting (netcheck encodes finished checks' JSON then):
-        called whenever the queue is empty, True when it did some and may be called again."""
-        die_with_us = _death_signal()
-        parent = os.getpid()
-        keep_sigint = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-        import fcntl  # noqa: PLC0415 - POSIX only: this module is imported on Windows too
-
-        read_fd, write_fd = (_above_stdio(fd) for fd in os.pipe())
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(write_fd, F_SETPIPE_SZ, 1 << 20)
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            # Python 3.12+ warns of fork() beside threads: this child imports nothing and takes no lock.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-                if pid == 0:  # the child never leaves this block (os._exit)
-                    _engine_child(self, write_fd, parent, die_with_us, keep_sigint=keep_sigint, blocked=blocked)
-        except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
-            raise
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        self.pid = pid
-        os.close(write_fd)
-        self.reader = threading.Thread(target=self._drain, args=(read_fd,), name="netcheck-syn-reader", daemon=True)
-        self.reader.start()
-
-    def _drain(self, read_fd: int) -> None:
-        """The reader thread: every batch of outcomes into the queue, then None (the engine ended) or the
-        error that ended it."""
-        ending: BaseException | None = None
-        said_why = False  # the child ended with a message ("end" or its error), not in silence
-        try:
-            with os.fdopen(read_fd, "rb", buffering=1 << 20) as stream:
-                while len(header := stream.read(_HEADER.size)) == _HEADER.size:
-                    size = _HEADER.unpack(header)[0]
-                    data = stream.read(size)
-                    if len(data) < size:
-                        break  # the child died mid-message
-                    message = marshal.loads(data)  # noqa: S302 - our own child's data
-                    if message[0] == "outcomes":
-                        self.queue.put(message[1])
-                        continue
-                    said_why = True
-                    ending = None if message[0] == "end" else _error_from(message)
-                    break
-        except Exception as exc:  # noqa: BLE001 - whatever it is, collect raises it
-            said_why, ending = True, exc
-        finally:
-            try:
-                status = self._reap(kill=not said_why or ending is not None)
-                if not said_why:
-                    how = f" ({_status_text(status)})" if status is not None else ""
-                    ending = RuntimeError(f"the SYN engine's process ended without its results{how}")
-            finally:
-                self.queue.put(ending)  # whatever happened: collect must never wait for nothing
-
-    def _reap(self, *, kill: bool) -> int | None:
-        with self.lock:
-            if self.reaped:
-                return None
-            if kill:
-                with contextlib.suppress(OSError):
-                    os.kill(self.pid, signal.SIGKILL)
-            self.reaped = True  # from here on its pid is not ours to signal
-            try:
-                _, status = os.waitpid(self.pid, 0)
-            except ChildProcessError:  # reaped by the kernel already (this process was started with SIGCHLD ignored)
-                return None
-            return status
-
-    def stop(self) -> None:
-        """Kill the engine if it still runs, and wait for it and the reader."""
-        with self.lock:
-            if not self.reaped:
-                with contextlib.suppress(OSError):
-                    os.kill(self.pid, signal.SIGKILL)
-        self.reader.join()
-
-    def outcomes(self) -> Iterator[tuple[int, Outcome]]:
-        """Each outcome (index in `keys`, outcome) as it comes; the engine's error is raised at the end. While
-        none is waiting, `idle` works."""
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except queue.Empty:
-                if self.idle is not None and self.idle():
-                    continue
-                item = self.queue.get()
-            if isinstance(item, list):
-                yield from item
-            elif item is None:
-                return
-            else:
-                raise item
-
-    def collect(
-        self,
-        targets: Sequence[tuple[str, int]],
-        *,
-        timeout_s: float,
-        retries: int,
-        on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
-        rate_pps: int = DEFAULT_RATE_PPS,
-    ) -> dict[tuple[str, int], Observation]:
-        """syn_probe_batch's answer for `targets`: this engine's observations of those among its keys, and a
-        new batch's of any others (of all, when it was started with other options or collected already)."""
-        wanted = dict.fromkeys(targets)
-        if self.collected or self.options != (timeout_s, retries, rate_pps):
-            self.collected = True
-            self.stop()
-            again = list(wanted)
-            return syn_probe_batch(again, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
-        self.collected = True
-        mine = set(self.keys)
-        missing = [key for key in wanted if key not in mine]
-        beside = None  # the targets this engine was not started with, probed at once, beside it
-        if missing:
-            with contextlib.suppress(OSError):
-                beside = EngineProcess(missing, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps)
-        from netcheck.probes.syn_evidence import deliver  # noqa: PLC0415 - the engine itself needs none of it
-
-        results: dict[tuple[str, int], Observation] = {}
-        try:
-            if len(missing) < len(wanted):
-                for index, outcome in self.outcomes():
-                    key = self.keys[index]
-                    if key in wanted:
-                        deliver(key, outcome, results, on_observation)
-        except BaseException:
-            if beside is not None:
-                beside.stop()
-            raise
-        finally:
-            self.stop()
-        if beside is not None:
-            results.update(
-                beside.collect(missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps)
-            )
-        elif missing := [key for key in wanted if key not in results]:
-            more = syn_probe_batch(
-                missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps, own_process=False
-            )
-            results.update(more)
-        return results
-
-
-def _above_stdio(fd: int) -> int:
-    """`fd` moved to 3 or above: the child keeps 0-2 and closes the rest but its pipe, so a pipe end must not
-    hide among them (as it does when this process was started with stdin closed)."""
-    if fd > 2:
-        return fd
-    import fcntl  # noqa: PLC0415 - POSIX only
-
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
-    os.close(fd)
-    return moved
-
-
-def _error_from(message: tuple[Any, ...]) -> BaseException:
-    """The child's error as it sent it: ("error", type name, errno or None, message)."""
-    _, name, number, text = message
-    if number is not None:
-        return OSError(number, text)
-    kind = getattr(builtins, name, None)
-    if isinstance(kind, type) and issubclass(kind, Exception):
-        return kind(text)
-    return RuntimeError(f"{name}: {text}")
-
-
-def _status_text(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def _death_signal() -> Callable[[], object] | None:
-    """What makes the calling process (the engine, once forked) get SIGKILL when its parent dies: netcheck killed
-    by a signal it cannot catch must not leave an engine sending SYNs. None where prctl is not to be had."""
-    try:
-        import ctypes  # noqa: PLC0415 - SYN runs only (attach_filter, in the child, needs it imported too)
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return None
-    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _engine_child(
-    engine: EngineProcess,
-    write_fd: int,
-    parent: int,
-    die_with_us: Callable[[], object] | None,
-    *,
-    keep_sigint: bool,
-    blocked: Iterable[Any],
-) -> NoReturn:
-    """The engine's process, from the fork to os._exit (see EngineProcess)."""
-    status = 0
-    outbox = _Outbox(write_fd)
-    try:
-        if die_with_us is not None:
-            die_with_us()
-        if os.getppid() != parent:  # it died before the death signal was set
-            os._exit(1)
-        if not keep_sigint:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; the parent's own handler is not its
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        gc.disable()
-        _close_all_but(write_fd)
-        timeout_s, retries, rate_pps = engine.options
-        engine_outcomes(
-            engine.keys,
-            timeout_s=timeout_s,
-            retries=retries,
-            rate_pps=rate_pps,
-            started=engine.started,
-            emit=outbox.add,
-            idle=outbox.flush,
-        )
-        outbox.flush()
-        outbox.send(("end",))
-    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
-        status = 1
-        with contextlib.suppress(Exception):
-            outbox.flush()  # the outcomes finished before the error still count
-            number = exc.errno if isinstance(exc, OSError) else None
-            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            outbox.send(("error", type(exc).__name__, number, text))
-    except BaseException:  # noqa: BLE001 - KeyboardInterrupt, SystemExit: it leaves; the parent sees no end message
-        status = 1
-    finally:
-        os._exit(status)
-
-
-def _close_all_but(keep: int) -> None:
-    """Close every descriptor above 2 but `keep`: those /proc lists (a loop up to the limit of open files can
-    take a million calls where close_range is not allowed), else a closerange each side."""
-    try:
-        open_now = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        os.closerange(3, keep)
-        os.closerange(keep + 1, _MAX_FD)
-        return
-    for fd in open_now:
-        if fd > 2 and fd != keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-F_SETPIPE_SZ = 1031
-_MAX_FD = 1 << 20
 
 
 class _Finish(Protocol):
@@ -852,7 +460,7 @@ class _Engine:
     flight: int = 0
     """Attempts in flight: sent, neither answered nor given up."""
 
-    def run(self, finish: _Finish, idle: Callable[[], None] | None = None) -> None:
+    def run(self, finish: _Finish) -> None:
         """Send every first attempt and every retry the timing asks for, within the window and the rate, reading
         answers as they come; returns when nothing is in flight and nothing is left to send. Retries go out
         before new probes (nmap's order). Answered probes are handed to `finish` at once."""
@@ -860,7 +468,7 @@ class _Engine:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sender:
                 sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-                self._loop(sender, answers, finish, idle)
+                self._loop(sender, answers, finish)
             for answer in answers.read(self.sport):  # the last answers already waiting
                 self._record(*answer, finish)
         finally:
@@ -871,7 +479,6 @@ class _Engine:
         sender: socket.socket,
         answers: _Answers,
         finish: _Finish,
-        idle: Callable[[], None] | None,
     ) -> None:
         probes, timing = self.probes, self.timing
         fresh = deque(probes)
@@ -952,8 +559,6 @@ class _Engine:
                 wake = min(wake, final[0][0])
             if (fresh or again) and self.window.limit > self.flight:
                 wake = min(wake, next_send)
-            if idle is not None:
-                idle()
             answers.wait(min(0.05, max(0.0, wake - time.monotonic())))
 
     def _record(

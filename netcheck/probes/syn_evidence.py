@@ -1,17 +1,47 @@
-"""The SYN engine's outcomes as typed observations and packet evidence: netcheck's own process makes them
-as outcomes arrive. The engine (netcheck.probes.syn) imports none of this, so its process starts before
-netcheck has imported the observations, the connect probe and asyncio; it imports this module when it is
-first collected."""
+"""What the SYN engine (netcheck.probes.syn) reports of each probe, in plain values (Outcome), and those
+outcomes as typed observations and packet evidence."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
 
-from netcheck.icmp import IcmpError
+from netcheck.icmp import IcmpError, state_from_icmp
 from netcheck.model import State
 from netcheck.observations import Observation, Reply, TcpReply
-from netcheck.probes.syn import Outcome, SynReply, state_from_syn_reply
+from netcheck.record import record
+
+
+@record(frozen=True, slots=True)
+class SynReply:
+    """The answer to one SYN, reduced to what decides its state."""
+
+    tcp_flags: str | None
+    icmp: IcmpError | None
+    ttl: int
+    sender: str
+    rtt_ms: float
+
+
+def state_from_syn_reply(reply: SynReply | None, *, no_arp_answer: bool = False) -> State:
+    """SYN-ACK → open, RST → closed, ICMP error → by its code, silence → filtered (unreachable without ARP)."""
+    if reply is None:
+        return State.UNREACHABLE if no_arp_answer else State.FILTERED
+    if reply.icmp is not None:
+        return state_from_icmp(reply.icmp)
+    flags = reply.tcp_flags or ""
+    if "R" in flags:
+        return State.CLOSED
+    if "S" in flags and "A" in flags:
+        return State.OPEN
+    return State.FILTERED
+
+
+ReplyFields = tuple[str | None, tuple[int, int, int, str | None] | None, int, str, float]
+Outcome = tuple[ReplyFields | None, int, bool, float | None, bool, float, int]
+"""What became of one probe, in plain values : the reply (tcp flags, ICMP version/type/code/
+sender, ttl, sender, rtt ms) or None, attempts, blocked by this machine's firewall, the silent wait (ms), no ARP
+answer, when it finished (ms since the batch started), the source port."""
 
 
 def reply_evidence(

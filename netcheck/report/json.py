@@ -31,7 +31,6 @@ from netcheck.observations import (
     UnknownService,
     bare_user,
 )
-from netcheck.report.formats import MadeAhead
 from netcheck.report.validate import SchemaError, validate
 
 SCHEMA_VERSION = 1
@@ -362,60 +361,9 @@ def _results_text(results: Sequence[Result]) -> str:
     return _checks_text([result_to_dict(r) for r in results], exponents=exponents)
 
 
-_ITEM_OPEN, _ITEM_BOUNDARY, _ITEM_CLOSE = "    {\n", "\n    },\n    {\n", "\n    }"
-"""Around and between the checks of the "checks" list: every other line of a check is indented deeper, and
-neither encoder writes a newline inside a string."""
-
-
-def _item_texts(results: Sequence[Result]) -> list[str]:
-    """Each result's text in the report's "checks" list, inside its braces (_ITEM_OPEN, _ITEM_CLOSE): encoded
-    together, as _results_text does, then cut at the boundaries between checks."""
-    text = _results_text(results)
-    parts = text[len(_ITEM_OPEN) : -len(_ITEM_CLOSE)].split(_ITEM_BOUNDARY)
-    if len(parts) != len(results):  # cannot happen (see _ITEM_BOUNDARY); one at a time if it ever did
-        return [_results_text([r])[len(_ITEM_OPEN) : -len(_ITEM_CLOSE)] for r in results]
-    return parts
-
-
-class Prerendered(MadeAhead[str]):
-    """Checks' JSON text made ahead of the report, while a run waits for its probes: netcheck hands each
-    result here as it is decided (`add`) and lets it encode a few whenever its SYN engine has no outcome
-    waiting (`work`); iter_json then takes a check's text from here when the report holds that very result
-    (see MadeAhead). The text is what iter_json would write for it: the same encoders, the same fallback."""
-
-    def make_batch(self, results: Sequence[Result]) -> list[str]:
-        return _item_texts(results)
-
-    def chunk_text(self, results: Sequence[Result], before: str = "") -> str:
-        """`before`, then `results` as _checks_text writes them: their texts made ahead, and the others encoded
-        now; in one join (a chunk is 0.7 MB: each further concatenation copies it again)."""
-        texts: list[str] = []
-        missing: list[int] = []
-        for result in results:
-            made = self.made_for(result)
-            if made is None:
-                missing.append(len(texts))
-                made = ""
-            texts.append(made)
-        if missing:
-            for at, text in zip(missing, _item_texts([results[at] for at in missing]), strict=True):
-                texts[at] = text
-        if not texts:
-            return before + _ITEM_OPEN + _ITEM_CLOSE
-        texts[0] = before + _ITEM_OPEN + texts[0]
-        texts[-1] += _ITEM_CLOSE
-        return _ITEM_BOUNDARY.join(texts)
-
-    def chunks(self, report: Report) -> Iterator[str]:
-        """The report as json_chunks writes it, with the texts made ahead (see iter_json)."""
-        return iter_json(report, self)
-
-
-def iter_json(report: Report, ahead: Prerendered | None = None) -> Iterator[str]:
+def iter_json(report: Report) -> Iterator[str]:
     """The JSON report in chunks of CHUNK checks: the same text as json.dumps(..., indent=2), without ever
-    holding the whole document as objects (a run of 40,000 checks would otherwise need hundreds of MB). `ahead`:
-    checks' texts made while the run waited (Prerendered, which holds them: the text alone, about 0.7 KB a
-    check), used where they are this report's results."""
+    holding the whole document as objects (a run of 40,000 checks would otherwise need hundreds of MB)."""
     header = report_to_dict(replace(report, results=()))
     header["summary"] = summary_to_dict(report)
     del header["checks"]
@@ -428,7 +376,7 @@ def iter_json(report: Report, ahead: Prerendered | None = None) -> Iterator[str]
     for start in range(0, len(results), CHUNK):
         separator = ",\n" if start else ""
         chunk = results[start : start + CHUNK]
-        yield ahead.chunk_text(chunk, separator) if ahead is not None else separator + _results_text(chunk)
+        yield separator + _results_text(chunk)
     yield "\n  ]\n}\n"
 
 

@@ -34,13 +34,9 @@ class Merged:
     """Warnings for the user (shared host names, duplicates merged once); the report is complete without them."""
 
 
-def merge_reports(reports: Sequence[Report], *, tool_version: str) -> Report:
-    """One report whose checks carry the machine that ran them (source_host) and whose ids stay unique."""
-    return merge_with_notes(reports, tool_version=tool_version).report
-
-
 def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachable: Sequence[Unreachable] = ()) -> Merged:
-    """merge_reports, plus one row per unreachable host and the notes the user should see."""
+    """One report whose checks carry the machine that ran them (source_host) and whose ids stay unique, with one
+    row per unreachable host, and the notes the user should see."""
     if not reports or len(reports) + len(unreachable) < 2:
         raise ReportError("merge needs at least two reports (or one report and an unreachable host)")
     phases = {r.phase for r in reports}

@@ -25,7 +25,7 @@ from typing import Any
 
 from netcheck.model import Report, Result, Vantage
 from netcheck.plan import THIS_MACHINE
-from netcheck.report.json import evidence_to_dict, report_from_dict, report_to_dict
+from netcheck.report.json import evidence_to_dict
 
 # A token: what can hold a name, an address (with a port or a zone), or an e-mail address; \w is Unicode, so
 # an internationalised name is one token.
@@ -301,13 +301,3 @@ def redact(report: Report) -> Report:
         merged_from=tuple(_redact_vantage(names, v) for v in report.merged_from),
         results=results,
     )
-
-
-def pseudonyms(report: Report) -> dict[str, str]:
-    """Sensitive token → pseudonym for a report (for tests and curious callers)."""
-    return dict(collect(report)[0].table)
-
-
-def redact_dict(data: dict[str, Any]) -> dict[str, Any]:
-    """A report dict, redacted (through the Report, so the same rules apply)."""
-    return report_to_dict(redact(report_from_dict(data)))

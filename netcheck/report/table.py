@@ -15,7 +15,6 @@ from typing import NamedTuple
 
 from netcheck.model import Report, Result, State, Verdict
 from netcheck.report.base import heading, link_label, link_matrix, ordered, summary_line
-from netcheck.report.formats import MadeAhead
 from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible
 
@@ -23,13 +22,9 @@ MIN_PADDING = 2
 """tabulate's: a column is at least its header plus two."""
 
 
-def render_table(report: Report, *, verbose: bool = False, prepared: Prepared | None = None) -> str:
-    """Every string passes through `visible`: a banner's escape sequences must not drive the terminal.
-    `prepared`: rows made while the run waited for its probes (see Prepared), used where they are this
-    report's results."""
-    made = prepared if prepared is not None and prepared.verbose == verbose else Prepared(verbose=verbose)
-    results = ordered(report.results)
-    rows = [made.row(result) for result in results]
+def render_table(report: Report, *, verbose: bool = False) -> str:
+    """Every string passes through `visible`: a banner's escape sequences must not drive the terminal."""
+    rows = list(map(_Rows(verbose=verbose).make, ordered(report.results)))
     headers = ["verdict", "link", "address", "state", "detail", "purpose"] + (["evidence"] if verbose else [])
     lines = [visible(heading(report)), "", _table([row.cells for row in rows], [row.shape for row in rows], headers)]
     if report.merged_from:
@@ -58,24 +53,12 @@ class Row(NamedTuple):
     """The remediation, wrapped and indented, when the result needs attention and says what to do."""
 
 
-class Prepared(MadeAhead[Row]):
-    """Each check's row made ahead of the report, while a run waits for its probes (as report.json.Prerendered
-    makes the JSON text): netcheck hands each result here as it is decided (`add`) and lets it make a few rows
-    whenever the SYN engine has no outcome waiting (`work`); render_table takes a row from here when the report
-    holds that very result (see MadeAhead). What is left at the end is laying the rows out in their columns."""
+class _Rows:
+    """Makes each result's row, finding each purpose's cell once (thousands of rows share a few purposes)."""
 
     def __init__(self, *, verbose: bool = False) -> None:
-        super().__init__()
         self.verbose = verbose
         self.purposes: dict[str, _Purpose] = {}
-        """A few purposes, on thousands of rows."""
-
-    def make_batch(self, results: Sequence[Result]) -> list[Row]:
-        return [self.make(result) for result in results]
-
-    def row(self, result: Result) -> Row:
-        made = self.made_for(result)
-        return made if made is not None else self.make(result)
 
     def make(self, result: Result) -> Row:
         purpose = self.purposes.get(result.check.purpose)
@@ -91,14 +74,10 @@ class Prepared(MadeAhead[Row]):
             fix = indented(fill(visible(result.remediation), 100 - len(INDENT)))
         if self.verbose:
             evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
-            seven = (verdict, label, address, state, detail, purpose.text, fill(visible(evidence), 50))
-            return Row(seven, shape(seven), label, fix)
+            with_evidence = (verdict, label, address, state, detail, purpose.text, fill(visible(evidence), 50))
+            return Row(with_evidence, shape(with_evidence), label, fix)
         cells = (verdict, label, address, state, detail, purpose.text)
         return Row(cells, _report_row_shape(cells, purpose), label, fix)
-
-    def chunks(self, report: Report) -> list[str]:
-        """The report as table_chunks renders it, with the rows made ahead."""
-        return [render_table(report, verbose=self.verbose, prepared=self)]
 
 
 class _Purpose(NamedTuple):
@@ -121,7 +100,7 @@ def _purpose(purpose: str) -> _Purpose:
 
 
 def _report_row_shape(cells: tuple[str, ...], purpose: _Purpose) -> Shape:
-    """shape(cells) for a report's row (verdict, label, address, state, detail, purpose: made by Prepared.make),
+    """shape(cells) for a report's row (verdict, label, address, state, detail, purpose: made by _Rows.make),
     knowing what make knows: the first four cells are one line each (visible escapes line breaks, and a verdict
     has none), and the purpose's plainness and lines. A unit test holds it to shape."""
     verdict, label, address, state, detail, _ = cells

@@ -10,9 +10,9 @@ from pathlib import Path
 from netcheck.model import Verdict
 from netcheck.report.html import COLOURS, render_html
 from netcheck.report.json import parse_report
-from netcheck.report.merge import merge_reports
 from tests.conftest import lab_unavailable
 from tests.png import decode_png
+from tests.report_helpers import merge_reports
 
 FIXTURES = Path(__file__).parent.parent / "unit" / "fixtures"
 

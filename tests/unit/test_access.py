@@ -114,7 +114,7 @@ def test_password_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.write_text(CANARY + "\n")
     os.chmod(path, 0o644)
     result = CliRunner().invoke(
-        cli.app, ["check", "--agent", "198.18.0.41:linux", "--user", "root", "--password-file", str(path)]
+        cli.main, ["check", "--agent", "198.18.0.41:linux", "--user", "root", "--password-file", str(path)]
     )
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -177,7 +177,7 @@ def test_plan_credentials_refuse_passwords_and_typos(table: dict[str, Any], mess
 
 def test_user_without_the_extra_says_exactly_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(access_ssh, "available", lambda: False)
-    result = CliRunner().invoke(cli.app, ["check", "--agent", "198.18.0.41:linux", "--user", "root"])
+    result = CliRunner().invoke(cli.main, ["check", "--agent", "198.18.0.41:linux", "--user", "root"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "netcheck: error: --user needs the install-check extra: pip install 'netcheck-preflight[install-check]'"
@@ -199,13 +199,13 @@ def test_bad_credential_input_exits_2_with_one_line(tmp_path: Path, args: list[s
     if plan:
         (tmp_path / "site.toml").write_text(plan)
         extra = ["--plan", str(tmp_path / "site.toml")]
-    result = CliRunner().invoke(cli.app, ["check", "--agent", "198.18.0.41:linux", *args, *extra], env={"NETCHECK_PASSWORD": ""})
+    result = CliRunner().invoke(cli.main, ["check", "--agent", "198.18.0.41:linux", *args, *extra], env={"NETCHECK_PASSWORD": ""})
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1 and message in result.output
 
 
 def test_no_password_option_exists() -> None:
-    result = CliRunner().invoke(cli.app, ["check", "--agent", "a1", f"--password={CANARY}"])
+    result = CliRunner().invoke(cli.main, ["check", "--agent", "a1", f"--password={CANARY}"])
     assert result.exit_code == 2 and CANARY not in result.output
 
 

@@ -39,7 +39,9 @@ def password_file(tmp_path: Path) -> Path:
 
 
 def test_password_file_without_a_user_is_one_line_exit_2(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli.app, [*AGENT, "--password-file", str(password_file(tmp_path))], env={"NETCHECK_PASSWORD": ""})
+    result = CliRunner().invoke(
+        cli.main, [*AGENT, "--password-file", str(password_file(tmp_path))], env={"NETCHECK_PASSWORD": ""}
+    )
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
         "netcheck: error: --password-file is given but no user: give --user (or user, windows_user or linux_user in "
@@ -52,13 +54,13 @@ def test_password_file_without_a_user_even_with_a_plan_credentials_table(tmp_pat
     plan = tmp_path / "site.toml"
     plan.write_text('[credentials]\nknown_hosts = "/nonexistent/kh"\n')
     args = [*AGENT, "--plan", str(plan), "--password-file", str(password_file(tmp_path))]
-    result = CliRunner().invoke(cli.app, args, env={"NETCHECK_PASSWORD": ""})
+    result = CliRunner().invoke(cli.main, args, env={"NETCHECK_PASSWORD": ""})
     assert result.exit_code == 2 and "--password-file is given but no user" in result.output
 
 
 def test_environment_password_without_a_user_stays_unused(open_ssh_link: Path) -> None:
     """The environment is not a request: NETCHECK_PASSWORD set for other runs is no error."""
-    result = CliRunner().invoke(cli.app, [*AGENT, "--plan", str(open_ssh_link)], env={"NETCHECK_PASSWORD": CANARY})
+    result = CliRunner().invoke(cli.main, [*AGENT, "--plan", str(open_ssh_link)], env={"NETCHECK_PASSWORD": CANARY})
     assert result.exit_code in (0, 1), result.output
     assert "no credentials: give --user" in result.output and CANARY not in result.output
 
@@ -76,7 +78,7 @@ def test_plan_credentials_without_a_user_need_no_extra_and_log_in_nowhere(
     monkeypatch.setattr(access_smb, "available", lambda: False)
     plan = open_ssh_link
     plan.write_text(f"{plan.read_text()}[credentials]\n{table}\n")
-    result = CliRunner().invoke(cli.app, [*AGENT, "--plan", str(plan)], env={"NETCHECK_PASSWORD": ""})
+    result = CliRunner().invoke(cli.main, [*AGENT, "--plan", str(plan)], env={"NETCHECK_PASSWORD": ""})
     assert result.exit_code in (0, 1), result.output
     assert "install-check" not in result.output and "no credentials: give --user" in result.output
 
@@ -85,7 +87,7 @@ def test_plan_user_still_needs_the_extra(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(access_ssh, "available", lambda: False)
     plan = tmp_path / "site.toml"
     plan.write_text('[credentials]\nlinux_user = "root"\n')
-    result = CliRunner().invoke(cli.app, [*AGENT, "--plan", str(plan)], env={"NETCHECK_PASSWORD": ""})
+    result = CliRunner().invoke(cli.main, [*AGENT, "--plan", str(plan)], env={"NETCHECK_PASSWORD": ""})
     assert result.exit_code == 2 and "needs the install-check extra" in result.output
 
 

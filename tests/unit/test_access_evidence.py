@@ -29,9 +29,9 @@ from netcheck.observations import (
 )
 from netcheck.plan import SMB_PURPOSE, SSH_PURPOSE
 from netcheck.report.json import evidence_to_dict, render_json
-from netcheck.report.merge import merge_reports
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
+from tests.report_helpers import merge_reports
 from tests.schema import validate_report
 from tests.unit.test_formats import golden
 
@@ -220,7 +220,7 @@ sys.meta_path.insert(0, Block())
 from netcheck.observations import SshObservation, SmbObservation, Step, AccessEvidence
 from netcheck.classify.access import classify_ssh, classify_smb
 from netcheck.report.json import evidence_to_dict, render_json
-from netcheck.report.merge import merge_reports
+from tests.report_helpers import merge_reports
 from tests.unit.test_access_evidence import access_report
 render_json(access_report())
 print(sorted(m for m in sys.modules if m.startswith(("netcheck.access", "asyncssh", "impacket"))))

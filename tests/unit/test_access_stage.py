@@ -74,12 +74,14 @@ def test_lingering_smb_calls_cap_the_visits_that_start(monkeypatch: pytest.Monke
     credentials = Credentials(windows=parse_user("admin"), password=Secret(CANARY))
     setup = stage.AccessSetup(credentials, (), Phase.PRE_INSTALL, 1.0, concurrency=1)
 
-    async def main() -> list[Result]:
-        return await stage.run_access(checks, links, {}, setup, observe_ssh=fake_ssh, observe_smb=hung)
+    visits = [(c, AgentOS.WINDOWS, links[check_id(Kind.TCP, Role.CONSOLE, c.target.name, 445)]) for c in checks]
+
+    async def main() -> list[stage.Visit]:
+        return await stage.visit_agents(visits, setup, observe_ssh=fake_ssh, observe_smb=hung)
 
     try:
-        results = asyncio.run(main())
+        seen = asyncio.run(main())
     finally:
         release.set()
-    assert [evidence_to_dict(r.evidence)["causes"] for r in results] == [["smb-timeout"]] * 3
+    assert [(v.check, v.timed_out, v.seen) for v in seen] == [(c, True, None) for c in checks]
     assert calls == ["198.18.0.50"]  # the one slot stayed with the lingering call

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from netcheck import cli
+from netcheck import cli, options, session
 from netcheck.model import Report
 from tests.cli_runner import CliRunner
 from tests.schema import validate_report
@@ -21,7 +21,7 @@ runner = CliRunner()
 
 
 def invoke(*args: str) -> Any:
-    return runner.invoke(cli.app, list(args))
+    return runner.invoke(cli.main, list(args))
 
 
 @pytest.mark.parametrize(
@@ -130,11 +130,11 @@ def test_a_check_leaves_its_objects_for_the_exit_and_only_the_last_checks(tmp_pa
     out = tmp_path / "report.json"
     args = ["check", "--plan", str(plan), "--method", "connect", "--timeout", "0.2", "--format", "json", "--output", str(out)]
     assert invoke(*args).exit_code == 0
-    first = [o for o in cli._LEFT_FOR_EXIT if isinstance(o, Report)]
+    first = [o for o in session._kept_until_exit if isinstance(o, Report)]
     assert len(first) == 1 and first[0].started_at == json.loads(out.read_text())["started_at"]
     assert first[0].results[0].check.id == f"tcp:agent->127.0.0.1:{free_port}"
     assert invoke(*args).exit_code == 0
-    second = [o for o in cli._LEFT_FOR_EXIT if isinstance(o, Report)]
+    second = [o for o in session._kept_until_exit if isinstance(o, Report)]
     assert len(second) == 1 and second[0] is not first[0]
 
 
@@ -164,7 +164,7 @@ def test_an_empty_token_is_refused(args: list[str], env: dict[str, str], monkeyp
     monkeypatch.delenv("NETCHECK_TOKEN", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    result = runner.invoke(cli.app, args)
+    result = runner.invoke(cli.main, args)
     assert result.exit_code == 2, result.output
     assert "is empty" in result.output and "Traceback" not in result.output
 
@@ -230,13 +230,6 @@ def test_the_entry_point_leaves_with_everything_written_and_the_exit_code(tmp_pa
     assert help_out.stderr == "netcheck: error: cannot write to stdout: No space left on device\n"
 
 
-def test_the_syn_engine_starts_without_the_observations_the_connect_probe_or_asyncio() -> None:
-    """What `check` imports before it forks the SYN engine (cli._start_syn): the engine starts that much earlier;
-    the observations, the connect probe and asyncio are imported by the runner while the engine probes."""
-    heavy = ("netcheck.observations", "netcheck.probes.tcp", "netcheck.probes.syn_evidence", "netcheck.runner", "asyncio")
-    assert imported_after("from netcheck import cli\nfrom netcheck.probes import syn\n", (*heavy, "dns", "scapy", "orjson")) == []
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -289,5 +282,5 @@ def test_options_and_files_mix_and_values_may_start_with_a_dash(tmp_path: Path) 
     merged = invoke("merge", files[0], "--format", "json", files[1], "--unreachable", "lost-agent")
     assert merged.exit_code == 0, merged.output
     assert len(json.loads(merged.stdout)["merged_from"]) == 2
-    args = cli._check_parser().parse_args(["--token", "-S3cret", "--agent", "a1"])
+    args = options.check_parser().parse_args(["--token", "-S3cret", "--agent", "a1"])
     assert (args.token, args.agent) == ("-S3cret", ["a1"])

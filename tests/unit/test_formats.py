@@ -21,10 +21,10 @@ from netcheck.report.html import render_html
 from netcheck.report.json import ReportError, parse_report, render_json, report_from_dict, report_to_dict
 from netcheck.report.junit import render_junit
 from netcheck.report.markdown import render_markdown
-from netcheck.report.merge import merge_reports
-from netcheck.report.redact import redact, redact_dict
+from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 from tests.cli_runner import CliRunner
+from tests.report_helpers import merge_reports, redact_dict
 from tests.schema import validate_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,11 +74,11 @@ def test_json_round_trips(name: str) -> None:
 
 def test_report_command_re_renders_a_saved_report_unchanged(tmp_path: Path) -> None:
     source = FIXTURES / "report_console.json"
-    result = CliRunner().invoke(cli.app, ["report", str(source), "--format", "json"])
+    result = CliRunner().invoke(cli.main, ["report", str(source), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == json.loads(source.read_text())
     markdown = tmp_path / "ticket.md"
-    result = CliRunner().invoke(cli.app, ["report", str(source), "--format", "markdown", "--output", str(markdown)])
+    result = CliRunner().invoke(cli.main, ["report", str(source), "--format", "markdown", "--output", str(markdown)])
     assert result.exit_code == 0 and markdown.read_text() == render_markdown(load("report_console.json"))
 
 
@@ -96,7 +96,7 @@ def test_report_command_refuses_what_is_not_a_report(tmp_path: Path, text: str, 
     bad.write_text(text)
     with pytest.raises(ReportError, match=message):
         parse_report(text)
-    result = CliRunner().invoke(cli.app, ["report", str(bad)])
+    result = CliRunner().invoke(cli.main, ["report", str(bad)])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 
@@ -149,6 +149,6 @@ def test_redaction_is_stable_and_keeps_the_verdicts() -> None:
 
 
 def test_redact_flag_on_the_commands() -> None:
-    result = CliRunner().invoke(cli.app, ["report", str(FIXTURES / "report_console.json"), "--format", "markdown", "--redact"])
+    result = CliRunner().invoke(cli.main, ["report", str(FIXTURES / "report_console.json"), "--format", "markdown", "--redact"])
     assert result.exit_code == 0
     assert not [s for s in sensitive(load("report_console.json")) if s in result.output]

@@ -127,7 +127,7 @@ def test_subnet(address: str | None, in_hosts: bool, verdict: Verdict, text: str
 
 
 def test_bare_netcheck_prints_a_report_of_this_machine() -> None:
-    result = CliRunner().invoke(cli.app, [])
+    result = CliRunner().invoke(cli.main, [])
     assert result.exit_code in (0, 1), result.output
     for label in (
         "host interfaces",

@@ -19,6 +19,7 @@ import pytest
 from netcheck import cli
 from netcheck.files import PLAN_LIMIT, OutputTarget, output_target, read_limited, write_output
 from netcheck.names.observe import load_hosts
+from netcheck.report.output import write_text
 from netcheck.topology import InputError
 from tests.cli_runner import CliRunner
 
@@ -43,7 +44,7 @@ def one_line_error(proc: subprocess.CompletedProcess[str], code: int, *fragments
 
 def refused(code: int, *args: str, message: str) -> None:
     """In process (CliRunner: the same code path, without a 2-second interpreter start per case)."""
-    result = CliRunner().invoke(cli.app, list(args))
+    result = CliRunner().invoke(cli.main, list(args))
     assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
     assert result.output.count("netcheck: error: ") == 1
@@ -117,7 +118,7 @@ def test_an_existing_files_mode_is_kept(tmp_path: Path) -> None:
     target = tmp_path / "report.txt"
     target.write_text("old")
     target.chmod(0o600)
-    assert CliRunner().invoke(cli.app, ["report", str(CONSOLE), "--output", str(target)]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["report", str(CONSOLE), "--output", str(target)]).exit_code == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert "What to fix" in target.read_text()
 
@@ -134,7 +135,7 @@ def test_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
     real.write_text("old")
     link = tmp_path / "latest.json"
     link.symlink_to(real)
-    assert CliRunner().invoke(cli.app, ["report", str(CONSOLE), "--format", "json", "--output", str(link)]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["report", str(CONSOLE), "--format", "json", "--output", str(link)]).exit_code == 0
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert json.loads(real.read_text())["tool"]["name"] == "netcheck"
 
@@ -159,7 +160,7 @@ def test_a_symlink_planted_at_the_old_temporary_name_is_not_followed(tmp_path: P
     victim.write_text("precious")
     target = tmp_path / "report.txt"
     (tmp_path / f".report.txt.{os.getpid()}.tmp").symlink_to(victim)
-    cli._write_atomically(target, ["the report\n"])
+    write_text(target, ["the report\n"])
     assert victim.read_text() == "precious"
     assert target.read_text() == "the report\n"
 
@@ -207,7 +208,7 @@ def test_an_unwritable_output_exits_2_before_any_work(command: list[str]) -> Non
 
 def test_ports_writes_its_rules_to_output(tmp_path: Path) -> None:
     target = tmp_path / "rules.nft"
-    assert CliRunner().invoke(cli.app, ["ports", "--format", "nftables", "--output", str(target)]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["ports", "--format", "nftables", "--output", str(target)]).exit_code == 0
     assert "add rule inet filter input" in target.read_text()
 
 
@@ -435,7 +436,7 @@ def test_a_report_that_breaks_the_schema_exits_2(tmp_path: Path, case: str) -> N
         ["report", str(bad), "--redact"],
         ["merge", str(CONSOLE), str(bad), "--redact"],
     ):
-        result = CliRunner().invoke(cli.app, args)
+        result = CliRunner().invoke(cli.main, args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
 

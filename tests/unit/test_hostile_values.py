@@ -85,14 +85,14 @@ def test_whatever_validate_host_accepts_is_safe_in_a_rule(text: str) -> None:
 
 
 def test_a_zone_id_in_check_is_bad_input_not_an_internal_error() -> None:
-    result = CliRunner().invoke(cli.app, ["check", "--agent", HOSTILE, "--method", "connect"])
+    result = CliRunner().invoke(cli.main, ["check", "--agent", HOSTILE, "--method", "connect"])
     assert result.exit_code == 2, result.output  # 0.1.0: 3, after trying to probe it
     assert "IPv6 zone ids" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("fmt", list(RuleFormat))
 def test_a_hostile_agent_never_reaches_a_rule(fmt: RuleFormat) -> None:
-    result = CliRunner().invoke(cli.app, ["ports", "--format", str(fmt), "--agent", HOSTILE])
+    result = CliRunner().invoke(cli.main, ["ports", "--format", str(fmt), "--agent", HOSTILE])
     assert result.exit_code == 2
     assert "iptables -F" not in result.output.split("netcheck: error:")[0]  # nothing printed before the error
     assert "zone ids" in result.output
@@ -101,7 +101,7 @@ def test_a_hostile_agent_never_reaches_a_rule(fmt: RuleFormat) -> None:
 def test_a_hostile_plan_value_never_reaches_nftables(tmp_path: Path) -> None:
     plan = tmp_path / "site.toml"
     plan.write_text('management_server = "fe80::1%x accept; flush ruleset; #"\n')
-    result = CliRunner().invoke(cli.app, ["ports", "--format", "nftables", "--plan", str(plan)])
+    result = CliRunner().invoke(cli.main, ["ports", "--format", "nftables", "--plan", str(plan)])
     assert result.exit_code == 2 and "zone ids" in result.output
     with pytest.raises(InputError):
         parse_plan('agents = [{ host = "ms ; rm -rf /" }]', filename="p.toml")
@@ -158,7 +158,7 @@ def test_hosts_files_that_do_not_decode_become_bad_lines(data: bytes, tmp_path: 
     hosts = tmp_path / "hosts"
     hosts.write_bytes(data)
     result = CliRunner().invoke(
-        cli.app,
+        cli.main,
         [
             "check",
             "--from",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +16,6 @@ from netcheck.model import Phase, Report, State
 from netcheck.observations import Reply, TcpReply
 from netcheck.report import json as json_report
 from netcheck.report.json import parse_report, render_json, report_to_dict
-from netcheck.report.table import Prepared
 from tests.unit.test_report import RESULTS, report
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -91,71 +90,6 @@ def test_a_large_lab_like_report() -> None:
     assert render_json(big) == reference(big)
 
 
-AheadT = TypeVar("AheadT", json_report.Prerendered, Prepared)
-
-
-def worked_ahead(ahead: AheadT, report: Report, ahead_of: set[int], *, batch: int = 3) -> AheadT:
-    """`ahead` (a format's work during a run: report.formats.Ahead) given the report's results numbered in
-    `ahead_of`, having worked on them while a run waited, `batch` at a time."""
-    ahead.BATCH = batch
-    for index, result in enumerate(report.results):
-        if index in ahead_of:
-            ahead.add(result)
-    while ahead.work():
-        pass
-    return ahead
-
-
-def prerendered(report: Report, ahead_of: set[int], *, batch: int = 3) -> json_report.Prerendered:
-    """A Prerendered that encoded the report's results numbered in `ahead_of` while a run waited."""
-    return worked_ahead(json_report.Prerendered(), report, ahead_of, batch=batch)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(st.dictionaries(st.text(max_size=8), values, max_size=4), min_size=1, max_size=7),
-    st.sets(st.integers(min_value=0, max_value=6)),
-    st.integers(min_value=1, max_value=4),
-)
-def test_checks_encoded_ahead_are_written_as_json_dumps_would(
-    evidence: list[dict[str, Any]], ahead_of: set[int], batch: int
-) -> None:
-    """Any mix of checks encoded during the run (in batches, some needing json.dumps) and checks encoded with
-    the report gives the same text as the report encoded at once."""
-    whole = with_evidence(evidence)
-    ahead = prerendered(whole, ahead_of, batch=batch)
-    assert "".join(json_report.iter_json(whole, ahead)) == reference(whole)
-
-
-def test_a_result_replaced_after_it_was_encoded_is_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settling an agent of unknown OS replaces its results after the run encoded them: the report's own
-    result is written, never the text of the one it replaced (nor an equal one's: texts go by identity)."""
-    monkeypatch.setattr(json_report, "CHUNK", 2)
-    whole = with_evidence([{"banner": "first"}, {"banner": "Überwachung"}, {"banner": "third"}])
-    ahead = prerendered(whole, {0, 1, 2})
-    settled = replace(whole, results=(whole.results[0], replace(whole.results[1], remediation="give its OS"), whole.results[2]))
-    text = "".join(json_report.iter_json(settled, ahead))
-    assert text == reference(settled)
-    assert "give its OS" in text
-
-
-def test_work_encodes_what_waits_a_batch_at_a_time() -> None:
-    whole = with_evidence([{"n": n} for n in range(5)])
-    ahead = json_report.Prerendered()
-    ahead.BATCH = 2
-    assert not ahead.work()  # nothing waits
-    for result in whole.results:
-        ahead.add(result)
-    assert [ahead.work(), len(ahead.made), ahead.work(), ahead.work(), len(ahead.made), ahead.work()] == [
-        True,
-        2,
-        True,
-        True,
-        5,
-        False,
-    ]
-
-
 @pytest.mark.parametrize("value", [1e-05, 5e-324, 1e16, 2.5e22, 0.0001, 0.0, 123.456, -1e-07])
 def test_a_tcp_links_floats_are_written_as_json_dumps_would_at_any_size(value: float) -> None:
     """A TCP link's floats (RTT, wait, time) are known plain when they need no exponent, and the text is then
@@ -167,19 +101,9 @@ def test_a_tcp_links_floats_are_written_as_json_dumps_would_at_any_size(value: f
     )
     whole = report(results)
     assert render_json(whole) == reference(whole)
-    assert "".join(json_report.iter_json(whole, prerendered(whole, {0, 2}))) == reference(whole)
 
 
-def test_a_check_that_cannot_be_encoded_never_fails_the_run() -> None:
-    """Encoding during the run never raises into it: the work stops, and the report meets the error itself,
-    as without encoding ahead."""
+def test_a_check_that_cannot_be_encoded_is_an_error_not_a_wrong_report() -> None:
     whole = with_evidence([{"fine": 1}, {"odd": {1, 2}}, {"fine": 3}])  # a set: neither encoder writes one
-    ahead = json_report.Prerendered()
-    for result in whole.results:
-        ahead.add(result)
-    assert ahead.work() is False
-    assert ahead.work() is False  # stopped for good
-    with pytest.raises(TypeError, match="set is not JSON serializable"):
-        "".join(json_report.iter_json(whole, ahead))
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         render_json(whole)

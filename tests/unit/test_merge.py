@@ -10,9 +10,10 @@ import pytest
 from netcheck import cli
 from netcheck.model import Report, Role, State, Verdict
 from netcheck.report.json import ReportError, parse_report, render_json, report_from_dict, report_to_dict
-from netcheck.report.merge import Unreachable, merge_reports, merge_with_notes, parse_unreachable
+from netcheck.report.merge import Unreachable, merge_with_notes, parse_unreachable
 from netcheck.report.redact import redact
 from tests.cli_runner import CliRunner
+from tests.report_helpers import merge_reports
 from tests.schema import validate_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -127,16 +128,16 @@ def test_merge_command_warns_on_stderr_and_adds_unreachable_rows(tmp_path: Path)
     console = str(FIXTURES / "report_console.json")
     out = tmp_path / "site.json"
     result = CliRunner().invoke(
-        cli.app, ["merge", console, console, "--unreachable", "agent-5=powered off", "--format", "json", "--output", str(out)]
+        cli.main, ["merge", console, console, "--unreachable", "agent-5=powered off", "--format", "json", "--output", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert "warning: console1 as console started" in result.output  # CliRunner mixes stderr in
     data = parse_report(out.read_text())
     assert [r.check.id for r in data.results].count("host:reachable@agent-5") == 1
     assert len(data.results) == len(load("report_console.json").results) + 1
-    bad = CliRunner().invoke(cli.app, ["merge", console, "--unreachable", "two words"])
+    bad = CliRunner().invoke(cli.main, ["merge", console, "--unreachable", "two words"])
     assert bad.exit_code == 2 and "HOST or HOST=REASON" in bad.output and "Traceback" not in bad.output
-    alone = CliRunner().invoke(cli.app, ["merge", console])
+    alone = CliRunner().invoke(cli.main, ["merge", console])
     assert alone.exit_code == 0  # one report renders as itself
 
 

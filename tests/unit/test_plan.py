@@ -6,7 +6,7 @@ import pytest
 
 from netcheck.matrix import LINKS, source_port_note
 from netcheck.model import AgentOS, Kind, Role, Target, Topology
-from netcheck.plan import NothingToCheck, plan_checks, plan_local, probed_links
+from netcheck.plan import NothingToCheck, plan_checks, plan_local
 
 WIN = Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)
 LIN = Target("198.18.0.41", Role.AGENT, AgentOS.LINUX)
@@ -97,33 +97,6 @@ def test_port_overrides_from_the_plan() -> None:
 def test_nothing_to_check_says_what_to_give(topology: Topology, role: Role, message: str) -> None:
     with pytest.raises(NothingToCheck, match=message):
         plan_checks(topology, role)
-    with pytest.raises(NothingToCheck, match=message):
-        probed_links(topology, role)  # what the CLI asks first, before it starts the SYN engine
-
-
-TOPOLOGIES = [
-    Topology(agents=(WIN, LIN, ANY), license_server=LS),
-    Topology(management_server=MS, agents=(WIN, ANY)),  # the console's installer links superseded
-    Topology(management_server=MS, license_server=Target("ms.example", Role.LICENSE_SERVER)),  # one host, both
-    Topology(agents=(WIN, WIN, Target("win.example", Role.AGENT, AgentOS.WINDOWS)), ports={"install": 25002, "ssh": 2222}),
-    Topology(management_server=Target("198.18.0.20", Role.MANAGEMENT_SERVER), license_server=LS, agents=(LIN,)),
-]
-
-
-@pytest.mark.parametrize("topology", TOPOLOGIES)
-@pytest.mark.parametrize("role", [Role.CONSOLE, Role.MANAGEMENT_SERVER, Role.AGENT])
-def test_probed_links_are_the_plans_probed_links_known_before_planning(topology: Topology, role: Role) -> None:
-    """The SYN engine starts on probed_links before plan_checks runs: the two must name the same links, in the
-    same order, each once."""
-    try:
-        checks = plan_checks(topology, role)
-    except NothingToCheck:
-        with pytest.raises(NothingToCheck):
-            probed_links(topology, role)
-        return
-    planned = [(c.target.name, c.port) for c in checks if c.kind is Kind.TCP and not c.skip_reason]
-    assert planned  # something to probe, else plan_checks had refused
-    assert probed_links(topology, role) == list(dict.fromkeys(planned))
 
 
 def test_matrix_covers_the_network_connections_sheet() -> None:

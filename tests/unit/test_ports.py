@@ -68,7 +68,7 @@ def test_formats() -> None:
 
 
 def test_ports_command() -> None:
-    result = CliRunner().invoke(cli.app, ["ports", "--agent", "198.18.0.31:windows", "--format", "iptables"])
+    result = CliRunner().invoke(cli.main, ["ports", "--agent", "198.18.0.31:windows", "--format", "iptables"])
     assert result.exit_code == 0 and result.output.count("iptables -A INPUT") == 2
-    bad = CliRunner().invoke(cli.app, ["ports", "--agent", "198.18.0.31:beos"])
+    bad = CliRunner().invoke(cli.main, ["ports", "--agent", "198.18.0.31:beos"])
     assert bad.exit_code == 2 and "unknown OS 'beos'" in bad.output

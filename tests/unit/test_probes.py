@@ -12,8 +12,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from netcheck.model import State
-from netcheck.probes.syn import SynReply, incomplete_neighbours, state_from_syn_reply
-from netcheck.probes.syn_evidence import reply_evidence
+from netcheck.probes.syn import incomplete_neighbours
+from netcheck.probes.syn_evidence import SynReply, reply_evidence, state_from_syn_reply
 from netcheck.probes.tcp import IcmpError, connect_probe, parse_extended_err, state_from_error, state_from_icmp
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from netcheck.classify import settle_unknown_os
 from netcheck.discovery import DiscoveryFacts
 from netcheck.host.facts import HostFacts
 from netcheck.matrix import PortKey
@@ -236,59 +235,23 @@ def test_silent_probes_get_their_networks_retries_once_it_shows_losses() -> None
     assert states[("198.18.6.2", 22)] is State.FILTERED
 
 
-def test_the_engine_started_early_covers_exactly_the_address_links_the_runner_probes_by_syn() -> None:
-    """The CLI starts the SYN engine for syn.address_links(plan.probed_links(...)) before it plans; the runner then
-    asks for those links and for the links to names it resolved, which get a batch of their own."""
-    from netcheck.plan import probed_links  # noqa: PLC0415
-    from netcheck.probes.syn import address_links  # noqa: PLC0415
-
-    agents = (
-        Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),
-        Target("198.18.0.42", Role.AGENT),
-        Target("0.0.0.0", Role.AGENT, AgentOS.WINDOWS),  # no machine: failed unprobed
-        Target("127.0.0.1", Role.AGENT, AgentOS.LINUX),  # typed on purpose: probed
-        Target("2001:db8::7", Role.AGENT, AgentOS.LINUX),  # IPv6: connect probes
-        Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),  # twice: probed once
-        Target("ms.example", Role.AGENT, AgentOS.LINUX),  # a name: resolved first
-    )
-    topology = Topology(agents=agents)
-    checks = plan_checks(topology, Role.CONSOLE)  # no management server: the console installs agents
-    asked: list[list[tuple[str, int]]] = []
-
-    def syn_batch(targets: list[tuple[str, int]], **_: Any) -> dict[tuple[str, int], Observation]:
-        asked.append(list(targets))
-        return {key: Observation(State.OPEN, key[0], TcpReply("syn", Reply.SYN_ACK)) for key in targets}
-
-    async def connect(address: str, port: int, **_: Any) -> Observation:
-        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED))
-
-    probes = replace(fake_probes(connect), syn_batch=syn_batch, syn_available=lambda: True)
-    asyncio.run(run_checks(checks, RunOptions(method=Method.SYN, identify_services=False), probes=probes))
-    early = address_links(probed_links(topology, Role.CONSOLE))
-    assert early == [  # plan order: link by link (25001 is a Windows agent's), each target once
-        ("198.18.0.42", 445), ("198.18.0.42", 25001), ("198.18.0.41", 22), ("198.18.0.42", 22), ("127.0.0.1", 22),
-    ]  # fmt: skip
-    assert len(asked) == 1 and [key for key in asked[0] if key[0] != "198.18.0.20"] == early  # the same, in the same order
-    assert [key for key in asked[0] if key[0] == "198.18.0.20"] == [("198.18.0.20", 22)]  # the name's link, resolved
-
-
 @pytest.fixture
 def staged(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """The access checks that reach the access stage (run_access), each call's list."""
+    """The access checks whose agents the access stage visits (visit_agents), each call's list."""
     from netcheck.access import stage  # noqa: PLC0415
 
     calls: list[list[str]] = []
-    real = stage.run_access
+    real = stage.visit_agents
 
-    async def spy(checks: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append([c.id for c in checks])
-        return await real(checks, *args, **kwargs)
+    async def spy(visits: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append([check.id for check, _os, _link in visits])
+        return await real(visits, *args, **kwargs)
 
-    monkeypatch.setattr(stage, "run_access", spy)
+    monkeypatch.setattr(stage, "visit_agents", spy)
     return calls
 
 
-def _syn_run_with_access(credentials: Any, on_result: Any = None) -> dict[str, Any]:
+def _syn_run_with_access(credentials: Any) -> dict[str, Any]:
     """A SYN run of two Linux agents (22 open on one, filtered on the other): the results by id."""
 
     def syn_batch(targets: list[tuple[str, int]], *, on_observation: Any = None, **_: Any) -> dict[Any, Observation]:
@@ -307,26 +270,17 @@ def _syn_run_with_access(credentials: Any, on_result: Any = None) -> dict[str, A
     checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
     probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True, ssh=ssh)
     options = RunOptions(method=Method.SYN, identify_services=False, credentials=credentials)
-    results = asyncio.run(run_checks(checks, options, probes=probes, on_result=on_result))
+    results = asyncio.run(run_checks(checks, options, probes=probes))
     return {r.check.id: r for r in results}
 
 
-def test_each_result_is_handed_over_as_it_is_decided() -> None:
-    """on_result (the JSON report encodes what it is given while the engine probes) sees every check's result,
-    the very result the run returns unless a later stage replaced it."""
-    seen: list[Any] = []
-    results = _syn_run_with_access(None, on_result=seen.append)
-    assert sorted(r.check.id for r in seen) == sorted(results)
-    assert all(r is results[r.check.id] for r in seen)
-
-
-def test_access_skips_are_decided_as_soon_as_a_syn_probes_link_is_judged(staged: list[list[str]]) -> None:
-    """A SYN probe's result is final when it is judged: the access checks that need it and cannot go ahead are
-    skipped there and then (during the probes), with the reasons the access stage gives; none is left for it."""
+def test_access_checks_that_cannot_go_ahead_are_skipped_with_why(staged: list[list[str]]) -> None:
+    """Without credentials, or with the link the installer needs not open, an agent is not visited: its access
+    check is skipped, saying why."""
     from netcheck.access.credentials import NO_CREDENTIALS  # noqa: PLC0415
 
     results = _syn_run_with_access(None)
-    assert staged == []  # every access check decided already: the access stage never ran
+    assert staged == []  # no agent to visit
     open_one, filtered = results["access:console->198.18.0.41:22"], results["access:console->198.18.0.42:22"]
     assert open_one.verdict is Verdict.SKIP and open_one.detail == f"not checked: {NO_CREDENTIALS}"
     assert filtered.verdict is Verdict.SKIP
@@ -344,25 +298,11 @@ def test_an_agent_to_visit_is_left_to_the_access_stage(staged: list[list[str]]) 
     assert "is filtered" in results["access:console->198.18.0.42:22"].detail
 
 
-def test_connect_results_are_not_final_early_so_the_access_stage_decides(staged: list[list[str]]) -> None:
-    """A connect probe's first result may be replaced (a network that shows losses later gets its silent probes
-    again): its access checks wait for the access stage."""
-
-    async def connect(address: str, port: int, **_: Any) -> Observation:
-        return Observation(State.OPEN, address, TcpReply("connect", Reply.CONNECTED))
-
-    checks = plan_checks(Topology(agents=(Target("198.18.0.41", Role.AGENT, AgentOS.LINUX),)), Role.CONSOLE)
-    asyncio.run(run_checks(checks, RunOptions(method=Method.CONNECT, identify_services=False), probes=fake_probes(connect)))
-    assert staged == [["access:console->198.18.0.41:22"]]
-
-
-def test_an_agent_of_unknown_os_is_settled_as_soon_as_its_syn_links_are_final() -> None:
-    """Each agent given without an OS is settled while the other probes run, once its last link is judged:
-    the settled results are handed over then (the JSON report encodes them during the run), and the run's
-    results are what settling every agent at the end gives."""
+def test_an_agent_of_unknown_os_is_settled_by_what_answers() -> None:
+    """An agent given without an OS: SMB answering makes it Windows (its SSH link is skipped), SSH answering Linux;
+    neither answering leaves its failures, asking for the OS."""
     replies = {"198.18.0.51": {445: Reply.SYN_ACK}, "198.18.0.52": {}, "198.18.0.53": {22: Reply.SYN_ACK, 25001: Reply.RST}}
     states = {Reply.SYN_ACK: State.OPEN, Reply.RST: State.CLOSED, Reply.NONE: State.FILTERED}
-    handed: list[Any] = []
 
     def syn_batch(targets: list[tuple[str, int]], *, on_observation: Any = None, **_: Any) -> dict[Any, Observation]:
         seen = {}
@@ -370,26 +310,15 @@ def test_an_agent_of_unknown_os_is_settled_as_soon_as_its_syn_links_are_final() 
             reply = replies[key[0]].get(key[1], Reply.NONE)
             seen[key] = observation = Observation(states[reply], key[0], TcpReply("syn", reply))
             on_observation(key, observation)
-            if key == targets[-1]:
-                handed.append("the last probe was judged")
         return seen
 
     agents = tuple(Target(address, Role.AGENT) for address in replies)
     checks = plan_checks(Topology(agents=agents), Role.CONSOLE)
     probes = replace(fake_probes(), syn_batch=syn_batch, syn_available=lambda: True)
     options = RunOptions(method=Method.SYN, identify_services=False)
-    results = {r.check.id: r for r in asyncio.run(run_checks(checks, options, probes=probes, on_result=handed.append))}
+    results = {r.check.id: r for r in asyncio.run(run_checks(checks, options, probes=probes))}
 
     windows_ssh, silent_smb = results["tcp:console->198.18.0.51:22"], results["tcp:console->198.18.0.52:445"]
     assert windows_ssh.verdict is Verdict.SKIP and "looks like a windows agent" in windows_ssh.detail
     assert silent_smb.verdict is Verdict.FAIL and silent_smb.remediation.endswith("netcheck knows which one must.")
     assert results["tcp:console->198.18.0.53:445"].verdict is Verdict.SKIP
-    last_probe = handed.index("the last probe was judged")
-    assert windows_ssh in handed[:last_probe]  # settled during the run, before the last probe was judged
-    assert silent_smb in handed[:last_probe]
-    first_seen = {}
-    for result in handed:
-        if result != "the last probe was judged":
-            first_seen.setdefault(result.check.id, result)
-    unsettled = [first_seen[c.id] for c in checks]
-    assert {r.check.id: r for r in settle_unknown_os(unsettled)} == results  # as settling at the end

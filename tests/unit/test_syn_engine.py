@@ -222,27 +222,6 @@ def test_an_answer_after_a_silent_probe_was_reported_teaches_the_timing_only() -
     assert engine.timing.networks["198.18.0"].samples == 1  # not ours: ignored
 
 
-_IPV4_LIKE = st.one_of(
-    st.tuples(*[st.integers(0, 300)] * 4).map(lambda octets: ".".join(map(str, octets))),
-    st.sampled_from(
-        ["0.0.0.0", "00.1.2.3", "1.2.3", "1.2.3.4.", " 1.2.3.4", "1.2.3.4\x00", "::1", "::ffff:1.2.3.4", "0x7f.0.0.1"]
-    ),
-    st.text(alphabet="0123456789.x: ", max_size=16),
-    st.text(max_size=8),
-)
-
-
-@given(_IPV4_LIKE)
-def test_an_engine_target_is_what_parse_ip_calls_an_ipv4_address(text: str) -> None:
-    """address_links decides dotted quads in C (10,000 agents before the engine may start): the same answer
-    as parse_ip's IPv4 address other than 0.0.0.0."""
-    from netcheck.address import parse_ip  # noqa: PLC0415
-    from netcheck.probes.syn import _usable_ipv4  # noqa: PLC0415
-
-    ip = parse_ip(text)
-    assert _usable_ipv4(text) == (ip is not None and ip.version == 4 and not ip.is_unspecified)
-
-
 @given(st.integers(0, 2**32 - 1), st.binary(min_size=4, max_size=4), st.integers(1, 65535))
 def test_a_cookie_is_the_crc_of_destination_and_port(secret: int, destination: bytes, port: int) -> None:
     """cookie runs the CRC on from cookie_start (the engine computes that once a target): the same value as the

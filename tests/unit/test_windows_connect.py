@@ -9,6 +9,7 @@ returns an ICMP_ERROR_INFO; silence never completes. An older build refuses what
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import struct
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from netcheck.host.windows import build_icmp_error_info, parse_icmp_error_info
+from netcheck.host.windows import ICMP_ERROR_INFO_SIZE, WINDOWS_AF_INET, WINDOWS_AF_INET6, parse_icmp_error_info
 from netcheck.model import State
 from netcheck.observations import Reply, TcpReply
 from netcheck.probes import tcp
@@ -32,6 +33,17 @@ from netcheck.report.json import tcp_reply_to_dict
 
 WSAENOPROTOOPT = 10042
 WSAEOPNOTSUPP = 10045
+
+
+def build_icmp_error_info(version: int, icmp_type: int, code: int, sender: str) -> bytes:
+    """The inverse of parse_icmp_error_info: what Windows' TCP_ICMP_ERROR_INFO holds (the fake sockets speak it)."""
+    ip = ipaddress.ip_address(sender)
+    if ip.version == 4:
+        address = struct.pack("<HH4s", WINDOWS_AF_INET, 0, ip.packed).ljust(28, b"\0")
+    else:
+        address = struct.pack("<HHI16sI", WINDOWS_AF_INET6, 0, 0, ip.packed, 0)
+    info = struct.pack("<28sIBB", address, 58 if version == 6 else 1, icmp_type, code)
+    return info.ljust(ICMP_ERROR_INFO_SIZE, b"\0")
 
 
 def winerror(exc_type: type[OSError], code: int, message: str) -> OSError:
