@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
+from netcheck.model.checks import Check, Report, Result, Target, Vantage
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
 from netcheck.report.html import render_html
 from netcheck.report.json import render_json
 from netcheck.report.redact import collect, redact

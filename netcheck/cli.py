@@ -18,7 +18,8 @@ from typing import NoReturn
 from netcheck import __version__, options
 from netcheck.errors import CommandError, InputError
 from netcheck.files import OutputError
-from netcheck.model import Report, Verdict
+from netcheck.model.checks import Report
+from netcheck.model.kinds import Verdict
 from netcheck.options import COMMANDS, DESCRIPTION
 from netcheck.report.output import Output, check_writable, combine, emit, write_text
 
@@ -54,7 +55,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 def check(args: argparse.Namespace) -> int:
     """Probe every link of the connection matrix that starts at this machine."""
-    from netcheck.session import CheckRequest, fewer_collections, run_check  # noqa: PLC0415
+    from netcheck.observe.session import CheckRequest, fewer_collections, run_check  # noqa: PLC0415
 
     output = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
     request = CheckRequest(
@@ -103,8 +104,8 @@ def _rendered(files: Sequence[Path], unreachable: Sequence[str], output: Output)
 
 def ports(args: argparse.Namespace) -> int:
     """Print the firewall rules the deployment needs: inbound on each destination, with source-port ranges."""
-    from netcheck.firewall import firewall_rules, render_rules  # noqa: PLC0415
-    from netcheck.topology import load_topology  # noqa: PLC0415
+    from netcheck.plan.firewall import firewall_rules, render_rules  # noqa: PLC0415
+    from netcheck.plan.topology import load_topology  # noqa: PLC0415
 
     with _guarded():
         if args.output:
@@ -119,10 +120,10 @@ def ports(args: argparse.Namespace) -> int:
 
 def listen(args: argparse.Namespace) -> int:
     """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    from netcheck.matrix import PRODUCT_PORT_KEYS, port_number  # noqa: PLC0415
+    from netcheck.model.matrix import PRODUCT_PORT_KEYS, port_number  # noqa: PLC0415
+    from netcheck.observe.session import token_bytes  # noqa: PLC0415
     from netcheck.responder import ListenOptions  # noqa: PLC0415
     from netcheck.responder import listen as answer  # noqa: PLC0415
-    from netcheck.session import token_bytes  # noqa: PLC0415
 
     with _guarded():
         ports = tuple(args.port or [port_number(key) for key in PRODUCT_PORT_KEYS])
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit code (bad input raises SystemExit(2))."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        from netcheck.session import check_this_machine  # noqa: PLC0415
+        from netcheck.observe.session import check_this_machine  # noqa: PLC0415
 
         with _guarded():
             report = check_this_machine(progress=_progress(False), note=_note(False))

@@ -14,11 +14,14 @@ answer proves nothing and never verifies.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
+import os
 import struct
-from dataclasses import dataclass
+
+from netcheck.model.observations import ResponderAnswer
 
 MAGIC = b"NCHK"
 RESPONSE_MAGIC = b"NCHR"
@@ -78,23 +81,6 @@ def encode_busy() -> bytes:
     return _RESPONSE.pack(RESPONSE_MAGIC, VERSION, FLAG_BUSY, bytes(NONCE_BYTES), bytes(16), 0)
 
 
-@dataclass(frozen=True)
-class ResponderAnswer:
-    """A responder's answer.
-
-    `verified` is True only when the caller's token checked out and the responder was reached at the address
-    and port dialled; False when the caller had a token and it did not (`problem` says why); None without one.
-    """
-
-    authenticated: bool
-    verified: bool | None
-    busy: bool = False
-    answered_as: str = ""
-    problem: str = ""
-    redirected: bool = False
-    """Reached at another address or port than the one dialled (a NAT, DNAT or port forward)."""
-
-
 NO_TOKEN = "the responder runs without a token"  # noqa: S105 - a message, not a secret
 WRONG_TOKEN = "the responder's token differs (failed token check)"  # noqa: S105 - a message, not a secret
 BUSY = "the responder is busy (its connection limit is reached)"
@@ -134,3 +120,30 @@ def parse_response(  # noqa: PLR0911 - one return per outcome of the wire format
     if not hmac.compare_digest(tag, mac(token, data[:RESPONSE_BYTES])):
         return ResponderAnswer(True, False, answered_as=answered_as, problem=WRONG_TOKEN)
     return ResponderAnswer(True, not moved, answered_as=answered_as, problem=problem, redirected=moved)
+
+
+async def responder_handshake(address: str, port: int, timeout_s: float, token: bytes | None) -> ResponderAnswer | None:
+    """Ask address:port for the handshake; None when what answers is not a netcheck responder."""
+    nonce = os.urandom(NONCE_BYTES)
+    writer: asyncio.StreamWriter | None = None
+    data = b""
+    try:
+        async with asyncio.timeout(timeout_s):  # one deadline for the whole exchange: a slow drip cannot stretch it
+            reader, writer = await asyncio.open_connection(address, port)
+            writer.write(encode_request(nonce))
+            await writer.drain()
+            while len(data) < MAX_RESPONSE_BYTES:
+                chunk = await reader.read(MAX_RESPONSE_BYTES - len(data))
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) >= RESPONSE_BYTES and not data[5] & FLAG_HMAC:
+                    break  # no HMAC follows
+    except (TimeoutError, OSError):
+        if writer is None:
+            raise
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+    return parse_response(data, nonce, address, port, token)

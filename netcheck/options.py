@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from netcheck.model import Method, Phase, Role
+from netcheck.model.kinds import Method, Phase, Role
 from netcheck.report.formats import Format
 
 DESCRIPTION = """Will each network connection of an Acronis Backup Advanced deployment work? netcheck probes every
@@ -233,7 +233,7 @@ def merge_parser() -> Parser:
 
 
 def ports_parser() -> Parser:
-    from netcheck.firewall import RuleFormat  # noqa: PLC0415
+    from netcheck.plan.firewall import RuleFormat  # noqa: PLC0415
 
     parser = command_parser(
         "ports",

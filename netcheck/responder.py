@@ -23,11 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from netcheck.address import is_address
 from netcheck.errors import CommandError, InputError
 from netcheck.files import output_target
 from netcheck.handshake import REQUEST_BYTES, encode_busy, encode_response, parse_request
-from netcheck.matrix import source_port_ranges_of
+from netcheck.model.address import is_address
+from netcheck.model.matrix import source_port_ranges_of
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def listen(options: ListenOptions, *, log: Path | None, quiet: bool, say: Callab
     telling `say` each peer (unless `quiet`) and the counts at the end; each peer is also appended to `log` as
     a JSON line. Raises InputError for a bad --bind or --log, CommandError when nothing could be answered on
     or the log could not be written."""
-    from netcheck.host.facts import port_holders  # noqa: PLC0415 - psutil, only for listen
+    from netcheck.observe.host import port_holders  # noqa: PLC0415 - psutil, only for listen
 
     if not is_address(options.bind):
         raise InputError(f"--bind {options.bind!r} is not an IP address")

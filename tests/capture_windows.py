@@ -2,7 +2,7 @@
 
     python -m tests.capture_windows OUTDIR
 
-Runs the very commands netcheck runs (netcheck/host/windows.py) plus a plain Select-Object of the rule enums (to
+Runs the very commands netcheck runs (netcheck/parse/windows.py) plus a plain Select-Object of the rule enums (to
 see whether ConvertTo-Json writes them as numbers there), and writes for each NAME: NAME.raw (stdout bytes),
 NAME.txt (decoded as netcheck decodes it) and a line in exit-codes.txt. On another OS the commands are missing:
 each is recorded as failed and the script still exits 0 (the Windows CI job uploads OUTDIR as an artifact).
@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netcheck.host import windows
-from netcheck.host.facts import console_codepage
+from netcheck.observe.host import console_codepage
+from netcheck.parse import windows
 
 _RAW_ENUMS = (
     f"Get-NetFirewallRule -PolicyStore ActiveStore -Group '{windows.NETWORK_DISCOVERY_GROUP}',"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from netcheck.model import Report
+from netcheck.model.checks import Report
 from netcheck.report.json import report_from_dict, report_to_dict
 from netcheck.report.merge import merge_with_notes
 from netcheck.report.redact import redact

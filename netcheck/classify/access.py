@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 
 from netcheck.classify.services import smb2_fix
 from netcheck.classify.tcp import classify_tcp
-from netcheck.matrix import PortKey, links_for, port_number
-from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
-from netcheck.observations import (
+from netcheck.model.checks import Check, Result, Target, check_id
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey, links_for, port_number
+from netcheck.model.observations import (
     AccessEvidence,
     AgentNameEvidence,
     CommandOutput,

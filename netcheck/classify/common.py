@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from netcheck.model import Check, Result, State, Verdict
+from netcheck.model.checks import Check, Result
+from netcheck.model.kinds import State, Verdict
 
 
 def where(check: Check, address: str | None) -> str:

@@ -1,5 +1,5 @@
 """Non-DNS environments: Network Discovery, File and Printer Sharing and the network profile of the installing
-machine, judged from what its firewall says: PowerShell's JSON reads (netcheck/host/windows.py) first, netsh's
+machine, judged from what its firewall says: PowerShell's JSON reads (netcheck/parse/windows.py) first, netsh's
 English text when PowerShell could not be used."""
 
 from __future__ import annotations
@@ -8,18 +8,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netcheck.discovery import (
+from netcheck.model.checks import Check, Result
+from netcheck.model.kinds import DiscoveryAspect, State, Verdict
+from netcheck.model.observations import DiscoveryFacts
+from netcheck.parse import windows
+from netcheck.parse.discovery import (
     FILE_AND_PRINTER_SHARING,
     NETWORK_DISCOVERY,
-    DiscoveryFacts,
     group_state,
     parse_connection_profiles,
     parse_netsh_current_profile,
     parse_netsh_rules,
     ports_text,
 )
-from netcheck.host import windows
-from netcheck.model import Check, DiscoveryAspect, Result, State, Verdict
 
 DISCOVERY_GROUPS = {
     DiscoveryAspect.NETWORK_DISCOVERY: NETWORK_DISCOVERY,

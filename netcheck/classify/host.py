@@ -6,18 +6,12 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from netcheck.address import is_address
-from netcheck.host.checks import (
-    LINUX_RANGE,
-    WINDOWS_FIREWALL_OFF,
-    WINDOWS_RANGE,
-    firewall_summary,
-    parse_port_range,
-)
-from netcheck.host.facts import HostFacts
-from netcheck.host.windows import parse_dynamicport as windows_dynamicport
-from netcheck.model import Check, HostAspect, Phase, Result, State, Verdict
-from netcheck.observations import NameObservation
+from netcheck.model.address import is_address
+from netcheck.model.checks import Check, Result
+from netcheck.model.kinds import HostAspect, Phase, State, Verdict
+from netcheck.model.observations import HostFacts, NameObservation
+from netcheck.parse.host import LINUX_RANGE, WINDOWS_FIREWALL_OFF, WINDOWS_RANGE, firewall_summary, parse_port_range
+from netcheck.parse.windows import parse_dynamicport as windows_dynamicport
 
 
 def judge_host(check: Check, facts: HostFacts, resolved: Mapping[str, Result], phase: Phase) -> Result:

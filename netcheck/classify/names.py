@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from netcheck.model import Check, Result, State, Verdict
-from netcheck.observations import NameObservation
+from netcheck.model.checks import Check, Result
+from netcheck.model.kinds import State, Verdict
+from netcheck.model.observations import NameObservation
 
 
 def _paths_summary(obs: NameObservation) -> str:

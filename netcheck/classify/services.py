@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from netcheck.handshake import ResponderAnswer
-from netcheck.matrix import PortKey
-from netcheck.model import Check, Kind, Result, State, Verdict, check_id
-from netcheck.observations import (
+from netcheck.model.checks import Check, Result, check_id
+from netcheck.model.kinds import Kind, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import (
+    ResponderAnswer,
     ServiceAnswer,
     ServiceFailure,
     SmbIdentity,

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import assert_never
 
-from netcheck.address import parse_ip
 from netcheck.classify.common import where
-from netcheck.matrix import PortKey, source_port_note
-from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Verdict
-from netcheck.observations import Observation, TcpReply
+from netcheck.model.address import parse_ip
+from netcheck.model.checks import Check, Result
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey, source_port_note
+from netcheck.model.observations import Observation, TcpReply
 
 
 def _service_fix(check: Check) -> str:

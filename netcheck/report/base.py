@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from netcheck.model import Kind, Report, Result, Verdict
+from netcheck.model.checks import Report, Result
+from netcheck.model.kinds import Kind, Verdict
 
 ORDER = {Verdict.FAIL: 0, Verdict.ERROR: 1, Verdict.WARN: 2, Verdict.PASS: 3, Verdict.SKIP: 4}
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from importlib import import_module
 from typing import Protocol
 
-from netcheck.model import Report
+from netcheck.model.checks import Report
 
 
 class Format(StrEnum):

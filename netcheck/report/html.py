@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from html import escape as _html_escape
 
-from netcheck.model import Report, Verdict
+from netcheck.model.checks import Report
+from netcheck.model.kinds import Verdict
 from netcheck.report.base import group_links, heading, link_label, needs_attention, ordered, summary_line, worst
 from netcheck.report.text import visible
 

@@ -12,13 +12,14 @@ from typing import Any
 
 import orjson
 
-from netcheck.handshake import ResponderAnswer
-from netcheck.model import AgentOS, Check, Evidence, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
-from netcheck.observations import (
+from netcheck.model.checks import Check, Evidence, Report, Result, Target, Vantage
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.observations import (
     AccessEvidence,
     AgentNameEvidence,
     KerberosTry,
     NameObservation,
+    ResponderAnswer,
     ServiceAnswer,
     ServiceFailure,
     SmbIdentity,

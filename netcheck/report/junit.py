@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from netcheck.model import Report, Verdict
+from netcheck.model.checks import Report
+from netcheck.model.kinds import Verdict
 from netcheck.report.base import link_label
 from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netcheck.model import Report
+from netcheck.model.checks import Report
 from netcheck.report.base import link_label, link_matrix, needs_attention, ordered, summary_line
 from netcheck.report.text import markdown, markdown_code
 

@@ -14,7 +14,8 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 
-from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Vantage, Verdict, check_id, located_id
+from netcheck.model.checks import Check, Report, Result, Target, Vantage, check_id, located_id
+from netcheck.model.kinds import Kind, Role, State, Verdict
 from netcheck.report.json import ReportError
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from netcheck import __version__
 from netcheck.errors import InputError
 from netcheck.files import REPORT_LIMIT, output_target, read_text_limited, write_output
-from netcheck.model import Report
+from netcheck.model.checks import Report
 from netcheck.report.formats import Format, render
 
 

@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from netcheck.model import Report, Result, Vantage
-from netcheck.plan import THIS_MACHINE
+from netcheck.model.checks import THIS_MACHINE, Report, Result, Vantage
 from netcheck.report.json import evidence_to_dict
 
 # A token: what can hold a name, an address (with a port or a zone), or an e-mail address; \w is Unicode, so

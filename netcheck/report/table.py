@@ -13,7 +13,8 @@ from functools import lru_cache
 from itertools import starmap, zip_longest
 from typing import NamedTuple
 
-from netcheck.model import Report, Result, State, Verdict
+from netcheck.model.checks import Report, Result
+from netcheck.model.kinds import State, Verdict
 from netcheck.report.base import heading, link_label, link_matrix, ordered, summary_line
 from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible

@@ -7,7 +7,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from netcheck.model import Verdict
+from netcheck.model.kinds import Verdict
 from netcheck.report.html import COLOURS, render_html
 from netcheck.report.json import parse_report
 from tests.conftest import lab_unavailable

@@ -107,7 +107,7 @@ def start_nmbd(host: Host, workdir: Path, netbios_name: str) -> None:
     host.lab.wait_udp_bound(host, 137)
     # nmbd answers only once it has registered its name (a few seconds of broadcasts): ask until it does.
     ask = (
-        "import socket,sys,time\nfrom netcheck.names.netbios import build_query, parse_response\n"
+        "import socket,sys,time\nfrom netcheck.observe.names.netbios import build_query, parse_response\n"
         "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(0.5)\n"
         "end=time.monotonic()+30\n"
         "while time.monotonic()<end:\n"

@@ -11,24 +11,11 @@ from typing import Any
 import pytest
 
 from netcheck import cli
-from netcheck.access import ssh as access_ssh
-from netcheck.access.credentials import (
-    AccountForm,
-    CredentialError,
-    CredentialInput,
-    Credentials,
-    Secret,
-    gather_credentials,
-    parse_plan_credentials,
-    parse_user,
-)
-from netcheck.access.smb import account_kind, observe_smb
-from netcheck.access.ssh import observe_ssh
-from netcheck.access.stage import scrubbed
 from netcheck.classify.access import Server, agent_side_results, classify_smb, classify_ssh
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
-from netcheck.observations import (
+from netcheck.model.checks import Check, Report, Result, Target, Vantage
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import (
     CommandOutput,
     NameOnAgent,
     SmbObservation,
@@ -38,11 +25,25 @@ from netcheck.observations import (
     parse_df,
     parse_mounts,
 )
-from netcheck.plan import access_checks, plan_checks
+from netcheck.observe.access import ssh as access_ssh
+from netcheck.observe.access.credentials import (
+    AccountForm,
+    CredentialError,
+    CredentialInput,
+    Credentials,
+    Secret,
+    gather_credentials,
+    parse_plan_credentials,
+    parse_user,
+)
+from netcheck.observe.access.smb import account_kind, observe_smb
+from netcheck.observe.access.ssh import observe_ssh
+from netcheck.observe.access.stage import scrubbed
+from netcheck.plan.planner import access_checks, plan_checks
+from netcheck.plan.topology import parse_plan
 from netcheck.report.json import evidence_to_dict, render_json, report_from_dict, report_to_dict
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
-from netcheck.topology import parse_plan
 from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 from tests.unit.test_access_evidence import (
@@ -224,7 +225,7 @@ def test_one_access_check_per_agent_service_link() -> None:
 
 
 def plan_checks_for_agents() -> list[Check]:
-    from netcheck.model import Topology  # noqa: PLC0415
+    from netcheck.model.checks import Topology  # noqa: PLC0415
 
     return plan_checks(
         Topology(agents=(Target("w1", Role.AGENT, AgentOS.WINDOWS), Target("l1", Role.AGENT, AgentOS.LINUX))), Role.CONSOLE
@@ -473,9 +474,10 @@ def test_a_silent_smb_server_is_a_failed_login_not_a_hang() -> None:
 def run_with(ssh: Any, smb_observer: Any, credentials: Credentials | None, open_ports: tuple[int, ...] = (22, 445)) -> list[Any]:
     import asyncio  # noqa: PLC0415
 
-    from netcheck.model import Method, Topology  # noqa: PLC0415
-    from netcheck.observations import Observation, Reply, TcpReply  # noqa: PLC0415
-    from netcheck.runner import RunOptions, run_checks  # noqa: PLC0415
+    from netcheck.model.checks import Topology  # noqa: PLC0415
+    from netcheck.model.kinds import Method  # noqa: PLC0415
+    from netcheck.model.observations import Observation, Reply, TcpReply  # noqa: PLC0415
+    from netcheck.observe.runner import RunOptions, run_checks  # noqa: PLC0415
     from tests.unit.test_runner import fake_probes  # noqa: PLC0415
 
     async def connect(address: str, port: int, **_: Any) -> Observation:
@@ -533,7 +535,7 @@ def test_access_checks_skip_without_credentials_or_open_link() -> None:
 def test_a_broken_or_stuck_observer_is_that_agent_s_result_only(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio  # noqa: PLC0415
 
-    from netcheck.access import stage  # noqa: PLC0415
+    from netcheck.observe.access import stage  # noqa: PLC0415
 
     async def stuck(*_a: Any, **_k: Any) -> SshObservation:
         await asyncio.sleep(60)

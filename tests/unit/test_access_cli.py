@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from netcheck import cli
-from netcheck.access import smb as access_smb
-from netcheck.access import ssh as access_ssh
-from netcheck.access.credentials import CredentialInput
+from netcheck.observe.access import smb as access_smb
+from netcheck.observe.access import ssh as access_ssh
+from netcheck.observe.access.credentials import CredentialInput
 from tests.cli_runner import CliRunner
 
 CANARY = "Canary-cli-3Hw7"

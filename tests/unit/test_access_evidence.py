@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from netcheck.classify.access import Server, agent_side_results, classify_smb, classify_ssh, timed_out
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict, check_id
-from netcheck.observations import (
+from netcheck.model.checks import Check, Report, Result, Target, Vantage, check_id
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import (
     AccessEvidence,
     AgentNameEvidence,
     CommandOutput,
@@ -27,7 +28,7 @@ from netcheck.observations import (
     Step,
     TcpFromAgent,
 )
-from netcheck.plan import SMB_PURPOSE, SSH_PURPOSE
+from netcheck.plan.planner import SMB_PURPOSE, SSH_PURPOSE
 from netcheck.report.json import evidence_to_dict, render_json
 from netcheck.report.redact import redact
 from netcheck.report.table import render_table
@@ -217,19 +218,19 @@ class Block:
             raise ImportError(f"{name} is blocked")
         return None
 sys.meta_path.insert(0, Block())
-from netcheck.observations import SshObservation, SmbObservation, Step, AccessEvidence
+from netcheck.model.observations import SshObservation, SmbObservation, Step, AccessEvidence
 from netcheck.classify.access import classify_ssh, classify_smb
 from netcheck.report.json import evidence_to_dict, render_json
 from tests.report_helpers import merge_reports
 from tests.unit.test_access_evidence import access_report
 render_json(access_report())
-print(sorted(m for m in sys.modules if m.startswith(("netcheck.access", "asyncssh", "impacket"))))
+print(sorted(m for m in sys.modules if m.startswith(("netcheck.observe.access", "asyncssh", "impacket"))))
 """
 
 
 def test_observations_and_classifiers_need_no_optional_library() -> None:
     """The typed observations, their classifiers and the JSON report import without asyncssh or impacket (and
-    without netcheck.access: the probes' package is the I/O edge)."""
+    without netcheck.observe.access: the probes' package is the I/O edge)."""
     done = subprocess.run([sys.executable, "-c", BLOCKER], capture_output=True, text=True, check=False, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})  # fmt: skip
     assert done.returncode == 0, done.stderr

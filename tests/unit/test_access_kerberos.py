@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from netcheck.access.credentials import (
+from netcheck.classify.access import classify_smb
+from netcheck.model.checks import Check, Target, check_id
+from netcheck.model.kinds import AgentOS, Kind, Role, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import AccountInfo, KerberosTry, SmbObservation, Step
+from netcheck.observe.access.credentials import (
     CredentialInput,
     Credentials,
     Secret,
@@ -21,11 +26,7 @@ from netcheck.access.credentials import (
     krb5_kdc,
     parse_user,
 )
-from netcheck.access.smb import _tickets, kerberos_error_name, krb_error_in
-from netcheck.classify.access import classify_smb
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict, check_id
-from netcheck.observations import AccountInfo, KerberosTry, SmbObservation, Step
+from netcheck.observe.access.smb import _tickets, kerberos_error_name, krb_error_in
 from netcheck.report.json import evidence_to_dict
 
 CANARY = "Kerb-Canary-3f9Q-Zx"
@@ -285,7 +286,8 @@ def test_no_secret_reaches_the_kerberos_evidence(tmp_path: Path) -> None:
 
 
 def test_redaction_hides_the_domain_and_the_spn() -> None:
-    from netcheck.model import Phase, Report, Vantage  # noqa: PLC0415
+    from netcheck.model.checks import Report, Vantage  # noqa: PLC0415
+    from netcheck.model.kinds import Phase  # noqa: PLC0415
     from netcheck.report.json import evidence_to_dict, render_json, report_to_dict  # noqa: PLC0415
     from netcheck.report.redact import redact  # noqa: PLC0415
     from netcheck.report.table import render_table  # noqa: PLC0415

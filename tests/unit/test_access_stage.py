@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from netcheck.access import stage
-from netcheck.access.credentials import Credentials, Secret, parse_user
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Result, Role, State, Target, Verdict, check_id
-from netcheck.observations import Reply, SmbObservation, TcpReply
+from netcheck.model.checks import Check, Result, Target, check_id
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import Reply, SmbObservation, TcpReply
+from netcheck.observe.access import stage
+from netcheck.observe.access.credentials import Credentials, Secret, parse_user
 from netcheck.report.json import evidence_to_dict
 from tests.unit.test_access import CREDS, fake_ssh, run_with
 

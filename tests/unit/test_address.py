@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from netcheck.address import parse_ip
+from netcheck.model.address import parse_ip
 
 
 def reference(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

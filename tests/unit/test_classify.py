@@ -8,10 +8,11 @@ import pytest
 
 from netcheck.classify import classify_service, classify_tcp, error_result, settle_unknown_os
 from netcheck.classify.services import service_check
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Role, State, Target, Topology, Verdict
-from netcheck.observations import IcmpError, Observation, Reply, SmbIdentity, TcpReply, UnknownService
-from netcheck.plan import plan_checks
+from netcheck.model.checks import Check, Target, Topology
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import IcmpError, Observation, Reply, SmbIdentity, TcpReply, UnknownService
+from netcheck.plan.planner import plan_checks
 
 SMB = Check(
     "tcp:console->w:445",

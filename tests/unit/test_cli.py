@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from netcheck import cli, options, session
-from netcheck.model import Report
+from netcheck import cli, options
+from netcheck.model.checks import Report
+from netcheck.observe import session
 from tests.cli_runner import CliRunner
 from tests.schema import validate_report
 
@@ -142,7 +143,7 @@ def test_internal_error_exits_3_without_traceback(monkeypatch: pytest.MonkeyPatc
     async def explode(*_: Any, **__: Any) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("netcheck.runner.run_checks", explode)
+    monkeypatch.setattr("netcheck.observe.runner.run_checks", explode)
     result = invoke("check", "--agent", "127.0.0.1:linux", "--method", "connect")
     assert result.exit_code == 3
     assert "internal error: RuntimeError: kaboom" in result.output
@@ -187,7 +188,16 @@ def test_help_loads_no_probe_renderer_or_third_party_module() -> None:
         "    except SystemExit:\n"
         "        pass\n"
     )
-    heavy = ("netcheck.runner", "netcheck.probes", "netcheck.report.table", "scapy", "dns", "psutil", "orjson", "asyncio")
+    heavy = (
+        "netcheck.observe.runner",
+        "netcheck.observe.probes",
+        "netcheck.report.table",
+        "scapy",
+        "dns",
+        "psutil",
+        "orjson",
+        "asyncio",
+    )
     assert imported_after(code, heavy) == []
 
 

@@ -8,18 +8,19 @@ from pathlib import Path
 import pytest
 
 from netcheck.classify import classify_discovery
-from netcheck.discovery import (
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import DiscoveryAspect, Kind, Role, State, Verdict
+from netcheck.model.observations import DiscoveryFacts
+from netcheck.observe.names.dns import DnsAnswer, DnsConfig
+from netcheck.observe.names.observe import NameObservation
+from netcheck.parse.discovery import (
     FEATURE_PORTS,
-    DiscoveryFacts,
     group_state,
     non_dns_reason,
     parse_connection_profiles,
     parse_netsh_current_profile,
     parse_netsh_rules,
 )
-from netcheck.model import Check, DiscoveryAspect, Kind, Role, State, Target, Verdict
-from netcheck.names.dns import DnsAnswer, DnsConfig
-from netcheck.names.observe import NameObservation
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

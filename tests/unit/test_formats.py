@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from netcheck import cli
-from netcheck.model import Report
+from netcheck.model.checks import Report
 from netcheck.report.base import link_matrix
 from netcheck.report.html import render_html
 from netcheck.report.json import ReportError, parse_report, render_json, report_from_dict, report_to_dict

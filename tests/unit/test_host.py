@@ -8,7 +8,10 @@ import pytest
 
 from netcheck import cli
 from netcheck.classify import classify_host, classify_subnet
-from netcheck.host.checks import (
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import HostAspect, Kind, Phase, Role, State, Verdict
+from netcheck.model.observations import HostFacts, Interface
+from netcheck.parse.host import (
     firewall_summary,
     iptables_rule_count,
     nft_rule_count,
@@ -16,8 +19,6 @@ from netcheck.host.checks import (
     parse_dynamicport,
     parse_port_range,
 )
-from netcheck.host.facts import HostFacts, Interface
-from netcheck.model import Check, HostAspect, Kind, Phase, Role, State, Target, Verdict
 from tests.cli_runner import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -16,13 +16,14 @@ import dns.rrset
 import pytest
 
 from netcheck.classify import classify_name
-from netcheck.model import Check, Kind, Role, Target
-from netcheck.names import observe, system
-from netcheck.names.dns import MAX_ADDRESSES, DnsConfig, query_ptr, query_server, summarize
-from netcheck.names.observe import NameObservation
-from netcheck.names.threads import in_daemon_thread
-from netcheck.names.udp import LINK_LOCAL_SLOTS
-from netcheck.observations import SystemAnswer
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import Kind, Role
+from netcheck.model.observations import SystemAnswer
+from netcheck.observe.names import observe, system
+from netcheck.observe.names.dns import MAX_ADDRESSES, DnsConfig, query_ptr, query_server, summarize
+from netcheck.observe.names.observe import NameObservation
+from netcheck.observe.names.threads import in_daemon_thread
+from netcheck.observe.names.udp import LINK_LOCAL_SLOTS
 
 Reply = tuple[float, bytes, bool]
 """(delay in s, datagram, send it from another socket than the server's)."""

@@ -18,9 +18,9 @@ import pytest
 
 from netcheck import cli
 from netcheck.files import PLAN_LIMIT, OutputTarget, output_target, read_limited, write_output
-from netcheck.names.observe import load_hosts
+from netcheck.observe.names.observe import load_hosts
+from netcheck.plan.topology import InputError
 from netcheck.report.output import write_text
-from netcheck.topology import InputError
 from tests.cli_runner import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"

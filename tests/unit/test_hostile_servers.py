@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 
 from netcheck.classify.services import classify_service, responder_note
-from netcheck.handshake import ResponderAnswer
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
-from netcheck.observations import ServiceAnswer
-from netcheck.probes import smb
-from netcheck.probes.handshake import responder_handshake
-from netcheck.probes.service import identify_service
-from netcheck.probes.ssh import MAX_IDENT_BYTES, read_banner
-from netcheck.probes.tls import tls_handshake
+from netcheck.handshake import responder_handshake
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import AgentOS, Kind, Role, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import ResponderAnswer, ServiceAnswer
+from netcheck.observe.probes import smb
+from netcheck.observe.probes.service import identify_service
+from netcheck.observe.probes.ssh import MAX_IDENT_BYTES, read_banner
+from netcheck.observe.probes.tls import tls_handshake
 from netcheck.report.json import service_to_dict
 from netcheck.responder import ListenOptions, Responder
 

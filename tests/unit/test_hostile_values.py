@@ -16,14 +16,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from netcheck import cli
-from netcheck.firewall import Rule, RuleFormat, firewall_rules, render_rules
-from netcheck.model import Role
-from netcheck.names.dns import DnsConfig
-from netcheck.names.hosts import decode_hosts, parse_hosts
-from netcheck.names.observe import SHOWN_HOSTS, HostsSource, observe_name
+from netcheck.model.kinds import Role
+from netcheck.observe.names.dns import DnsConfig
+from netcheck.observe.names.hosts import decode_hosts, parse_hosts
+from netcheck.observe.names.observe import SHOWN_HOSTS, HostsSource, observe_name
+from netcheck.plan.firewall import Rule, RuleFormat, firewall_rules, render_rules
+from netcheck.plan.topology import InputError, build_topology, parse_agent_spec, parse_plan, validate_host
 from netcheck.report.json import load_schema
 from netcheck.report.validate import SchemaError, validate
-from netcheck.topology import InputError, build_topology, parse_agent_spec, parse_plan, validate_host
 from tests.cli_runner import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -189,8 +189,8 @@ def test_identical_duplicate_lines_are_reported_once_and_briefly() -> None:
 
 
 def test_a_name_with_thousands_of_hosts_lines_has_a_bounded_detail(monkeypatch: pytest.MonkeyPatch) -> None:
-    from netcheck.names import observe  # noqa: PLC0415
-    from netcheck.observations import SystemAnswer  # noqa: PLC0415
+    from netcheck.model.observations import SystemAnswer  # noqa: PLC0415
+    from netcheck.observe.names import observe  # noqa: PLC0415
 
     async def no_system_resolver(name: str, deadline_s: float | None = None) -> SystemAnswer:
         return SystemAnswer(error="not asked")
@@ -222,7 +222,7 @@ def test_scapy_writes_nothing_to_disk(tmp_path: Path, cache_home: str | None) ->
         env["XDG_CACHE_HOME"] = cache_home
     (tmp_path / "home").mkdir()
     code = (
-        "from netcheck.probes import syn, tls; from netcheck.names import netbios, llmnr; "
+        "from netcheck.observe.probes import syn, tls; from netcheck.observe.names import netbios, llmnr; "
         "syn._syn_template(); netbios._layers(); llmnr._layers(); tls.parse_certificate(b'x'); "
         "from scapy.data import ETHER_TYPES, MANUFDB; assert len(ETHER_TYPES) > 10; "
         "import os; assert os.environ.get('XDG_CACHE_HOME') == " + repr(cache_home)

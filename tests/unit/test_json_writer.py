@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netcheck.model import Phase, Report, State
-from netcheck.observations import Reply, TcpReply
+from netcheck.model.checks import Report
+from netcheck.model.kinds import Phase, State
+from netcheck.model.observations import Reply, TcpReply
 from netcheck.report import json as json_report
 from netcheck.report.json import parse_report, render_json, report_to_dict
 from tests.unit.test_report import RESULTS, report

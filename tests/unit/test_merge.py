@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from netcheck import cli
-from netcheck.model import Report, Role, State, Verdict
+from netcheck.model.checks import Report
+from netcheck.model.kinds import Role, State, Verdict
 from netcheck.report.json import ReportError, parse_report, render_json, report_from_dict, report_to_dict
 from netcheck.report.merge import Unreachable, merge_with_notes, parse_unreachable
 from netcheck.report.redact import redact

@@ -13,13 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netcheck.address import parse_ip
 from netcheck.classify import classify_name
-from netcheck.model import Check, Kind, Role, State, Target, Verdict
-from netcheck.names import llmnr, netbios
-from netcheck.names.dns import DnsAnswer, DnsConfig, candidate_names, parse_resolv_conf, summarize
-from netcheck.names.hosts import HostsEntry, decode_hosts, parse_hosts
-from netcheck.names.observe import NameObservation
+from netcheck.model.address import parse_ip
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import Kind, Role, State, Verdict
+from netcheck.observe.names import llmnr, netbios
+from netcheck.observe.names.dns import DnsAnswer, DnsConfig, candidate_names, parse_resolv_conf, summarize
+from netcheck.observe.names.hosts import HostsEntry, decode_hosts, parse_hosts
+from netcheck.observe.names.observe import NameObservation
 
 LINUX_HOSTS = """127.0.0.1\tlocalhost
 127.0.1.1\tconsole1.corp.example\tconsole1
@@ -310,7 +311,7 @@ def test_system_dns_config_reads_the_file_without_dnspython(tmp_path: pathlib.Pa
     path = tmp_path / "resolv.conf"
     path.write_bytes(b"nameserver 198.18.0.53\nsearch lab.test\n\xff\n")
     code = (
-        "import sys; from netcheck.names.dns import system_dns_config as c; "
+        "import sys; from netcheck.observe.names.dns import system_dns_config as c; "
         f"print(c({str(path)!r}), c({str(tmp_path / 'missing')!r}), 'dns.resolver' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

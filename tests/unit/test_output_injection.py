@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from netcheck.model import Report, Target, Vantage
+from netcheck.model.checks import Report, Target, Vantage
 from netcheck.report.html import render_html
 from netcheck.report.json import parse_report, render_json
 from netcheck.report.junit import render_junit

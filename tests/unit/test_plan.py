@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from netcheck.matrix import LINKS, source_port_note
-from netcheck.model import AgentOS, Kind, Role, Target, Topology
-from netcheck.plan import NothingToCheck, plan_checks, plan_local
+from netcheck.model.checks import Target, Topology
+from netcheck.model.kinds import AgentOS, Kind, Role
+from netcheck.model.matrix import LINKS, source_port_note
+from netcheck.plan.planner import NothingToCheck, plan_checks, plan_local
 
 WIN = Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)
 LIN = Target("198.18.0.41", Role.AGENT, AgentOS.LINUX)

@@ -6,8 +6,9 @@ import csv
 import io
 
 from netcheck import cli
-from netcheck.firewall import RuleFormat, firewall_rules, merge_ranges, render_rules, source_ranges
-from netcheck.model import AgentOS, Role, Target, Topology
+from netcheck.model.checks import Target, Topology
+from netcheck.model.kinds import AgentOS, Role
+from netcheck.plan.firewall import RuleFormat, firewall_rules, merge_ranges, render_rules, source_ranges
 from tests.cli_runner import CliRunner
 
 WIN = Target("198.18.0.31", Role.AGENT, AgentOS.WINDOWS)

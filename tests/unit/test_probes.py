@@ -11,10 +11,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from netcheck.model import State
-from netcheck.probes.syn import incomplete_neighbours
-from netcheck.probes.syn_evidence import SynReply, reply_evidence, state_from_syn_reply
-from netcheck.probes.tcp import IcmpError, connect_probe, parse_extended_err, state_from_error, state_from_icmp
+from netcheck.model.kinds import State
+from netcheck.observe.probes.syn import incomplete_neighbours
+from netcheck.observe.probes.syn_evidence import SynReply, reply_evidence, state_from_syn_reply
+from netcheck.observe.probes.tcp import IcmpError, connect_probe, parse_extended_err, state_from_error, state_from_icmp
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from netcheck.model import Check, Kind, Result, Role, State, Target, Verdict
-from netcheck.observations import Reply, TcpReply
-from netcheck.record import record
+from netcheck.model.checks import Check, Result, Target
+from netcheck.model.kinds import Kind, Role, State, Verdict
+from netcheck.model.observations import Reply, TcpReply
+from netcheck.model.record import record
 
 mypy_api = pytest.importorskip("mypy.api")
 
@@ -32,8 +33,9 @@ def test_mypy_rejects_assigning_a_field_of_a_record(tmp_path: Path) -> None:
     source.write_text(
         textwrap.dedent(
             """
-            from netcheck.model import Role, Target
-            from netcheck.observations import Reply, TcpReply
+            from netcheck.model.kinds import Role
+            from netcheck.model.checks import Target
+            from netcheck.model.observations import Reply, TcpReply
 
             target = Target("win1", Role.AGENT)
             target.name = "win2"

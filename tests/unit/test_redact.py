@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from netcheck.handshake import ResponderAnswer
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Report, Result, Role, State, Target, Verdict
-from netcheck.observations import (
+from netcheck.model.checks import Check, Report, Result, Target
+from netcheck.model.kinds import AgentOS, Kind, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import (
     Certificate,
     DnsAnswer,
     DnsConfig,
@@ -20,6 +20,7 @@ from netcheck.observations import (
     HostsProblem,
     NameObservation,
     Reply,
+    ResponderAnswer,
     TcpReply,
     TlsSession,
     UnknownService,

@@ -9,9 +9,10 @@ import pytest
 
 from netcheck.classify import classify_tcp, skipped_link
 from netcheck.cli import exit_code
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Phase, Report, Result, Role, State, Target, Vantage, Verdict
-from netcheck.observations import Observation, Reply, TcpReply
+from netcheck.model.checks import Check, Report, Result, Target, Vantage
+from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import Observation, Reply, TcpReply
 from netcheck.report.json import render_json
 from netcheck.report.table import render_table
 from tests.schema import validate_report

@@ -8,17 +8,16 @@ from typing import Any
 
 import pytest
 
-from netcheck.discovery import DiscoveryFacts
-from netcheck.host.facts import HostFacts
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Kind, Method, Role, State, Target, Topology, Verdict
-from netcheck.names.dns import DnsAnswer, DnsConfig
-from netcheck.names.observe import HostsSource, NameObservation
-from netcheck.observations import Observation, Reply, ServiceAnswer, SshBanner, TcpReply
-from netcheck.plan import plan_checks
-from netcheck.probes.tcp import connect_probe
-from netcheck.probes.timing import Timing
-from netcheck.runner import Probes, RunOptions, run_checks
+from netcheck.model.checks import Target, Topology
+from netcheck.model.kinds import AgentOS, Kind, Method, Role, State, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import DiscoveryFacts, HostFacts, Observation, Reply, ServiceAnswer, SshBanner, TcpReply
+from netcheck.observe.names.dns import DnsAnswer, DnsConfig
+from netcheck.observe.names.observe import HostsSource, NameObservation
+from netcheck.observe.probes.tcp import connect_probe
+from netcheck.observe.probes.timing import Timing
+from netcheck.observe.runner import Probes, RunOptions, run_checks
+from netcheck.plan.planner import plan_checks
 
 CONFIG = DnsConfig(("198.18.0.53",))
 HOSTS = HostsSource("/etc/hosts")
@@ -238,7 +237,7 @@ def test_silent_probes_get_their_networks_retries_once_it_shows_losses() -> None
 @pytest.fixture
 def staged(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The access checks whose agents the access stage visits (visit_agents), each call's list."""
-    from netcheck.access import stage  # noqa: PLC0415
+    from netcheck.observe.access import stage  # noqa: PLC0415
 
     calls: list[list[str]] = []
     real = stage.visit_agents
@@ -277,7 +276,7 @@ def _syn_run_with_access(credentials: Any) -> dict[str, Any]:
 def test_access_checks_that_cannot_go_ahead_are_skipped_with_why(staged: list[list[str]]) -> None:
     """Without credentials, or with the link the installer needs not open, an agent is not visited: its access
     check is skipped, saying why."""
-    from netcheck.access.credentials import NO_CREDENTIALS  # noqa: PLC0415
+    from netcheck.observe.access.credentials import NO_CREDENTIALS  # noqa: PLC0415
 
     results = _syn_run_with_access(None)
     assert staged == []  # no agent to visit
@@ -289,7 +288,7 @@ def test_access_checks_that_cannot_go_ahead_are_skipped_with_why(staged: list[li
 
 def test_an_agent_to_visit_is_left_to_the_access_stage(staged: list[list[str]]) -> None:
     """With credentials, the open agent is visited by the access stage; the filtered one was skipped before it."""
-    from netcheck.access.credentials import Credentials, Secret, parse_user  # noqa: PLC0415
+    from netcheck.observe.access.credentials import Credentials, Secret, parse_user  # noqa: PLC0415
 
     results = _syn_run_with_access(Credentials(linux=parse_user("root"), password=Secret("pw")))
     assert staged == [["access:console->198.18.0.41:22"]]

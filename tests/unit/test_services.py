@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 
 from netcheck import handshake
 from netcheck.classify import classify_service
-from netcheck.handshake import ResponderAnswer
-from netcheck.matrix import PortKey
-from netcheck.model import AgentOS, Check, Kind, Role, Target, Verdict
-from netcheck.observations import (
+from netcheck.handshake import responder_handshake
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import AgentOS, Kind, Role, Verdict
+from netcheck.model.matrix import PortKey
+from netcheck.model.observations import (
     Certificate,
+    ResponderAnswer,
     ServiceAnswer,
     ServiceFailure,
     SmbIdentity,
@@ -34,10 +36,9 @@ from netcheck.observations import (
     TlsSession,
     UnknownService,
 )
-from netcheck.probes import smb
-from netcheck.probes.handshake import responder_handshake
-from netcheck.probes.ssh import parse_banner
-from netcheck.probes.tls import parse_certificate
+from netcheck.observe.probes import smb
+from netcheck.observe.probes.ssh import parse_banner
+from netcheck.observe.probes.tls import parse_certificate
 from netcheck.report.json import service_to_dict
 from netcheck.responder import ListenOptions, PeerEvent, Responder
 

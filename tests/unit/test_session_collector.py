@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from netcheck.session import fewer_collections
+from netcheck.observe.session import fewer_collections
 
 
 def test_a_run_sets_its_objects_aside_and_puts_everything_back() -> None:

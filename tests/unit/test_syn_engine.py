@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, IPerror, TCPerror
 
-from netcheck.probes.syn import _syn_template, build_syn, cookie, next_hop, parse_reply, tcp_flags
+from netcheck.observe.probes.syn import _syn_template, build_syn, cookie, next_hop, parse_reply, tcp_flags
 
 SRC, DST = socket.inet_aton("198.18.0.10"), socket.inet_aton("198.18.0.31")
 
@@ -132,7 +132,7 @@ class _Flood:
 
 def test_reading_answers_stops_on_a_busy_machine() -> None:
     """The raw TCP socket sees every TCP packet the machine receives: a read must end even if they never stop."""
-    from netcheck.probes import syn  # noqa: PLC0415
+    from netcheck.observe.probes import syn  # noqa: PLC0415
 
     answers = syn._Answers.__new__(syn._Answers)
     flood = _Flood()
@@ -145,7 +145,7 @@ def test_arrival_is_the_stamp_s_age_on_the_monotonic_clock() -> None:
     import struct  # noqa: PLC0415
     import time  # noqa: PLC0415
 
-    from netcheck.probes.syn import SO_TIMESTAMPNS, _arrival  # noqa: PLC0415
+    from netcheck.observe.probes.syn import SO_TIMESTAMPNS, _arrival  # noqa: PLC0415
 
     def stamp(wall: float) -> list[tuple[int, int, bytes]]:
         return [(socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("qq", int(wall), int((wall % 1) * 1e9)))]
@@ -159,8 +159,8 @@ def test_arrival_is_the_stamp_s_age_on_the_monotonic_clock() -> None:
 
 
 def test_syn_evidence_keeps_the_source_port_in_its_place() -> None:
-    from netcheck.probes.syn import SynReply  # noqa: PLC0415
-    from netcheck.probes.syn_evidence import reply_evidence  # noqa: PLC0415
+    from netcheck.observe.probes.syn import SynReply  # noqa: PLC0415
+    from netcheck.observe.probes.syn_evidence import reply_evidence  # noqa: PLC0415
     from netcheck.report.json import tcp_reply_to_dict  # noqa: PLC0415
 
     data = tcp_reply_to_dict(reply_evidence(SynReply("RA", None, 64, "198.18.0.31", 0.4), source_port=45000))
@@ -173,7 +173,7 @@ def test_the_socket_filter_keeps_only_answers_to_our_source_port() -> None:
     reads the reset to ours only (the unfiltered one sees both)."""
     import time  # noqa: PLC0415
 
-    from netcheck.probes import syn  # noqa: PLC0415
+    from netcheck.observe.probes import syn  # noqa: PLC0415
 
     with socket.socket() as probe:  # a port nothing listens on: its answer is a reset
         probe.bind(("127.0.0.1", 0))
@@ -207,8 +207,8 @@ def _readable(sock: socket.socket) -> bool:
 def test_an_answer_after_a_silent_probe_was_reported_teaches_the_timing_only() -> None:
     """--retries 0: a probe given up on is reported silent during the run; an answer that comes later still
     tells the timing how long that network takes now (so later probes wait longer), and changes nothing else."""
-    from netcheck.probes.syn import SynReply, _Engine, _Probe  # noqa: PLC0415
-    from netcheck.probes.timing import Timing, policy_for  # noqa: PLC0415
+    from netcheck.observe.probes.syn import SynReply, _Engine, _Probe  # noqa: PLC0415
+    from netcheck.observe.probes.timing import Timing, policy_for  # noqa: PLC0415
 
     key, seq = ("198.18.0.31", 445), cookie(7, DST, 445)
     probe = _Probe(0, SRC, DST, b"", seq, sent=[10.0], done=True)  # reported silent already
@@ -228,7 +228,7 @@ def test_a_cookie_is_the_crc_of_destination_and_port(secret: int, destination: b
     CRC of the destination and the port together."""
     import zlib  # noqa: PLC0415
 
-    from netcheck.probes.syn import cookie_start  # noqa: PLC0415
+    from netcheck.observe.probes.syn import cookie_start  # noqa: PLC0415
 
     assert cookie(secret, destination, port) == zlib.crc32(destination + port.to_bytes(2, "big"), secret)
     assert cookie(secret, destination, port) == zlib.crc32(port.to_bytes(2, "big"), cookie_start(secret, destination))

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netcheck.probes.syn import answered_attempt
-from netcheck.probes.timing import (
+from netcheck.observe.probes.syn import answered_attempt
+from netcheck.observe.probes.timing import (
     FLOOR_S,
     INITIAL_S,
     MAX_LOSSY_RETRIES,

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netcheck.model import AgentOS, Method, Phase, Role, Target
-from netcheck.topology import InputError, build_topology, merge_agents, parse_agent_spec, parse_agents_file, parse_plan
+from netcheck.model.checks import Target
+from netcheck.model.kinds import AgentOS, Method, Phase, Role
+from netcheck.plan.topology import InputError, build_topology, merge_agents, parse_agent_spec, parse_agents_file, parse_plan
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from netcheck import cli
 from netcheck.classify import classify_discovery, classify_host
-from netcheck.discovery import DiscoveryFacts, WindowsReads
-from netcheck.host import windows
-from netcheck.host.checks import firewall_summary
-from netcheck.host.facts import HostFacts, Interface
-from netcheck.model import Check, DiscoveryAspect, HostAspect, Kind, Phase, Role, State, Target, Verdict
+from netcheck.model.checks import Check, Target
+from netcheck.model.kinds import DiscoveryAspect, HostAspect, Kind, Phase, Role, State, Verdict
+from netcheck.model.observations import DiscoveryFacts, HostFacts, Interface, WindowsReads
+from netcheck.parse import windows
+from netcheck.parse.host import firewall_summary
 from tests.unit.test_cli import invoke
 
 FIXTURES = Path(__file__).parent / "fixtures" / "windows"
@@ -308,7 +308,7 @@ def test_the_cli_prints_the_note_on_windows_unless_quiet(monkeypatch: pytest.Mon
     async def stop(*_: object, **__: object) -> None:
         raise RuntimeError("stopped after the method was resolved")
 
-    monkeypatch.setattr("netcheck.runner.run_checks", stop)
+    monkeypatch.setattr("netcheck.observe.runner.run_checks", stop)
     monkeypatch.setattr(cli.sys, "platform", "win32")
     result = invoke("check", "--agent", "127.0.0.1:windows")
     assert result.exit_code == 3 and "on Windows netcheck probes with connect()" in result.output
@@ -349,7 +349,7 @@ def fake_commands(outputs: dict[str, tuple[str, str]]) -> tuple[list[list[str]],
 
 
 def test_observe_discovery_reads_powershell_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    from netcheck import discovery  # noqa: PLC0415
+    from netcheck.observe import discovery  # noqa: PLC0415
 
     ran, run = fake_commands({
         "Get-NetFirewallRule": (text("rules_ru.json"), ""),
@@ -367,7 +367,7 @@ def test_observe_discovery_reads_powershell_json(monkeypatch: pytest.MonkeyPatch
 
 
 def test_observe_discovery_falls_back_to_english_netsh(monkeypatch: pytest.MonkeyPatch) -> None:
-    from netcheck import discovery  # noqa: PLC0415
+    from netcheck.observe import discovery  # noqa: PLC0415
 
     ran, run = fake_commands(
         {"advfirewall firewall show rule": ("Rule Name: x\r\n", ""), "currentprofile": ("Private Profile Settings:\r\n", "")}
@@ -382,7 +382,7 @@ def test_observe_discovery_falls_back_to_english_netsh(monkeypatch: pytest.Monke
 
 
 def test_host_facts_on_windows_reads_json_and_netsh(monkeypatch: pytest.MonkeyPatch) -> None:
-    from netcheck.host import facts as host  # noqa: PLC0415
+    from netcheck.observe import host  # noqa: PLC0415
 
     ran, run = fake_commands({
         "dynamicport": (windows.decode_output((FIXTURES / "netsh_dynamicport_tcp_fr_cp850.bin").read_bytes(), 850), ""),

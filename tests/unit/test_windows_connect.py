@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from netcheck.host.windows import ICMP_ERROR_INFO_SIZE, WINDOWS_AF_INET, WINDOWS_AF_INET6, parse_icmp_error_info
-from netcheck.model import State
-from netcheck.observations import Reply, TcpReply
-from netcheck.probes import tcp
-from netcheck.probes.tcp import (
+from netcheck.model.kinds import State
+from netcheck.model.observations import Reply, TcpReply
+from netcheck.observe.probes import tcp
+from netcheck.observe.probes.tcp import (
     SIO_TCP_INITIAL_RTO,
     TCP_FAIL_CONNECT_ON_ICMP_ERROR,
     TCP_ICMP_ERROR_INFO,
@@ -29,6 +28,7 @@ from netcheck.probes.tcp import (
     Winsock,
     connect_once_windows,
 )
+from netcheck.parse.windows import ICMP_ERROR_INFO_SIZE, WINDOWS_AF_INET, WINDOWS_AF_INET6, parse_icmp_error_info
 from netcheck.report.json import tcp_reply_to_dict
 
 WSAENOPROTOOPT = 10042

@@ -1,0 +1,157 @@
+"""`netcheck ports`: the firewall rules the topology needs, derived from the connection matrix (pure).
+
+Every rule is inbound on the destination: who may connect (source), to which TCP port, from which source
+ports (the documented ranges for the source's OS; their union when it is not known), and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import re
+import shlex
+from dataclasses import dataclass
+from enum import StrEnum
+
+from netcheck.model.checks import Target, Topology
+from netcheck.model.kinds import Role
+from netcheck.model.matrix import links_for, merge_ranges, port_number, source_ranges
+
+__all__ = ["Rule", "RuleFormat", "firewall_rules", "merge_ranges", "render_rules", "source_ranges"]
+
+
+class RuleFormat(StrEnum):
+    CSV = "csv"
+    NETSH = "netsh"
+    IPTABLES = "iptables"
+    NFTABLES = "nftables"
+
+
+@dataclass(frozen=True)
+class Rule:
+    source: str | None
+    """A host name or address; None when the topology does not name it (any host of that role)."""
+    source_role: Role
+    destination: str | None
+    destination_role: Role
+    port: int
+    source_ports: tuple[tuple[int, int], ...]
+    purpose: str
+
+
+def firewall_rules(topology: Topology) -> list[Rule]:
+    """One rule per (link, source, destination) the topology names; unnamed sources stay None (any host of the role).
+
+    An empty topology gives the generic rules of a deployment with a management server and a license server.
+    """
+    generic = not (topology.agents or topology.management_server or topology.license_server)
+    has_ms = generic or topology.management_server is not None
+    rules = []
+    for applicable in links_for(None, management_server=has_ms):
+        link = applicable.link
+        if applicable.superseded:
+            continue
+        if not generic and not topology.targets(link.dest):
+            continue  # the topology has no such destination (no license server, say): no rule for it
+        port = port_number(link.port_key, topology.ports)
+        sources: tuple[Target | None, ...] = topology.targets(link.source) or (None,)
+        destinations: tuple[Target | None, ...] = topology.targets(link.dest) or (None,)
+        for destination in destinations:
+            if link.agent_os and destination is not None and destination.os not in (None, link.agent_os):
+                continue
+            for source in sources:
+                rules.append(
+                    Rule(
+                        source.name if source else None,
+                        link.source,
+                        destination.name if destination else None,
+                        link.dest,
+                        port,
+                        source_ranges(source.os if source else None),
+                        link.purpose,
+                    )
+                )
+    return rules
+
+
+_RULE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,()/>:-]")
+
+
+def _value(text: str) -> str:
+    """A host name or address as it goes into a rule. topology.validate_host already allows nothing else;
+    this second check keeps a rule from ever carrying a quote, a space or a newline into a shell."""
+    if not _RULE_VALUE.match(text):
+        raise ValueError(f"refusing to put {text!r} into a firewall rule")
+    return text
+
+
+def _is_ipv6(source: str) -> bool:
+    try:
+        return ipaddress.ip_address(source).version == 6
+    except ValueError:
+        return False
+
+
+def _who(name: str | None, role: Role) -> str:
+    return _value(name) if name else f"any {role}"
+
+
+def _comment(rule: Rule) -> str:
+    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes."""
+    return _COMMENT_UNSAFE.sub(" ", f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})")
+
+
+def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
+    if fmt is RuleFormat.CSV:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["direction", "source", "destination", "protocol", "port", "source_ports", "purpose"])
+        for r in rules:
+            ports = " ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
+            writer.writerow(
+                [
+                    "inbound",
+                    _who(r.source, r.source_role),
+                    _who(r.destination, r.destination_role),
+                    "tcp",
+                    r.port,
+                    ports,
+                    r.purpose,
+                ]
+            )
+        return out.getvalue()
+    lines = []
+    for r in rules:
+        on = f"# on {_who(r.destination, r.destination_role)}"
+        source = _value(r.source) if r.source else None
+        if fmt is RuleFormat.NETSH:
+            remote = f" remoteip={source}" if source else ""
+            ports = ",".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
+            lines += [
+                on,
+                f'netsh advfirewall firewall add rule name="{_comment(r)}" dir=in action=allow protocol=TCP '
+                f"localport={r.port}{remote} remoteport={ports}",
+            ]
+        elif fmt is RuleFormat.IPTABLES:
+            # the family of the connection: the source's, or the destination's when any source may connect
+            ipv6 = _is_ipv6(source) if source else bool(r.destination and _is_ipv6(r.destination))
+            command = "ip6tables" if ipv6 else "iptables"
+            from_source = f" -s {shlex.quote(source)}" if source else ""
+            ports = ",".join(f"{lo}:{hi}" for lo, hi in r.source_ports)
+            lines += [
+                on,
+                f"{command} -A INPUT -p tcp{from_source} --dport {r.port} -m multiport --sports {ports} "
+                f"-m comment --comment {shlex.quote(_comment(r))} -j ACCEPT",
+            ]
+        else:
+            family = "ip6" if source and _is_ipv6(source) else "ip"
+            from_source = f"{family} saddr {source} " if source else ""
+            ports = ", ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
+            lines += [
+                on,
+                f"add rule inet filter input {from_source}tcp sport {{ {ports} }} tcp dport {r.port} "
+                f'accept comment "{_comment(r)}"',
+            ]
+    return "\n".join(lines) + "\n"

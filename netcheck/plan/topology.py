@@ -1,0 +1,261 @@
+"""Reading the deployment's topology from what the user gave: --agent specs, an agents file, a plan file.
+
+Text → data functions, pure but for load_topology, which reads the files; every problem is an InputError whose
+message names the offending value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netcheck.errors import InputError
+from netcheck.files import read_text_limited
+from netcheck.model.checks import Target, Topology
+from netcheck.model.kinds import AgentOS, Method, Phase, Role
+from netcheck.model.matrix import PortKey, PortOverrides
+
+__all__ = [
+    "InputError",
+    "PlanFile",
+    "build_topology",
+    "load_topology",
+    "merge_agents",
+    "parse_agent_spec",
+    "parse_agents_file",
+    "parse_plan",
+]
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
+_HOST_CHARACTERS = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""An IPv4 address exactly as ipaddress writes it (no leading zeros): kept as is, without parsing it."""
+
+
+def validate_host(host: str, *, what: str = "host") -> str:
+    """Return `host` if it is an IP address or a well-formed host name, else raise InputError.
+
+    The grammar is strict because names reach firewall rules and shell commands (`netcheck ports`): only
+    [A-Za-z0-9_.:-], so no IPv6 zone id (`fe80::1%eth0`) and no whitespace. One rule for numbers: a name whose
+    last label is a number (decimal, octal or 0x hex: `127.1`, `0127.0.0.1`, `0x7f.0.0.1`) is an IPv4 address
+    to every resolver, so it must be one in dotted-quad form (top-level domains are never numeric, RFC 3696).
+    """
+    candidate = host.strip()
+    if not candidate:
+        raise InputError(f"empty {what}")
+    if "%" in candidate:
+        raise InputError(f"malformed {what} {host!r}: IPv6 zone ids (%...) are not supported")
+    if _DOTTED_QUAD.fullmatch(candidate):
+        return candidate  # the common case of a large agents file
+    if not _HOST_CHARACTERS.match(candidate):
+        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        pass
+    name = candidate[:-1] if candidate.endswith(".") else candidate
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address (write it as four decimal numbers)")
+    return name
+
+
+def parse_os(value: str, *, context: str) -> AgentOS:
+    try:
+        return AgentOS(value.strip().lower())
+    except ValueError:
+        choices = "|".join(o.value for o in AgentOS)
+        raise InputError(f"unknown OS {value.strip()!r} in {context}: use {choices}") from None
+
+
+def parse_agent_spec(spec: str, *, context: str | None = None) -> Target:
+    """Parse `HOST`, `HOST:windows|linux`, `[IPv6]:os` or a bare IPv6 address into an agent target."""
+    where = context or f"agent {spec!r}"
+    text = spec.strip()
+    host, os_text = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise InputError(f"malformed host in {where}: missing ']'")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise InputError(f"malformed host in {where}: unexpected {rest!r} after ']'")
+            os_text = rest[1:]
+    elif text.count(":") == 1:
+        host, os_text = text.split(":")
+    agent_os = parse_os(os_text, context=where) if os_text is not None else None
+    return Target(validate_host(host, what=f"host in {where}"), Role.AGENT, agent_os)
+
+
+def parse_agents_file(text: str, *, filename: str) -> list[Target]:
+    """One agent a line: `host`, `host,os` or `host:os`; `#` starts a comment; blank lines are ignored."""
+    agents = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if _DOTTED_QUAD.fullmatch(line):  # what parse_agent_spec makes of it, at a third of the cost (10,000 lines)
+            agents.append(Target(line, Role.AGENT))
+            continue
+        if "," in line:
+            host, _, os_text = line.partition(",")
+            line = f"{host.strip()}:{os_text.strip()}" if ":" not in host else f"[{host.strip()}]:{os_text.strip()}"
+        agents.append(parse_agent_spec(line, context=f"{filename} line {number}"))
+    return agents
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """What a plan file (TOML) says; every field optional so command-line options can fill the rest."""
+
+    vantage: Role | None = None
+    phase: Phase | None = None
+    method: Method | None = None
+    management_server: str | None = None
+    license_server: str | None = None
+    agents: tuple[Target, ...] = ()
+    ports: PortOverrides = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    """[credentials]: user names and paths for the access checks (never a password)."""
+
+
+_PLAN_KEYS = {"from", "phase", "method", "management_server", "license_server", "agents", "ports", "credentials"}
+
+
+def _enum_value(enum: Any, value: Any, *, key: str, filename: str) -> Any:
+    try:
+        return enum(str(value))
+    except ValueError:
+        choices = "|".join(member.value for member in enum)
+        raise InputError(f"{filename}: {key} = {value!r} is not one of {choices}") from None
+
+
+def parse_ports(table: Any, *, filename: str) -> dict[PortKey, int]:
+    if not isinstance(table, dict):
+        raise InputError(f"{filename}: [ports] must be a table like install = 25001")
+    ports = {}
+    for key, value in table.items():
+        if key not in set(PortKey):
+            raise InputError(f"{filename}: unknown port name {key!r} in [ports]: use {', '.join(PortKey)}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise InputError(f"{filename}: port {value!r} for {key!r} is out of range 1-65535")
+        ports[PortKey(key)] = value
+    return ports
+
+
+def parse_plan(text: str, *, filename: str) -> PlanFile:
+    """Parse a plan file: `from`, `phase`, `method`, `management_server`, `license_server`, `agents`, `[ports]`."""
+    import tomllib  # noqa: PLC0415 - plan files only (a large agents file alone never needs it)
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{filename}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - _PLAN_KEYS)
+    if unknown:
+        raise InputError(f"{filename}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(_PLAN_KEYS))}")
+    agents: list[Target] = []
+    raw_agents = data.get("agents", [])
+    if not isinstance(raw_agents, list):
+        raise InputError(f"{filename}: agents must be a list")
+    for index, item in enumerate(raw_agents, start=1):
+        where = f"{filename} agents[{index}]"
+        if isinstance(item, str):
+            agents.append(parse_agent_spec(item, context=where))
+        elif isinstance(item, dict) and isinstance(item.get("host"), str):
+            extra = sorted(set(item) - {"host", "os"})
+            if extra:
+                raise InputError(f"{where}: unknown key {extra[0]!r} (use host and os)")
+            agent_os = parse_os(str(item["os"]), context=where) if "os" in item else None
+            agents.append(Target(validate_host(item["host"], what=f"host in {where}"), Role.AGENT, agent_os))
+        else:
+            raise InputError(f'{where}: expected "host[:os]" or {{host = "...", os = "windows|linux"}}')
+    names = {}
+    for key in ("management_server", "license_server"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise InputError(f"{filename}: {key} must be a string")
+            names[key] = validate_host(data[key], what=f"{key} in {filename}")
+    return PlanFile(
+        vantage=_enum_value(Role, data["from"], key="from", filename=filename) if "from" in data else None,
+        phase=_enum_value(Phase, data["phase"], key="phase", filename=filename) if "phase" in data else None,
+        method=_enum_value(Method, data["method"], key="method", filename=filename) if "method" in data else None,
+        management_server=names.get("management_server"),
+        license_server=names.get("license_server"),
+        agents=tuple(agents),
+        ports=parse_ports(data.get("ports", {}), filename=filename),
+        credentials=_plan_credentials(data["credentials"], filename=filename) if "credentials" in data else {},
+    )
+
+
+def _plan_credentials(table: Any, *, filename: str) -> dict[str, str]:
+    from netcheck.observe.access.credentials import parse_plan_credentials  # noqa: PLC0415 - only for plans that have the table
+
+    return parse_plan_credentials(table, filename=filename)
+
+
+def merge_agents(groups: Iterable[Iterable[Target]]) -> tuple[Target, ...]:
+    """Concatenate agent lists, dropping repeats; the same host given two different OSes is an error."""
+    seen: dict[str, Target] = {}
+    for group in groups:
+        for agent in group:
+            key = agent.name.lower()
+            known = seen.get(key)
+            if known is not None and known.os and agent.os and known.os is not agent.os:
+                raise InputError(f"agent {agent.name!r} is given as both {known.os} and {agent.os}")
+            if known is None or (known.os is None and agent.os is not None):
+                seen[key] = agent
+    return tuple(seen.values())
+
+
+def build_topology(
+    *,
+    management_server: str | None,
+    license_server: str | None,
+    agents: Iterable[Iterable[Target]],
+    ports: PortOverrides | None = None,
+) -> Topology:
+    """Assemble the topology; names are validated here so every entry point gets the same errors."""
+    return Topology(
+        management_server=Target(validate_host(management_server, what="management server"), Role.MANAGEMENT_SERVER)
+        if management_server
+        else None,
+        license_server=Target(validate_host(license_server, what="license server"), Role.LICENSE_SERVER)
+        if license_server
+        else None,
+        agents=merge_agents(agents),
+        ports=dict(ports or {}),
+    )
+
+
+def load_topology(
+    *,
+    plan: Path | None = None,
+    agents: Sequence[str] = (),
+    agents_file: Path | None = None,
+    management_server: str | None = None,
+    license_server: str | None = None,
+) -> tuple[Topology, PlanFile]:
+    """The topology from a plan file, an agents file and the command line's options (an option wins over the
+    plan file's key; agents from all three are merged), with the plan file itself (its other keys)."""
+    plan_file = parse_plan(read_text_limited(plan, "plan file"), filename=str(plan)) if plan else PlanFile()
+    agent_groups = [plan_file.agents, [parse_agent_spec(spec) for spec in agents]]
+    if agents_file:
+        agent_groups.append(parse_agents_file(read_text_limited(agents_file, "agents file"), filename=str(agents_file)))
+    topology = build_topology(
+        management_server=management_server or plan_file.management_server,
+        license_server=license_server or plan_file.license_server,
+        agents=agent_groups,
+        ports=plan_file.ports,
+    )
+    return topology, plan_file
