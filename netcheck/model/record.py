@@ -3,8 +3,7 @@
 `@record(frozen=True, slots=True)` is `@dataclass(frozen=True, slots=True)` to mypy, which rejects any
 assignment to a field, and a plain slotted dataclass at run time, with the same equality and hash. Python
 builds a frozen dataclass through `object.__setattr__`, one call a field, several times slower than plain
-assignment: a 10,000-agent run builds some 200,000 of these values (an 18-field TcpReply cost 3.1 µs frozen
-and 0.6 µs plain on the development machine), and that was the largest single cost of netcheck's own process.
+assignment, and a large run builds hundreds of thousands of these values (docs/benchmarks.md: what it saves).
 mypy strict runs in CI, so no code that assigns to a field lands; `tests/unit/test_record.py` holds mypy to
 that and the run-time classes to the frozen ones' equality, hash and `replace`.
 """

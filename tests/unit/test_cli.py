@@ -87,6 +87,16 @@ def loopback_port() -> Any:
         yield listener.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def one_network_interface(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host checks see one usable interface, whatever this machine has (a container may have loopback only),
+    so a run's verdicts depend on the links the tests set up and nothing else."""
+    from netcheck.model.observations import Interface  # noqa: PLC0415
+    from netcheck.observe import host  # noqa: PLC0415
+
+    monkeypatch.setattr(host, "interfaces", lambda: (Interface("eth0", "198.18.0.10", 24, up=True, broadcast="198.18.0.255"),))
+
+
 def test_loopback_run_writes_a_valid_json_report(tmp_path: Path, loopback_port: int) -> None:
     """The plan moves the product port onto this test's own listener: the link is open, and the host check
     says the port is taken by this very process (python), so the product could not listen there."""

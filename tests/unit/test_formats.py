@@ -17,6 +17,7 @@ import pytest
 from netcheck import cli
 from netcheck.model.checks import Report
 from netcheck.report.base import link_matrix
+from netcheck.report.formats import Format, render
 from netcheck.report.html import render_html
 from netcheck.report.json import ReportError, parse_report, render_json, report_from_dict, report_to_dict
 from netcheck.report.junit import render_junit
@@ -70,6 +71,15 @@ def test_json_round_trips(name: str) -> None:
     original = json.loads((FIXTURES / name).read_text())
     validate_report(original)
     assert report_to_dict(report_from_dict(original)) == original
+
+
+def test_a_merged_report_round_trips_through_its_json_text_with_each_checks_source_host() -> None:
+    report = merged()
+    assert {r.source_host for r in report.results} >= {"console1", "win-agent1", "lin-agent1"}
+    again = parse_report("".join(render(report, Format.JSON)))
+    assert [(r.check.id, r.source_host) for r in again.results] == [(r.check.id, r.source_host) for r in report.results]
+    assert again.merged_from == report.merged_from
+    assert again == report
 
 
 def test_report_command_re_renders_a_saved_report_unchanged(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-if TYPE_CHECKING:  # dnspython costs ~0.1 s to import: each function that asks DNS imports what it uses
+if TYPE_CHECKING:  # dnspython is slow to import: each function that asks DNS imports what it uses
     import dns.message
     import dns.rdatatype
     import dns.rrset
@@ -53,7 +53,7 @@ def system_dns_config(path: str = RESOLV_CONF) -> DnsConfig:
     """The system's name servers and search list (resolv.conf, or the registry on Windows); none → empty.
 
     resolv.conf is read by parse_resolv_conf, not dnspython: every console run needs it (for the non-DNS
-    check), and importing dnspython's resolver costs about 0.1 s that a run of addresses never uses otherwise."""
+    check), and importing dnspython's resolver takes time that a run of addresses never needs otherwise."""
     if sys.platform == "win32":
         return _registry_dns_config()
     try:
