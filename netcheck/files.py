@@ -21,10 +21,10 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from netcheck.errors import InputError
+from netcheck.model.record import record
 
 MIB = 1024 * 1024
 PLAN_LIMIT = 16 * MIB
@@ -94,7 +94,7 @@ def read_text_limited(path: Path, what: str, limit: int = PLAN_LIMIT) -> str:
         raise InputError(f"cannot read {what} {str(path)!r}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-@dataclass(frozen=True)
+@record
 class OutputTarget:
     """Where a report goes: `replace` (a regular file, new or existing, replaced by rename) or written through."""
 

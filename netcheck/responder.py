@@ -18,7 +18,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -28,9 +28,10 @@ from netcheck.files import output_target
 from netcheck.handshake import REQUEST_BYTES, encode_busy, encode_response, parse_request
 from netcheck.model.address import is_address
 from netcheck.model.matrix import source_port_ranges_of
+from netcheck.model.record import record
 
 
-@dataclass(frozen=True)
+@record
 class ListenOptions:
     ports: tuple[int, ...] = (25001, 9876)
     duration_s: float = 600.0
@@ -40,7 +41,7 @@ class ListenOptions:
     idle_timeout_s: float = 5.0
 
 
-@dataclass(frozen=True)
+@record
 class PeerEvent:
     """One inbound connection and what became of it."""
 

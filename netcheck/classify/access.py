@@ -8,7 +8,7 @@ with `evidence.via = "ssh"`, so every format, `merge` and the HTML diagram show 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from netcheck.classify.services import smb2_fix
 from netcheck.classify.tcp import classify_tcp
@@ -30,13 +30,14 @@ from netcheck.model.observations import (
     TcpReply,
     bare_user,
 )
+from netcheck.model.record import record
 
 MIN_FREE_KB = 1024 * 1024
 """Free space below which an agent fails (1 GiB): netcheck's own margin, not a figure from the product's documentation."""
 WARN_FREE_KB = 2 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class Cause:
     """One named reason the installation would fail (or might), with its fix."""
 
@@ -262,7 +263,7 @@ def classify_ssh(check: Check, obs: SshObservation) -> Result:
 # --- The agent's half of the matrix, seen through SSH -------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Server:
     """A server the agent must reach: its target, the purpose of the link, and where this machine resolves it."""
 

@@ -5,12 +5,13 @@ English text when PowerShell could not be used."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from netcheck.model.checks import Check, Result
 from netcheck.model.kinds import DiscoveryAspect, State, Verdict
 from netcheck.model.observations import DiscoveryFacts
+from netcheck.model.record import record
 from netcheck.parse import windows
 from netcheck.parse.discovery import (
     FILE_AND_PRINTER_SHARING,
@@ -112,7 +113,7 @@ def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None)
 # ---- Windows, on PowerShell's JSON reads (any language) ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Judgement:
     """A verdict on the PowerShell reads, before it becomes the check's Result."""
 

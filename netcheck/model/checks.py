@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from netcheck.model.kinds import AgentOS, Aspect, Kind, Phase, Role, State, Verdict
@@ -20,7 +20,7 @@ THIS_MACHINE = "this machine"
 """The target of a host check: the machine netcheck runs on."""
 
 
-@record(frozen=True, slots=True)
+@record
 class Target:
     """A machine of the topology: the name as the user gave it, its role, and (agents) its OS if known."""
 
@@ -29,7 +29,7 @@ class Target:
     os: AgentOS | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Topology:
     """The deployment as the user described it."""
 
@@ -81,7 +81,7 @@ def located_id(check: Check, host: str) -> str:
     return f"{check.id}@{host}"
 
 
-@record(frozen=True, slots=True)
+@record
 class Check:
     """One thing to find out: a TCP link from this machine, whether a name resolves, or a fact of a machine."""
 
@@ -105,7 +105,7 @@ Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | AccessEviden
 """Typed observations from a run; plain JSON-ready mappings from host checks and from loaded reports."""
 
 
-@record(frozen=True, slots=True)
+@record
 class Result:
     """A check's outcome: what was seen (state, evidence) and what it means (verdict, remediation)."""
 
@@ -125,7 +125,7 @@ class Result:
         return "tcp" if self.check.kind is Kind.TCP else None
 
 
-@record(frozen=True, slots=True)
+@record
 class Vantage:
     """The machine netcheck ran on."""
 
@@ -137,7 +137,7 @@ class Vantage:
     """When its run started; set on the vantage points of a merged report (host + role + start identify a run)."""
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """One run: where it ran from, when, and every result."""
 
@@ -151,13 +151,14 @@ class Report:
     merged_from: tuple[Vantage, ...] = ()
     """The vantage points of the reports a merged report was made from."""
 
+    _counts: Counter[Verdict] = field(init=False, repr=False, compare=False, hash=False)
+    """Results by verdict, counted once: the summary, the exit code and the last line each ask."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_counts", Counter(r.verdict for r in self.results))
+
     def count(self, verdict: Verdict) -> int:
         return self._counts[verdict]
-
-    @functools.cached_property
-    def _counts(self) -> Counter[Verdict]:
-        """Results by verdict, counted once: the summary, the exit code and the last line each ask (50,000 results)."""
-        return Counter(r.verdict for r in self.results)
 
     @property
     def verdict(self) -> Verdict:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
 from netcheck.model.kinds import AgentOS, Role
+from netcheck.model.record import record
 
 
 class PortKey(StrEnum):
@@ -29,7 +29,7 @@ class PortKey(StrEnum):
     PRODUCT = "product"
 
 
-@dataclass(frozen=True)
+@record
 class PortSpec:
     key: PortKey
     default: int
@@ -84,7 +84,7 @@ class Presence(StrEnum):
     MS_ABSENT = "management server absent"
 
 
-@dataclass(frozen=True)
+@record
 class Link:
     """One arrow of the matrix."""
 
@@ -137,7 +137,7 @@ LINKS: tuple[Link, ...] = (
 SUPERSEDED_REASON = "the management server installs agents (run netcheck --from management-server there)"
 
 
-@dataclass(frozen=True)
+@record
 class ApplicableLink:
     link: Link
     superseded: bool

@@ -6,7 +6,7 @@ the JSON report (report/json.py) flattens them into dictionaries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,7 +27,7 @@ ICMP4_CODE_NAMES = {
 }
 
 
-@record(frozen=True, slots=True)
+@record
 class IcmpError:
     """An ICMP error the kernel tied to our socket (or saw for our SYN)."""
 
@@ -65,7 +65,7 @@ def state_from_icmp(icmp: IcmpError) -> State:
     return State.FILTERED
 
 
-@dataclass(frozen=True)
+@record
 class ResponderAnswer:
     """A responder's answer.
 
@@ -95,7 +95,7 @@ class Reply(StrEnum):
     ERROR = "error"
 
 
-@record(frozen=True, slots=True)
+@record
 class SshBanner:
     """The identification string of an SSH server (RFC 4253 §4.2)."""
 
@@ -110,7 +110,7 @@ class SshBanner:
         return f"{name} {version}".strip()
 
 
-@record(frozen=True, slots=True)
+@record
 class SmbIdentity:
     """What the server at the SMB port is, summed up over the negotiations."""
 
@@ -122,14 +122,14 @@ class SmbIdentity:
     ciphers: tuple[str, ...]
 
 
-@record(frozen=True, slots=True)
+@record
 class Certificate:
     subject: str
     issuer: str
     not_after: datetime | None
 
 
-@record(frozen=True, slots=True)
+@record
 class TlsSession:
     version: str
     cipher: str
@@ -138,7 +138,7 @@ class TlsSession:
     """Set when this machine's TLS library refuses every version the server offers (say, TLS 1.0 only): why."""
 
 
-@record(frozen=True, slots=True)
+@record
 class UnknownService:
     """Something answered, but none of the protocols netcheck knows."""
 
@@ -150,7 +150,7 @@ class UnknownService:
     """Why what the SSH port sent is not an identification line (overlong, never ended), when it looked like one."""
 
 
-@record(frozen=True, slots=True)
+@record
 class ServiceFailure:
     """netcheck itself failed while identifying the service (never a verdict about the service)."""
 
@@ -160,7 +160,7 @@ class ServiceFailure:
 ServiceAnswer = SshBanner | SmbIdentity | TlsSession | ResponderAnswer | UnknownService | ServiceFailure
 
 
-@record(frozen=True, slots=True)
+@record
 class TcpReply:
     """The packet evidence of one TCP probe (SYN or connect)."""
 
@@ -217,7 +217,7 @@ class TcpReply:
         return str(self.reply)
 
 
-@record(frozen=True, slots=True)
+@record
 class Observation:
     """What one TCP probe saw, before any judgement."""
 
@@ -236,7 +236,7 @@ UNREACHABLE = "UNREACHABLE"
 ERROR = "ERROR"
 
 
-@record(frozen=True, slots=True)
+@record
 class DnsConfig:
     """Which name servers this machine uses, and how it completes short names."""
 
@@ -248,7 +248,7 @@ class DnsConfig:
     """The name servers' port (53; tests run hostile servers on others)."""
 
 
-@record(frozen=True, slots=True)
+@record
 class DnsAnswer:
     """One name server's answer for one name."""
 
@@ -269,14 +269,14 @@ class DnsAnswer:
         return self.rcode not in (TIMEOUT, UNREACHABLE, ERROR)
 
 
-@record(frozen=True, slots=True)
+@record
 class HostsEntry:
     line: int
     address: str
     names: tuple[str, ...]
 
 
-@record(frozen=True, slots=True)
+@record
 class HostsProblem:
     line: int
     text: str
@@ -286,7 +286,7 @@ class HostsProblem:
         return f"line {self.line}: {self.reason}: {self.text!r}" if self.text else f"line {self.line}: {self.reason}"
 
 
-@record(frozen=True, slots=True)
+@record
 class SystemAnswer:
     """What the system resolver (getaddrinfo) gave for a name."""
 
@@ -297,7 +297,7 @@ class SystemAnswer:
     """Addresses beyond the first MAX_ADDRESSES (counted, not kept)."""
 
 
-@record(frozen=True, slots=True)
+@record
 class NameObservation:
     """What each path said about one name."""
 
@@ -364,7 +364,7 @@ def parse_df(text: str) -> dict[str, int]:
     return free
 
 
-@dataclass(frozen=True)
+@record
 class CommandOutput:
     """One fixed command run on an agent: its exit status (None: it did not finish) and capped output."""
 
@@ -374,7 +374,7 @@ class CommandOutput:
     timed_out: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class TcpFromAgent:
     """A TCP connect tried on the agent, through the SSH session."""
 
@@ -386,7 +386,7 @@ class TcpFromAgent:
     elapsed_ms: float
 
 
-@dataclass(frozen=True)
+@record
 class NameOnAgent:
     """How the agent resolves a name: its system resolver (getent hosts), DNS alone (getent -s dns) and its hosts file."""
 
@@ -396,7 +396,7 @@ class NameOnAgent:
     dns: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class SshObservation:
     """Everything seen on one Linux agent; None means not reached (an earlier step failed)."""
 
@@ -458,7 +458,7 @@ STATUS_NAMES = {
 """The NT status codes an SMB step is reported with by name."""
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One step's outcome: ok, or the NT status / Win32 / DCE-RPC code it failed with."""
 
@@ -475,7 +475,7 @@ class Step:
         return STATUS_NAMES.get(self.code, f"0x{self.code:08X}")
 
 
-@dataclass(frozen=True)
+@record
 class KerberosTry:
     """How Kerberos went on one agent: ok, failed (error: the Kerberos error's or NT status's name, or
     kdc-unreachable), or not-tried (error: why: disabled, no-ticket-cache, local-account, other-principal,
@@ -487,7 +487,7 @@ class KerberosTry:
     spn: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class AccountInfo:
     """The logged-in account and the machine as the agent's LSA tells them (LsarLookupNames, LsarQueryInformationPolicy)."""
 
@@ -501,7 +501,7 @@ class AccountInfo:
     dns_domain: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class SmbObservation:
     """Everything seen on one Windows agent; None: the step was not reached."""
 
@@ -540,7 +540,7 @@ class SmbObservation:
         return self.server_domain.upper() != self.server_name.upper()
 
 
-@dataclass(frozen=True)
+@record
 class AccessEvidence:
     """An `access` result's evidence: what was seen on the agent, and the named causes the classifier found in
     it (the failing ones, or the warning ones when none fails)."""
@@ -551,7 +551,7 @@ class AccessEvidence:
     causes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class AgentNameEvidence:
     """A `name` result seen on an agent through SSH: the agent's answers, and what this machine resolves."""
 
@@ -562,7 +562,7 @@ class AgentNameEvidence:
 # ---- This machine -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Interface:
     name: str
     address: str
@@ -576,7 +576,7 @@ class Interface:
         return self.up and not self.address.startswith("127.")
 
 
-@dataclass(frozen=True)
+@record
 class HostFacts:
     """One snapshot of this machine, taken once per run; the host checks are judged on it."""
 
@@ -589,7 +589,7 @@ class HostFacts:
     firewall_outputs: dict[str, str | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class DiscoveryFacts:
     """What the installing machine says about its firewall and network profile (Windows only)."""
 
@@ -607,7 +607,7 @@ class DiscoveryFacts:
         return self.platform.startswith("win")
 
 
-@dataclass(frozen=True)
+@record
 class WindowsReads:
     """Raw outputs of netcheck/parse/windows.py's PowerShell commands (None: that command failed)."""
 

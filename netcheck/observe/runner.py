@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ from netcheck.model.checks import Check, Report, Result, Target, Vantage, check_
 from netcheck.model.kinds import AgentOS, Kind, Method, Phase, Role, State
 from netcheck.model.matrix import PortKey
 from netcheck.model.observations import DiscoveryFacts, HostFacts, Observation, Reply, ServiceAnswer, ServiceFailure, TcpReply
+from netcheck.model.record import record
 from netcheck.observe.discovery import observe_discovery
 from netcheck.observe.host import host_facts, os_description, vantage
 from netcheck.observe.names.dns import DnsConfig, system_dns_config
@@ -60,7 +61,7 @@ ConnectProbe = Callable[..., Awaitable[Observation]]
 SynBatch = Callable[..., dict[tuple[str, int], Observation]]
 
 
-@dataclass(frozen=True)
+@record
 class RunOptions:
     phase: Phase = Phase.PRE_INSTALL
     method: Method = Method.AUTO
@@ -88,7 +89,7 @@ class RunOptions:
     """The management server and license server with their product port: agents visited through SSH must reach them."""
 
 
-@dataclass(frozen=True)
+@record
 class Probes:
     """The I/O edge, swappable in tests."""
 

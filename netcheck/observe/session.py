@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,13 +19,14 @@ from netcheck.files import PLAN_LIMIT, read_limited
 from netcheck.model.address import is_address
 from netcheck.model.checks import Check, Report, Topology
 from netcheck.model.kinds import Method, Phase, Role
+from netcheck.model.record import record
 
 if TYPE_CHECKING:
     from netcheck.observe.access.credentials import CredentialInput, Credentials
     from netcheck.observe.runner import RunOptions
 
 
-@dataclass(frozen=True)
+@record
 class CheckRequest:
     """What `netcheck check` was asked: the command line's options (None: the plan file's, or the default)."""
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from netcheck.model.observations import NameObservation
+from netcheck.model.record import record
 
 NETWORK_DISCOVERY = "Network Discovery"
 FILE_AND_PRINTER_SHARING = "File and Printer Sharing"
 
 
-@dataclass(frozen=True)
+@record
 class FeaturePort:
     protocol: str
     port: int
@@ -59,7 +59,7 @@ def non_dns_reason(nameservers: Sequence[str], observations: Iterable[NameObserv
 # ---- Windows output parsers (pure) -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class FirewallRule:
     name: str
     enabled: bool

@@ -24,8 +24,9 @@ import json
 import re
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from netcheck.model.record import record
 
 NETWORK_DISCOVERY_GROUP = "@FirewallAPI.dll,-32752"
 FILE_AND_PRINTER_SHARING_GROUP = "@FirewallAPI.dll,-28502"
@@ -158,7 +159,7 @@ def profile_names(value: object) -> frozenset[str]:
     return frozenset()
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One firewall rule of a group, as Get-NetFirewallRule reports it."""
 
@@ -213,7 +214,7 @@ def parse_firewall_rules(text: str) -> list[Rule] | None:
     return rules
 
 
-@dataclass(frozen=True)
+@record
 class ConnectionProfile:
     """One connected network (Get-NetConnectionProfile)."""
 
@@ -240,7 +241,7 @@ def parse_connection_profiles(text: str) -> list[ConnectionProfile] | None:
     return profiles
 
 
-@dataclass(frozen=True)
+@record
 class FirewallProfile:
     """One profile of Windows Defender Firewall (Get-NetFirewallProfile -PolicyStore ActiveStore)."""
 
@@ -293,7 +294,7 @@ def parse_dynamicport(text: str) -> tuple[int, int] | None:
     return start, start + count - 1
 
 
-@dataclass(frozen=True)
+@record
 class NetshProfile:
     name: str
     state: str | None  # "ON" | "OFF" | None when the output is not English

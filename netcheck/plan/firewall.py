@@ -11,12 +11,12 @@ import io
 import ipaddress
 import re
 import shlex
-from dataclasses import dataclass
 from enum import StrEnum
 
 from netcheck.model.checks import Target, Topology
 from netcheck.model.kinds import Role
 from netcheck.model.matrix import links_for, merge_ranges, port_number, source_ranges
+from netcheck.model.record import record
 
 __all__ = ["Rule", "RuleFormat", "firewall_rules", "merge_ranges", "render_rules", "source_ranges"]
 
@@ -28,7 +28,7 @@ class RuleFormat(StrEnum):
     NFTABLES = "nftables"
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     source: str | None
     """A host name or address; None when the topology does not name it (any host of that role)."""

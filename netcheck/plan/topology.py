@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from netcheck.files import read_text_limited
 from netcheck.model.checks import Target, Topology
 from netcheck.model.kinds import AgentOS, Method, Phase, Role
 from netcheck.model.matrix import PortKey, PortOverrides
+from netcheck.model.record import record
 
 __all__ = [
     "InputError",
@@ -114,7 +115,7 @@ def parse_agents_file(text: str, *, filename: str) -> list[Target]:
     return agents
 
 
-@dataclass(frozen=True)
+@record
 class PlanFile:
     """What a plan file (TOML) says; every field optional so command-line options can fill the rest."""
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from netcheck.model.checks import Check, Report, Result, Target, Vantage, check_id, located_id
 from netcheck.model.kinds import Kind, Role, State, Verdict
+from netcheck.model.record import record
 from netcheck.report.json import ReportError
 
 
-@dataclass(frozen=True)
+@record
 class Unreachable:
     """A host the fleet engine could not reach, so no report exists for it: it becomes one `error` row."""
 
@@ -28,7 +29,7 @@ class Unreachable:
     role: Role = Role.AGENT
 
 
-@dataclass(frozen=True)
+@record
 class Merged:
     report: Report
     notes: tuple[str, ...]

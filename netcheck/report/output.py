@@ -6,17 +6,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from netcheck import __version__
 from netcheck.errors import InputError
 from netcheck.files import REPORT_LIMIT, output_target, read_text_limited, write_output
 from netcheck.model.checks import Report
+from netcheck.model.record import record
 from netcheck.report.formats import Format, render
 
 
-@dataclass(frozen=True)
+@record
 class Output:
     """Where and how a report is written."""
 

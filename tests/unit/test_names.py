@@ -18,7 +18,7 @@ from netcheck.model.address import parse_ip
 from netcheck.model.checks import Check, Target
 from netcheck.model.kinds import Kind, Role, State, Verdict
 from netcheck.observe.names import llmnr, netbios
-from netcheck.observe.names.dns import DnsAnswer, DnsConfig, candidate_names, parse_resolv_conf, summarize
+from netcheck.observe.names.dns import DnsAnswer, DnsConfig, Summary, candidate_names, parse_resolv_conf, summarize
 from netcheck.observe.names.hosts import HostsEntry, decode_hosts, parse_hosts
 from netcheck.observe.names.observe import NameObservation
 
@@ -95,10 +95,10 @@ def test_summarize_a_response() -> None:
     query = dns.message.make_query("ms.lab.test.", "A")
     response = dns.message.make_response(query)
     response.answer.append(dns.rrset.from_text("ms.lab.test.", 300, "IN", "A", "198.18.0.20", "198.18.0.22"))
-    assert summarize(response) == ("NOERROR", ("198.18.0.20", "198.18.0.22"), 300, 0)
+    assert summarize(response) == Summary("NOERROR", ("198.18.0.20", "198.18.0.22"), 300, 0)
     nx = dns.message.make_response(query)
     nx.set_rcode(dns.rcode.NXDOMAIN)
-    assert summarize(nx) == ("NXDOMAIN", (), None, 0)
+    assert summarize(nx) == Summary("NXDOMAIN", (), None, 0)
 
 
 # nmbd's positive reply to netcheck's query for MS (198.18.0.20), captured in the lab (flags 0x8580: response,

@@ -16,7 +16,7 @@ from netcheck.model.record import record
 mypy_api = pytest.importorskip("mypy.api")
 
 
-@record(frozen=True, slots=True)
+@record
 class Pair:
     left: int
     right: tuple[str, ...] = ()

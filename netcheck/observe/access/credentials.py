@@ -12,13 +12,14 @@ import re
 import stat
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from netcheck.errors import InputError
 from netcheck.model.kinds import AgentOS
+from netcheck.model.record import record
 
 
 class CredentialError(InputError):
@@ -62,7 +63,7 @@ class AccountForm(StrEnum):
     PLAIN = "plain"  # name (a local account on the agent, or the default domain)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Account:
     """A user name split into its parts; `text` is what the user wrote (shown in reports unless --redact)."""
 
@@ -99,7 +100,7 @@ def parse_user(text: str, *, what: str = "--user") -> Account:
     return Account(name, domain, form)
 
 
-@dataclass(frozen=True)
+@record
 class TicketCache:
     """A Kerberos ticket cache (kinit's), found through KRB5CCNAME or at the default place; never its tickets."""
 
@@ -196,7 +197,7 @@ def krb5_kdc(text: str, realm: str) -> str:
     return ""
 
 
-@dataclass(frozen=True)
+@record
 class Credentials:
     """Everything the access checks log in with; `password` is a Secret and never printed."""
 
@@ -282,7 +283,7 @@ def read_password_file(path: Path) -> Secret:
     return Secret(first)
 
 
-@dataclass(frozen=True)
+@record
 class CredentialInput:
     """What the command line and the plan file said (user names and paths, never a password)."""
 

@@ -17,12 +17,13 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from netcheck.model.address import is_address
 from netcheck.model.observations import AccountInfo, KerberosTry, SmbObservation, Step
+from netcheck.model.record import record
 from netcheck.observe.access.credentials import Account, AccountForm, Credentials, krb5_kdc
 
 KERBEROS_PORT = 88
@@ -136,7 +137,7 @@ def _log_in(
     return smb, replace(obs, auth="ntlm")
 
 
-@dataclass(frozen=True)
+@record
 class _Tickets:
     """What Kerberos logs in with: the cache's service ticket for the agent, or its TGT (and the KDC to ask)."""
 

@@ -14,12 +14,13 @@ import ipaddress
 import shlex
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from netcheck.model.address import is_address, parse_ip
 from netcheck.model.observations import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
+from netcheck.model.record import record
 from netcheck.observe.access.credentials import Account, Credentials, default_known_hosts
 
 INSTALL_HINT = "pip install 'netcheck-preflight[install-check]'"
@@ -52,7 +53,7 @@ def available() -> bool:
     return importlib.util.find_spec("asyncssh") is not None
 
 
-@dataclass(frozen=True)
+@record
 class AgentSideTarget:
     """A server the agent must reach (the management server, the license server), as the topology names it."""
 

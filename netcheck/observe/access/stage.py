@@ -11,13 +11,13 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 from netcheck.model.checks import Check, Result, Target
 from netcheck.model.kinds import AgentOS, Phase
 from netcheck.model.observations import SmbObservation, SshObservation
+from netcheck.model.record import record
 from netcheck.observe.access.credentials import Credentials
 from netcheck.observe.access.ssh import AgentSideTarget
 from netcheck.observe.names.threads import in_daemon_thread
@@ -29,7 +29,7 @@ SshObserver = Callable[..., Awaitable[SshObservation]]
 SmbObserver = Callable[..., Any]
 
 
-@dataclass(frozen=True)
+@record
 class AccessSetup:
     credentials: Credentials
     servers: Sequence[tuple[Target, int]]
@@ -40,7 +40,7 @@ class AccessSetup:
     """Agents visited at once at most (each visit is an SSH session or an SMB connection with a thread)."""
 
 
-@dataclass(frozen=True)
+@record
 class Visit:
     """What one visit to an agent saw: its observation, or why there is none (the budget ran out, or the visit
     failed with `error`, the password cut out)."""

@@ -10,8 +10,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # dnspython is slow to import: each function that asks DNS imports what it uses
     import dns.message
@@ -22,6 +23,7 @@ from netcheck.errors import InputError
 from netcheck.files import read_limited
 from netcheck.model.address import parse_ip
 from netcheck.model.observations import ERROR, TIMEOUT, UNREACHABLE, DnsAnswer, DnsConfig
+from netcheck.model.record import record
 
 __all__ = [
     "MAX_ADDRESSES",
@@ -126,7 +128,8 @@ def candidate_names(name: str, search: Sequence[str], ndots: int) -> list[str]:
     return [*expanded, f"{name}."]
 
 
-class Summary(NamedTuple):
+@record
+class Summary:
     """One response, judged: see summarize()."""
 
     rcode: str
@@ -209,8 +212,8 @@ async def query_server(
                 if summary.rcode == "NOERROR" and not summary.addresses:
                     first = summary
                     summary = summarize(await _ask(server, qname, dns.rdatatype.AAAA, timeout_s, port))
-                    summary = summary._replace(ignored=summary.ignored + first.ignored)
-                rcode, addresses, ttl, ignored = summary
+                    summary = replace(summary, ignored=summary.ignored + first.ignored)
+                rcode, addresses, ttl, ignored = summary.rcode, summary.addresses, summary.ttl, summary.ignored
                 kept, more = addresses[:MAX_ADDRESSES], max(0, len(addresses) - MAX_ADDRESSES)
                 last = DnsAnswer(server, qname.rstrip("."), rcode, kept, ttl, elapsed(), more=more, ignored=ignored)
                 if addresses or rcode not in ("NXDOMAIN", "NOERROR"):

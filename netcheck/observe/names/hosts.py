@@ -11,17 +11,17 @@ import ipaddress
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from netcheck.model.observations import HostsEntry, HostsProblem
+from netcheck.model.record import record
 
 __all__ = ["HostsEntry", "HostsFile", "HostsProblem", "decode_hosts", "default_hosts_path", "parse_hosts"]
 
 _NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
 
 
-@dataclass(frozen=True)
+@record
 class HostsFile:
     entries: tuple[HostsEntry, ...]
     problems: tuple[HostsProblem, ...]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, read_limited
 from netcheck.model.observations import DnsConfig, HostsProblem, NameObservation
+from netcheck.model.record import record
 from netcheck.observe.host import interfaces as local_interfaces
 from netcheck.observe.names.dns import MAX_ADDRESSES, query_ptr, query_server
 from netcheck.observe.names.hosts import HostsFile, decode_hosts, parse_hosts
@@ -21,7 +22,7 @@ from netcheck.observe.names.system import resolve_system
 __all__ = ["HostsSource", "NameObservation", "load_hosts", "observe_name"]
 
 
-@dataclass(frozen=True)
+@record
 class HostsSource:
     """The hosts file as read once for the whole run."""
 

@@ -13,10 +13,10 @@ import asyncio
 import os
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from netcheck.model.observations import SmbIdentity
+from netcheck.model.record import record
 from netcheck.observe.probes.scapy_env import quiet_scapy
 
 DIALECTS: dict[int, str] = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
@@ -34,7 +34,7 @@ def _smb2() -> Any:
     return smb2
 
 
-@dataclass(frozen=True)
+@record
 class Negotiation:
     """The server's answer to one NEGOTIATE."""
 

@@ -11,7 +11,7 @@ from netcheck.model.observations import IcmpError, Observation, Reply, TcpReply,
 from netcheck.model.record import record
 
 
-@record(frozen=True, slots=True)
+@record
 class SynReply:
     """The answer to one SYN, reduced to what decides its state."""
 

@@ -24,12 +24,13 @@ import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from netcheck.model.kinds import State
 from netcheck.model.observations import IcmpError, Observation, Reply, TcpReply, state_from_icmp
+from netcheck.model.record import record
 from netcheck.observe.probes.timing import Timing
 from netcheck.parse.windows import parse_icmp_error_info
 
@@ -186,7 +187,7 @@ _WIN_UNREACHABLE = {*_WIN_HOST_UNREACHABLE, 1231, 10051, 10050}
 _WIN_LOCAL_REFUSAL = {5, 10013}
 
 
-@dataclass(frozen=True)
+@record
 class Winsock:
     """The Windows socket calls the probe makes, swappable for a fake socket layer in tests."""
 

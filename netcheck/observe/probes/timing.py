@@ -36,7 +36,7 @@ def network_of(address: str) -> str:
         return address
 
 
-@record(frozen=True, slots=True)
+@record
 class RttEstimate:
     """Smoothed round-trip time and its variance, in seconds."""
 
@@ -66,7 +66,7 @@ def updated(estimate: RttEstimate | None, rtt: float) -> RttEstimate:
     return RttEstimate(estimate.srtt + delta / 8, estimate.rttvar + (abs(delta) - estimate.rttvar) / 4, estimate.samples + 1)
 
 
-@record(frozen=True, slots=True)
+@record
 class TimingPolicy:
     """The bounds: `ceiling_s` is --timeout; the floor and initial wait never exceed it."""
 
