@@ -4,7 +4,7 @@
 
 Every agent is a namespace with its own sshd and host name (tests/lab/fleet.py); the controller is a
 namespace too. It prints the playbook's wall time, the time of each task summed over the agents (Ansible's
-profile_tasks callback), the netcheck run on each agent, and the per-agent cost that the README's estimate
+profile_tasks callback), the netcheck run on each agent, and the per-agent cost that docs/benchmarks.md's estimate
 for large fleets is built on. All agents and the controller share this machine's cores, so the figures are
 an upper bound for agents that have a CPU of their own.
 """

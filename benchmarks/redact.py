@@ -7,7 +7,7 @@ A report of N checks: N/3 agents with a name and an address each, three links pe
 packet evidence, plus a name check per 10 agents with DNS, hosts-file and PTR evidence and a TLS service with
 a certificate subject. It prints, per size, how many pseudonyms redaction made and the seconds to redact, to
 redact and render JSON, to redact and render HTML, and to render HTML alone (the diagram). Nothing is asserted: the figures
-are for the README.
+are for docs/benchmarks.md.
 """
 
 from __future__ import annotations

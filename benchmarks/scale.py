@@ -294,7 +294,7 @@ def wall(r: dict[str, object]) -> str:
 
 
 def markdown(count: int, rows: list[dict[str, object]]) -> str:
-    """README's Scale table."""
+    """docs/benchmarks.md's Scale table."""
     lines = ["| scan | links | wall s | peak RSS MB | agree with nmap | right | time vs nmap |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         agree = f"{r['agree']}/{r['compared']}" if "agree" in r else ""

@@ -128,7 +128,7 @@ def topology_options(parser: argparse.ArgumentParser) -> None:
         "--agent", metavar="HOST[:OS]", action="append", help="An agent machine, HOST or HOST:windows|linux. Repeat for more."
     )
     parser.add_argument(
-        "--agents-file", metavar="FILE", type=Path, help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments."
+        "--agents-file", metavar="FILE", type=Path, help="A file with one agent a line: HOST or HOST:windows|linux; '#' comments."
     )
     parser.add_argument("--plan", metavar="FILE.toml", type=Path, help="A TOML plan file with the topology (see README).")
 

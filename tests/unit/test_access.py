@@ -181,7 +181,8 @@ def test_user_without_the_extra_says_exactly_what_to_install(monkeypatch: pytest
     result = CliRunner().invoke(cli.main, ["check", "--agent", "198.18.0.41:linux", "--user", "root"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "netcheck: error: --user needs the install-check extra: pip install 'netcheck-preflight[install-check]'"
+        "netcheck: error: --user needs the install-check extra: install netcheck with its extra from a checkout: "
+        "pip install '.[install-check]' (README, Set up)"
     ]
 
 

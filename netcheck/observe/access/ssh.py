@@ -23,7 +23,7 @@ from netcheck.model.observations import CommandOutput, NameOnAgent, SshObservati
 from netcheck.model.record import record
 from netcheck.observe.access.credentials import Account, Credentials, default_known_hosts
 
-INSTALL_HINT = "pip install 'netcheck-preflight[install-check]'"
+INSTALL_HINT = "install netcheck with its extra from a checkout: pip install '.[install-check]' (README, Set up)"
 OUTPUT_CAP = 64 * 1024
 """Bytes read from one command's stdout (and stderr) at most."""
 
