@@ -70,12 +70,15 @@ def read_limited(path: Path, what: str, limit: int) -> bytes:
         raise InputError(f"{what} {name!r} is a directory") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} {name!r}: {_reason(exc)}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # before fdopen, which raises IsADirectoryError for a directory
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{what} {name!r} is a directory")
+        raise InputError(f"{what} {name!r} is {_kind(info.st_mode)}, not a regular file")
+    too_big = f"{what} {name!r} is larger than {_size(limit)}, the limit for a {what}"
     with os.fdopen(fd, "rb") as source:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{what} {name!r} is {_kind(mode)}, not a regular file")
-        too_big = f"{what} {name!r} is larger than {limit // MIB} MiB, the limit for a {what}"
-        if os.fstat(fd).st_size > limit:
+        if info.st_size > limit:
             raise InputError(too_big)
         try:
             data = source.read(limit + 1)  # a file that grows (or lies about its size, like /proc) stops here
@@ -84,6 +87,18 @@ def read_limited(path: Path, what: str, limit: int) -> bytes:
     if len(data) > limit:
         raise InputError(too_big)
     return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit >= MIB else f"{limit // 1024} KiB"
+
+
+def expand_user(text: str, what: str) -> Path:
+    """A path from a plan file, `~` and `~user` expanded; InputError when that home is unknown (`~nouser/k`)."""
+    expanded = os.path.expanduser(text)
+    if expanded.startswith("~"):
+        raise InputError(f"{what} {text!r}: {text.split('/', 1)[0]!r} names no user with a home directory")
+    return Path(expanded)
 
 
 def read_text_limited(path: Path, what: str, limit: int = PLAN_LIMIT) -> str:
