@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from netcheck import __version__
-from netcheck.address import is_address
+from netcheck.access.credentials import take_password_from_environment
 from netcheck.collector import fewer_collections
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
@@ -145,8 +145,13 @@ def _choices(enum: type[StrEnum]) -> str:
     return "[" + "|".join(enum) + "]"
 
 
+_PLAIN_INTEGER = re.compile(r"[0-9]+", re.ASCII)
+
+
 def _number(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
     def convert(text: str) -> int | float:
+        if kind is int and not _PLAIN_INTEGER.fullmatch(text):  # int() takes 1_000, ' 7', '+7' and other scripts' digits
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (plain digits 0-9)")
         try:
             value = kind(text)
         except ValueError:
@@ -256,6 +261,7 @@ def check(args: argparse.Namespace) -> int:
     """Probe every link of the connection matrix that starts at this machine."""
     from netcheck.access.credentials import CredentialInput  # noqa: PLC0415 - stdlib only: no optional library
     from netcheck.matrix import PortKey, port_number  # noqa: PLC0415
+    from netcheck.topology import parse_address  # noqa: PLC0415
 
     # From the agents read to the report written: 10,000 agents make half a million objects, freed by reference
     # counting; the cyclic collector would walk them again and again for nothing (see fewer_collections).
@@ -264,9 +270,7 @@ def check(args: argparse.Namespace) -> int:
         topology, plan_file = _topology(args)
         role = args.vantage_role or plan_file.vantage or Role.CONSOLE
         probed = _probed_links(topology, role)
-        for server in args.dns_server or []:
-            if not is_address(server):
-                raise InputError(f"--dns-server {server!r} is not an IP address")
+        dns_servers = tuple(parse_address(server, what="--dns-server") for server in args.dns_server or [])
         if args.hosts_file is not None:
             _check_readable(args.hosts_file, "hosts file")  # fail now, with exit 2, rather than report it on every name
         output_options = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
@@ -293,7 +297,7 @@ def check(args: argparse.Namespace) -> int:
                 retries=args.retries,
                 concurrency=args.concurrency,
                 rate_pps=args.rate,
-                dns_servers=tuple(args.dns_server or ()),
+                dns_servers=dns_servers,
                 hosts_path=args.hosts_file,
                 identify_services=args.identify,
                 expect_responder=args.expect_responder,
@@ -448,6 +452,7 @@ DISPATCH: dict[str, Command] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit code (bad input raises SystemExit(2))."""
+    take_password_from_environment()  # before any child process (iptables, nft, gcc) could inherit it
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         with _guarded():
@@ -783,13 +788,13 @@ def _listen(  # noqa: PLR0917 - listen's options, one by one
 
     from netcheck.host.facts import port_holders  # noqa: PLC0415
     from netcheck.responder import ListenOptions, PeerEvent, Responder  # noqa: PLC0415
+    from netcheck.topology import parse_address  # noqa: PLC0415
 
     secret = _token_bytes(token)
-    if not is_address(bind):
-        raise InputError(f"--bind {bind!r} is not an IP address")
+    bind = parse_address(bind, what="--bind")
     if log and not (log.is_file() and os.access(log, os.W_OK)):  # an existing log is appended to, not replaced
         _check_output_path(log, "--log")
-    holders = port_holders(ports)
+    holders = port_holders(ports, bind)
     for taken, holder in holders.items():
         _say(f"port {taken} is taken by {holder}: the product could not listen there either")
     free = tuple(dict.fromkeys(p for p in ports if p not in holders))

@@ -7,7 +7,6 @@ its owner can read: never from the command line, where `ps` and shell history wo
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -17,7 +16,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from netcheck.errors import InputError
 from netcheck.files import MIB, PLAN_LIMIT, expand_user, read_limited, read_text_limited
@@ -77,6 +75,8 @@ MIN_PREFIX = 3
 
 def _forms(value: str) -> list[str]:
     """The ways `value` is seen written: itself, escaped as Python's repr and ascii(), JSON, percent-encoded."""
+    import json  # noqa: PLC0415 - only when there is a password to hide (the CLI imports this module at start)
+    from urllib.parse import quote, quote_plus  # noqa: PLC0415
     found = {
         value,
         repr(value)[1:-1],
