@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from netcheck import __version__
-from netcheck.access.credentials import take_password_from_environment
 from netcheck.collector import fewer_collections
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
@@ -452,6 +451,8 @@ DISPATCH: dict[str, Command] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit code (bad input raises SystemExit(2))."""
+    from netcheck.access.credentials import take_password_from_environment  # noqa: PLC0415 - stdlib only
+
     take_password_from_environment()  # before any child process (iptables, nft, gcc) could inherit it
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
@@ -712,8 +713,9 @@ def _emit(report: Report, output: Output, ahead: Ahead | None = None) -> None:
         report = redact(report)
     chunks = ahead.chunks(report) if ahead is not None else render(report, output.format, verbose=output.verbose)
     if output.path:
-        _write_atomically(output.path, chunks)
-        if not output.quiet and not output_target(output.path).is_stdout:  # the summary must not end up inside the report
+        target = output_target(output.path)  # once: a FIFO's write end is held from the check to the write
+        write_output(target, chunks)
+        if not output.quiet and not target.is_stdout:  # the summary must not end up inside the report
             _say(f"{summary_line(report)}; report written to {output.path}")
     else:
         try:

@@ -77,6 +77,7 @@ def _forms(value: str) -> list[str]:
     """The ways `value` is seen written: itself, escaped as Python's repr and ascii(), JSON, percent-encoded."""
     import json  # noqa: PLC0415 - only when there is a password to hide (the CLI imports this module at start)
     from urllib.parse import quote, quote_plus  # noqa: PLC0415
+
     found = {
         value,
         repr(value)[1:-1],
