@@ -454,14 +454,15 @@ def gather_credentials(
 def _read_known_hosts(path: Path | None) -> str:
     """The known_hosts file, read once and bounded: the one given (it must be there), else ~/.ssh/known_hosts
     when it exists (without it every host key is unknown)."""
+    what = "--known-hosts"
     if path is None:
-        path = default_known_hosts()
+        path, what = default_known_hosts(), "known_hosts"
         if not os.path.lexists(path):
             return ""
     if not os.path.lexists(path):
-        raise CredentialError(f"--known-hosts {str(path)!r} not found")
+        raise CredentialError(f"{what} {str(path)!r} not found")
     try:
-        return read_text_limited(path, "--known-hosts", KNOWN_HOSTS_LIMIT)
+        return read_text_limited(path, what, KNOWN_HOSTS_LIMIT)
     except InputError as exc:
         raise CredentialError(str(exc)) from None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +151,25 @@ def test_a_dns_server_with_odd_characters_is_exit_2(server: str) -> None:
 @pytest.mark.parametrize("value", ["1_000", " 1000", "+1000", "\uff11\uff10"])
 def test_concurrency_takes_plain_digits_only(value: str) -> None:
     refused("check", "--agent", "198.18.0.1:linux", "--concurrency", value, message="--concurrency")
+
+
+# --- listen (minor) ----------------------------------------------------------------------------------------------
+
+
+def test_listen_is_not_stopped_by_a_listener_on_another_address() -> None:
+    """0.3 said "every port is taken" when the port was held on another address only. In a loopback-only namespace."""
+    script = (
+        "import socket, subprocess, sys\n"
+        "held = socket.socket(); held.bind(('127.0.0.2', 40123)); held.listen()\n"
+        "run = subprocess.run([sys.executable, '-m', 'netcheck', 'listen', '--bind', '127.0.0.1', '--port', '40123',\n"
+        "                      '--duration', '1'], capture_output=True, text=True, timeout=60)\n"
+        "print(run.returncode); print(run.stdout + run.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run(
+        ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable, "-c", script],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    code, _, said = done.stdout.partition("\n")
+    assert code == "0", done.stdout + done.stderr
+    assert "every port is taken" not in said and "listening on 127.0.0.1 port 40123" in said
