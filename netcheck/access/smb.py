@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -48,11 +49,22 @@ def account_kind(account: Account, server_name: str = "") -> str:
     return "builtin-administrator" if account.name.lower() == "administrator" else "local"
 
 
+_VISIT = threading.local()
+"""The visit this thread makes (each SMB visit runs in a thread of its own): `scrub`, its password masker."""
+
+
+def _said(exc: Exception) -> str:
+    """An exception's text, the password masked before it is cut (a cut inside it would keep its start)."""
+    scrub = getattr(_VISIT, "scrub", None)
+    text = str(exc)
+    return (scrub(text) if scrub else text)[:200]
+
+
 def _step(exc: Exception) -> Step:
     """A failed step: the status code the server answered with, if any, and what went wrong. A connection that
     broke (impacket's NetBIOSError, whose getErrorCode itself fails, or a socket error) says so."""
     if type(exc).__name__ == "NetBIOSError" or isinstance(exc, ConnectionError):  # a timeout is no broken connection
-        return Step(False, None, f"{CONNECTION_LOST}: {type(exc).__name__}: {str(exc)[:200]}")
+        return Step(False, None, f"{CONNECTION_LOST}: {type(exc).__name__}: {_said(exc)}")
     code = None
     for getter in ("getErrorCode", "get_error_code"):
         if hasattr(exc, getter):
@@ -61,7 +73,7 @@ def _step(exc: Exception) -> Step:
             except Exception:  # noqa: BLE001 - a library's error object that cannot say its code has none
                 code = None
             break
-    return Step(False, code, f"{type(exc).__name__}: {str(exc)[:200]}")
+    return Step(False, code, f"{type(exc).__name__}: {_said(exc)}")
 
 
 def observe_smb(
@@ -70,6 +82,7 @@ def observe_smb(
     """Walk the installer's path on one Windows agent (`name` as the plan gives it, at `address`), stopping where
     it breaks."""
     started = time.monotonic()
+    _VISIT.scrub = credentials.scrub
     obs = SmbObservation(address, account.text, account_kind(account), write_test=credentials.write_test)
 
     def done(current: SmbObservation) -> SmbObservation:

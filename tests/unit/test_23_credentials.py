@@ -281,3 +281,14 @@ def test_a_reason_cut_inside_the_password_is_masked_by_the_stage() -> None:
     creds = Credentials(linux=parse_user("root"), password=Secret(PASSWORD))
     obs = SshObservation("198.18.0.41", 22, "root", login="refused", error=("x" * 190 + PASSWORD)[:200])
     assert PASSWORD[:10] not in scrubbed(obs, creds).error
+
+
+def test_an_smb_message_is_masked_before_it_is_cut() -> None:
+    from netcheck.access import smb  # noqa: PLC0415
+
+    smb._VISIT.scrub = Credentials(password=Secret(PASSWORD)).scrub
+    try:
+        step = smb._step(ValueError("x" * 190 + PASSWORD))
+    finally:
+        del smb._VISIT.scrub
+    assert step.message == "ValueError: " + "x" * 190 + "********"
