@@ -31,6 +31,8 @@ from netcheck.report.json import evidence_to_dict, report_from_dict, report_to_d
 # an internationalised name is one token.
 _TOKEN = re.compile(r"[\w.:%@-]+")
 _TRAILING = ".:-"
+_COMPOSITE = re.compile(r"[\w.:%@\\-]+")
+"""Tokens joined by backslashes (DOMAIN\\user): the token pass replaces each part."""
 _DOTTED_NAME = re.compile(r"(?:[\w-]+\.)+[^\W\d_][\w-]*")
 _MAYBE_IP = re.compile(r"[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.%\w]*")
 _PORT = re.compile(r"(.+):(\d{1,5})")
@@ -97,7 +99,10 @@ class Pseudonyms:
         form (as is, and as Python's repr escapes it): replaced whole in texts, before the tokens."""
         self._odd_pattern: re.Pattern[str] | None = None
 
-    def add(self, kind: str, token: str) -> str | None:
+    def add(self, kind: str, token: str, *, whole: bool = False) -> str | None:
+        """The pseudonym of `token` (a new one on first sight). A name that is no single token is also replaced
+        whole in texts when it holds what no name of the grammar holds (control characters, markup, spaces), or
+        when `whole` says it is one name whatever it holds (a PTR answer); DOMAIN\\user stays two tokens."""
         key = _key(token.strip())
         if not key or key == THIS_MACHINE:
             return None
@@ -109,7 +114,7 @@ class Pseudonyms:
         self.table[key] = pseudonym
         for alternate in _alternate_forms(key):
             self.table.setdefault(alternate, pseudonym)
-        if not _TOKEN.fullmatch(key):
+        if not _TOKEN.fullmatch(key) and (whole or not _COMPOSITE.fullmatch(key)):
             for form in (key, repr(key)[1:-1]):
                 self.odd.setdefault(form, pseudonym)
             self._odd_pattern = None
@@ -217,7 +222,7 @@ def _collect_evidence(  # noqa: PLR0912 - one branch per kind of value and of ev
                 names.name(str(k))
                 for answer in v if isinstance(v, list | tuple) else (v,):
                     if isinstance(answer, str):
-                        names.add("host", answer)
+                        names.add("host", answer, whole=True)
             else:
                 _collect_evidence(names, v, str(k), phrases, depth + 1)
     elif isinstance(value, (list, tuple)):

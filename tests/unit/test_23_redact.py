@@ -17,7 +17,13 @@ from netcheck.report.redact import redact
 from netcheck.report.table import render_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
-HOSTILE = ("evil\x1b[31m\x08.corp.example", "a<script>.corp.example", "tab\tname.corp.example", "spaced out.corp.example")
+HOSTILE = (
+    "evil\x1b[31m\x08.corp.example",
+    "a<script>.corp.example",
+    "tab\tname.corp.example",
+    "spaced out.corp.example",
+    "bslash\\x.corp.example",
+)
 RENDERERS = {
     "table": lambda r: render_table(r, verbose=True),
     "json": render_json,
@@ -43,13 +49,13 @@ def ptr_report() -> Report:
 def test_a_hostile_ptr_name_is_pseudonymised_in_the_report() -> None:
     redacted = redact(ptr_report())
     result = redacted.results[-1]
-    for word in ("evil", "script", "tab\tname", "spaced", "corp.example"):
+    for word in ("evil", "script", "tab\tname", "spaced", "bslash", "corp.example"):
         assert word not in result.detail and word not in str(result.evidence), (word, result.detail)
-    assert result.detail.count("host-") == 5
+    assert result.detail.count("host-") == 6
 
 
 @pytest.mark.parametrize("name", RENDERERS)
 def test_a_hostile_ptr_name_stays_hidden_in_every_format(name: str) -> None:
     text = RENDERERS[name](redact(ptr_report()))
-    for word in ("evil", "&lt;script", "<script", "tab\tname", "tab\\tname", "spaced"):
+    for word in ("evil", "&lt;script", "<script", "tab\tname", "tab\\tname", "spaced", "bslash"):
         assert word not in text, word
