@@ -145,6 +145,9 @@ DISPATCH: dict[str, Command] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit code (bad input raises SystemExit(2))."""
+    from netcheck.observe.access.credentials import take_password_from_environment  # noqa: PLC0415 - stdlib only
+
+    take_password_from_environment()  # before any child process (iptables, nft, gcc) could inherit it
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         from netcheck.observe.session import check_this_machine  # noqa: PLC0415

@@ -70,12 +70,15 @@ def read_limited(path: Path, what: str, limit: int) -> bytes:
         raise InputError(f"{what} {name!r} is a directory") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} {name!r}: {_reason(exc)}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # before fdopen, which raises IsADirectoryError for a directory
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{what} {name!r} is a directory")
+        raise InputError(f"{what} {name!r} is {_kind(info.st_mode)}, not a regular file")
+    too_big = f"{what} {name!r} is larger than {_size(limit)}, the limit for a {what}"
     with os.fdopen(fd, "rb") as source:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{what} {name!r} is {_kind(mode)}, not a regular file")
-        too_big = f"{what} {name!r} is larger than {limit // MIB} MiB, the limit for a {what}"
-        if os.fstat(fd).st_size > limit:
+        if info.st_size > limit:
             raise InputError(too_big)
         try:
             data = source.read(limit + 1)  # a file that grows (or lies about its size, like /proc) stops here
@@ -84,6 +87,18 @@ def read_limited(path: Path, what: str, limit: int) -> bytes:
     if len(data) > limit:
         raise InputError(too_big)
     return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit >= MIB else f"{limit // 1024} KiB"
+
+
+def expand_user(text: str, what: str) -> Path:
+    """A path from a plan file, `~` and `~user` expanded; InputError when that home is unknown (`~nouser/k`)."""
+    expanded = os.path.expanduser(text)
+    if expanded.startswith("~"):
+        raise InputError(f"{what} {text!r}: {text.split('/', 1)[0]!r} names no user with a home directory")
+    return Path(expanded)
 
 
 def read_text_limited(path: Path, what: str, limit: int = PLAN_LIMIT) -> str:
@@ -103,6 +118,8 @@ class OutputTarget:
     write_through: bool
     fd: int | None = None
     """This process's descriptor the path aliases (1 for /dev/stdout): written through it, sharing its offset."""
+    held: bool = False
+    """`fd` is a FIFO's write end opened when the output was checked (a reader was there): closed once written."""
 
     @property
     def is_stdout(self) -> bool:
@@ -131,6 +148,38 @@ def _fd_alias(path: Path) -> int | None:
     return None
 
 
+_HELD_FIFOS: dict[str, int] = {}
+"""FIFO write ends opened when an --output was checked, by real path: the report is written through them."""
+
+
+def _fifo_writer(path: Path, what: str) -> int:
+    """A FIFO's write end, opened now without blocking: with no reader there the open fails (ENXIO), and the report
+    would block forever after the probes, so that is an InputError now. Kept open until the report is written, so
+    the reader does not see an end of file in between."""
+    real = os.path.realpath(path)
+    held = _HELD_FIFOS.get(real)
+    if held is not None:
+        return held
+    try:
+        fd = os.open(real, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise InputError(f"{what} {str(path)!r} is a FIFO that nobody reads: start its reader first") from None
+        raise InputError(f"{what} {str(path)!r}: {_reason(exc)}") from None
+    os.set_blocking(fd, True)
+    _HELD_FIFOS[real] = fd
+    return fd
+
+
+def _release(target: OutputTarget) -> None:
+    if target.held and target.fd is not None:
+        for real, fd in list(_HELD_FIFOS.items()):
+            if fd == target.fd:
+                del _HELD_FIFOS[real]
+        with contextlib.suppress(OSError):
+            os.close(target.fd)
+
+
 def _planted_link(path: Path) -> bool:
     """A symlink in a sticky world-writable directory (/tmp) that someone else owns: the kernel's
     protected_symlinks rule, which realpath() + rename would otherwise bypass (a link planted to a victim file)."""
@@ -154,8 +203,10 @@ def output_target(path: Path, what: str = "--output") -> OutputTarget:
         raise InputError(f"{what} {name!r}: {_reason(exc)}") from None
     alias = _fd_alias(path)
     if info is not None and (not stat.S_ISREG(info.st_mode) or alias is not None):
-        if stat.S_ISDIR(info.st_mode) or stat.S_ISBLK(info.st_mode):
-            raise InputError(f"{what} {name!r} is {_kind(info.st_mode)}")
+        if stat.S_ISDIR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+            raise InputError(f"{what} {name!r} is {_kind(info.st_mode)}: give a file, a FIFO or a character device")
+        if stat.S_ISFIFO(info.st_mode) and alias is None:
+            return OutputTarget(path, write_through=True, fd=_fifo_writer(path, what), held=True)
         if not os.access(path, os.W_OK):
             raise InputError(f"{what} {name!r} is not writable")
         return OutputTarget(path, write_through=True, fd=alias if alias is not None and alias >= 0 else None)
@@ -188,7 +239,8 @@ def write_output(target: OutputTarget, chunks: Iterable[str]) -> None:
     """Write the report to `target` (see output_target); OutputError when the system refuses."""
     try:
         if target.fd is not None:  # /dev/stdout: our own descriptor, so the offset is shared with what we print
-            sys.stdout.flush()
+            if not target.held:
+                sys.stdout.flush()
             with os.fdopen(os.dup(target.fd), "w", encoding="utf-8") as sink:
                 for chunk in chunks:
                     sink.write(chunk)
@@ -203,6 +255,8 @@ def write_output(target: OutputTarget, chunks: Iterable[str]) -> None:
         return  # the reader of a pipe has gone (`--output /dev/stdout | head -1`): nothing left to write for
     except OSError as exc:
         raise OutputError(f"cannot write {str(target.path)!r}: {_reason(exc)}") from None
+    finally:
+        _release(target)
 
 
 def _replace(path: Path, chunks: Iterable[str]) -> None:

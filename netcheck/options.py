@@ -97,8 +97,13 @@ def choices(enum: type[StrEnum]) -> str:
     return "[" + "|".join(enum) + "]"
 
 
+_PLAIN_INTEGER = re.compile(r"[0-9]+", re.ASCII)
+
+
 def number(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
     def convert(text: str) -> int | float:
+        if kind is int and not _PLAIN_INTEGER.fullmatch(text):  # int() takes 1_000, ' 7', '+7' and other scripts' digits
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (plain digits 0-9)")
         try:
             value = kind(text)
         except ValueError:

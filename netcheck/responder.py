@@ -23,10 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from netcheck.errors import CommandError, InputError
+from netcheck.errors import CommandError
 from netcheck.files import output_target
 from netcheck.handshake import REQUEST_BYTES, encode_busy, encode_response, parse_request
-from netcheck.model.address import is_address
 from netcheck.model.matrix import source_port_ranges_of
 from netcheck.model.record import record
 
@@ -155,12 +154,12 @@ def listen(options: ListenOptions, *, log: Path | None, quiet: bool, say: Callab
     a JSON line. Raises InputError for a bad --bind or --log, CommandError when nothing could be answered on
     or the log could not be written."""
     from netcheck.observe.host import port_holders  # noqa: PLC0415 - psutil, only for listen
+    from netcheck.plan.topology import parse_address  # noqa: PLC0415
 
-    if not is_address(options.bind):
-        raise InputError(f"--bind {options.bind!r} is not an IP address")
+    options = replace(options, bind=parse_address(options.bind, what="--bind"))
     if log and not (log.is_file() and os.access(log, os.W_OK)):  # an existing log is appended to, not replaced
         output_target(log, "--log")
-    holders = port_holders(list(options.ports))
+    holders = port_holders(list(options.ports), options.bind)
     for taken, holder in holders.items():
         say(f"port {taken} is taken by {holder}: the product could not listen there either")
     free = tuple(dict.fromkeys(p for p in options.ports if p not in holders))

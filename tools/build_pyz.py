@@ -85,6 +85,74 @@ def run(argv: list[str]) -> None:
     subprocess.run(argv, check=True)
 
 
+PEX_ROOT_GUARD = """\
+# netcheck: a PEX_ROOT that cannot be used is refused before pex unpacks anything. pex itself would unpack
+# into the current directory for an empty value, and into a temporary folder otherwise, which it removes at
+# exit through atexit: netcheck leaves by os._exit, so that folder (25 MB) would stay behind on every run.
+def __netcheck_pex_root__():
+    import os
+    import stat
+    import sys
+
+    def refuse(why):
+        sys.stderr.write("netcheck: error: " + why + "\\n")
+        sys.stderr.flush()
+        os._exit(2)
+
+    given = os.environ.get("PEX_ROOT")
+    if given is None:
+        if os.name != "posix":
+            return
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root, what = os.path.join(cache, "pex"), "the default PEX_ROOT"
+    elif not given.strip():
+        refuse("PEX_ROOT is set but empty: set it to a directory you can write, or unset it")
+    else:
+        root, what = os.path.expanduser(given), "PEX_ROOT"
+    fix = ": set PEX_ROOT to a directory you can write (netcheck.pyz unpacks itself there once)"
+    path = os.path.abspath(root)
+    while True:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            if os.path.dirname(path) == path:
+                refuse(what + " " + repr(root) + " cannot be created" + fix)
+            path = os.path.dirname(path)
+            continue
+        except OSError as exc:
+            refuse(what + " " + repr(root) + ": " + (exc.strerror or str(exc)) + fix)
+        break
+    if not stat.S_ISDIR(info.st_mode):
+        refuse(what + " " + repr(root) + (" is" if path == os.path.abspath(root) else " is under " + repr(path) + ", which is")
+               + " not a directory" + fix)
+    if not os.access(path, os.W_OK | os.X_OK):
+        refuse(what + " " + repr(root) + " is not writable" + fix)
+
+
+__netcheck_pex_root__()
+del __netcheck_pex_root__
+
+"""
+"""Prepended to pex's own __main__.py, so it runs before pex's bootstrap (which would unpack the file)."""
+
+
+def add_pex_root_guard(pyz: Path) -> None:
+    """Rewrite `pyz` with PEX_ROOT_GUARD at the top of its __main__.py; the shebang line and every other entry
+    are kept as they are."""
+    data = pyz.read_bytes()
+    with zipfile.ZipFile(pyz) as archive:
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    shebang = data[: data.index(b"PK\x03\x04")]  # what precedes the first entry: pex's "#!/usr/bin/env python3"
+    rebuilt = pyz.with_suffix(".tmp")
+    with rebuilt.open("wb") as sink:
+        sink.write(shebang)
+        with zipfile.ZipFile(sink, "w") as archive:
+            for info, content in entries:
+                archive.writestr(info, PEX_ROOT_GUARD.encode() + content if info.filename == "__main__.py" else content)
+    rebuilt.chmod(pyz.stat().st_mode)
+    rebuilt.replace(pyz)
+
+
 def check_contents(pyz: Path) -> list[str]:
     """The wheels inside the file; fails when a platform's psutil is missing (the file would not run there)."""
     with zipfile.ZipFile(pyz) as archive:
@@ -136,6 +204,7 @@ def main() -> int:
                 "--output-file", str(output),
             ]
         )  # fmt: skip
+    add_pex_root_guard(output)
     wheels = check_contents(output)
     took = time.monotonic() - started
     print(f"built {output} ({output.stat().st_size / 1e6:.1f} MB, {len(wheels)} wheels, {took:.0f} s):")

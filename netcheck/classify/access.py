@@ -16,6 +16,8 @@ from netcheck.model.checks import Check, Result, Target, check_id
 from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
 from netcheck.model.matrix import PortKey, links_for, port_number
 from netcheck.model.observations import (
+    CONNECTION_LOST,
+    NO_NTLM_PASSWORD,
     AccessEvidence,
     AgentNameEvidence,
     CommandOutput,
@@ -76,7 +78,7 @@ def _result(check: Check, causes: Sequence[Cause], *, passed: str, seen: SshObse
     detail = "; ".join(f"{c.name}: {c.detail}" for c in shown)
     if not shown:
         detail = passed
-    elif passed:
+    elif passed and not failing:  # a warning beside an otherwise clean visit; a failure says only what was seen
         detail = f"{detail} ({passed})"
     fix = " ".join(f"[{c.name}] {c.fix}" for c in shown if c.fix)
     state = State.ENABLED if verdict is Verdict.PASS else State.DISABLED
@@ -432,13 +434,14 @@ _KERBEROS_NOT_A_CAUSE = {"disabled", "no-ticket-cache", "local-account", "other-
 """Reasons Kerberos was not tried that are no problem: the run did not ask for it (no cache, --no-kerberos)."""
 
 
-def kerberos_cause(kerberos: KerberosTry | None, name: str, *, fell_back: bool) -> Cause | None:
+def kerberos_cause(kerberos: KerberosTry | None, name: str, *, fell_back: bool, ntlm_failed: bool = False) -> Cause | None:
     """Why Kerberos did not log in to `name`, with its fix: a warning when NTLM logged in instead, a failure when
-    nothing did. None when Kerberos worked or was not asked for."""
+    nothing did (NTLM failed too, or there was no password to try it with). None when Kerberos worked or was not
+    asked for."""
     if kerberos is None or kerberos.outcome == "ok" or kerberos.error in _KERBEROS_NOT_A_CAUSE:
         return None
     verdict = Verdict.WARN if fell_back else Verdict.FAIL
-    then = "NTLM logged in instead" if fell_back else "and there is no password for NTLM"
+    then = "NTLM logged in instead" if fell_back else "and NTLM failed too" if ntlm_failed else f"and {NO_NTLM_PASSWORD}"
     error = kerberos.error
     spn = kerberos.spn or f"cifs/{name}"
     named: dict[str, tuple[str, str, str]] = {
@@ -527,9 +530,21 @@ def smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
 def _smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
     user = obs.user
     login = obs.login
-    kerberos = kerberos_cause(obs.kerberos, name, fell_back=obs.auth == "ntlm")
-    if (login is None or not login.ok) and kerberos is not None and (login is None or login.code is None):
+    ntlm_failed = login is not None and not login.ok and not login.message.endswith(NO_NTLM_PASSWORD)
+    kerberos = kerberos_cause(obs.kerberos, name, fell_back=obs.auth == "ntlm", ntlm_failed=ntlm_failed)
+    if (login is None or not login.ok) and kerberos is not None and not ntlm_failed:
         return [kerberos]  # nothing logged in: Kerberos failed and there was no password to try NTLM with
+    if login is not None and not login.ok and login.message.startswith(CONNECTION_LOST):
+        return [
+            Cause(
+                "smb-connection-lost",
+                Verdict.FAIL,
+                f"{name} broke the connection during SMB session setup ({login.message})",
+                f"Check that what answers on TCP 445 of {name} is the Server service (LanmanServer), and that "
+                "no firewall or IPS between resets SMB sessions.",
+            ),
+            *([kerberos] if kerberos else []),
+        ]
     if login is None or not login.ok:
         code = login.code if login else None
         if code in _LOGIN_CAUSES:

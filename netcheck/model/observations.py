@@ -458,6 +458,12 @@ STATUS_NAMES = {
 """The NT status codes an SMB step is reported with by name."""
 
 
+CONNECTION_LOST = "connection lost"
+"""How a failed Step's message starts when the connection broke under it (a reset, a close), not the server refused."""
+NO_NTLM_PASSWORD = "there is no password for NTLM"  # noqa: S105 - a sentence, not a password
+"""How the login Step's message ends when Kerberos did not log in and NTLM was not tried for want of a password."""
+
+
 @record
 class Step:
     """One step's outcome: ok, or the NT status / Win32 / DCE-RPC code it failed with."""

@@ -41,8 +41,9 @@ def vantage(role: Role) -> Vantage:
     return Vantage(hostname=socket.gethostname(), role=role, os=os_description(), addresses=local_addresses())
 
 
-def port_holders(ports: Sequence[int]) -> dict[int, str]:
-    """Which of `ports` some process already listens on (TCP), as 'name (pid N)'."""
+def port_holders(ports: Sequence[int], bind: str = "") -> dict[int, str]:
+    """Which of `ports` some process already listens on (TCP), as 'name (pid N)'; with `bind`, only listeners
+    that keep a socket bound to that address from listening (on it, or on every address: either side's wildcard)."""
 
     wanted = set(ports)
     holders: dict[int, str] = {}
@@ -51,13 +52,23 @@ def port_holders(ports: Sequence[int]) -> dict[int, str]:
     except (psutil.AccessDenied, OSError):
         return holders
     for conn in connections:
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in wanted:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in wanted and _clashes(conn.laddr.ip, bind):
             name = "unknown process"
             if conn.pid:
                 with contextlib.suppress(psutil.Error):
                     name = f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
             holders.setdefault(conn.laddr.port, name)
     return holders
+
+
+_WILDCARDS = ("", "0.0.0.0", "::")  # noqa: S104 - compared with, never bound
+
+
+def _clashes(held: str, bind: str) -> bool:
+    """Whether a listener on `held` keeps a socket bound to `bind` (same port) from listening."""
+    if held in _WILDCARDS or bind in _WILDCARDS:
+        return True
+    return held.split("%", 1)[0] == bind.split("%", 1)[0]
 
 
 def interfaces() -> tuple[Interface, ...]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, read_limited
-from netcheck.model.address import is_address
 from netcheck.model.checks import Check, Report, Topology
 from netcheck.model.kinds import Method, Phase, Role
 from netcheck.model.record import record
@@ -64,7 +63,7 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
     from netcheck.model.matrix import PortKey, port_number  # noqa: PLC0415
     from netcheck.observe.access.credentials import CredentialInput  # noqa: PLC0415 - stdlib only: no optional library
     from netcheck.observe.runner import RunOptions  # noqa: PLC0415
-    from netcheck.plan.topology import load_topology  # noqa: PLC0415
+    from netcheck.plan.topology import load_topology, parse_address  # noqa: PLC0415
 
     secret = token_bytes(request.token)
     topology, plan_file = load_topology(
@@ -75,9 +74,7 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
         license_server=request.license_server,
     )
     role = request.vantage or plan_file.vantage or Role.CONSOLE
-    for server in request.dns_servers:
-        if not is_address(server):
-            raise InputError(f"--dns-server {server!r} is not an IP address")
+    dns_servers = tuple(parse_address(server, what="--dns-server") for server in request.dns_servers)
     if request.hosts_file is not None:  # fail now, with exit 2, rather than report it on every name
         read_limited(request.hosts_file, "hosts file", PLAN_LIMIT)
     given = CredentialInput(
@@ -96,7 +93,7 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
         retries=request.retries,
         concurrency=request.concurrency,
         rate_pps=request.rate_pps,
-        dns_servers=tuple(request.dns_servers),
+        dns_servers=dns_servers,
         hosts_path=request.hosts_file,
         identify_services=request.identify,
         expect_responder=request.expect_responder,

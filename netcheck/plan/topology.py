@@ -70,6 +70,17 @@ def validate_host(host: str, *, what: str = "host") -> str:
     return name
 
 
+def parse_address(text: str, *, what: str) -> str:
+    """An option that must be an IP address (--dns-server, --bind), as ipaddress writes it; InputError for anything
+    else, a zone id, a space or a control character included (they would reach reports and terminals)."""
+    if "%" in text or not _HOST_CHARACTERS.match(text):
+        raise InputError(f"{what} {text!r} is not an IP address (IPv6 zone ids are not supported)")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not an IP address") from None
+
+
 def parse_os(value: str, *, context: str) -> AgentOS:
     try:
         return AgentOS(value.strip().lower())
@@ -154,14 +165,20 @@ def parse_ports(table: Any, *, filename: str) -> dict[PortKey, int]:
     return ports
 
 
-def parse_plan(text: str, *, filename: str) -> PlanFile:
-    """Parse a plan file: `from`, `phase`, `method`, `management_server`, `license_server`, `agents`, `[ports]`."""
+def _toml(text: str, filename: str) -> dict[str, Any]:
     import tomllib  # noqa: PLC0415 - plan files only (a large agents file alone never needs it)
 
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{filename}: not valid TOML: {exc}") from None
+        return tomllib.loads(text)
+    except RecursionError:
+        raise InputError(f"{filename}: not valid TOML: values nest too deep") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more digits than Python converts
+        raise InputError(f"{filename}: not valid TOML: {str(exc).split(';')[0]}") from None
+
+
+def parse_plan(text: str, *, filename: str) -> PlanFile:
+    """Parse a plan file: `from`, `phase`, `method`, `management_server`, `license_server`, `agents`, `[ports]`."""
+    data = _toml(text, filename)
     unknown = sorted(set(data) - _PLAN_KEYS)
     if unknown:
         raise InputError(f"{filename}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(_PLAN_KEYS))}")

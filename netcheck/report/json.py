@@ -456,6 +456,8 @@ def parse_report(text: str) -> Report:
         raise ReportError(f"not JSON: {exc}") from None
     except RecursionError:
         raise ReportError("not a netcheck report: values nest too deep") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise ReportError(f"not JSON: {str(exc).split(';')[0]}") from None
     return report_from_dict(data)
 
 

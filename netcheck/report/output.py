@@ -63,8 +63,13 @@ def emit(report: Report, output: Output, say: Callable[[str], None]) -> None:
         from netcheck.report.redact import redact  # noqa: PLC0415
 
         report = redact(report)
-    write_text(output.path, render(report, output.format, verbose=output.verbose))
-    if output.path and not output.quiet and not output_target(output.path).is_stdout:
+    chunks = render(report, output.format, verbose=output.verbose)
+    if output.path is None:
+        write_text(None, chunks)
+        return
+    target = output_target(output.path)  # once: a FIFO's write end is held from the check to the write
+    write_output(target, chunks)
+    if not output.quiet and not target.is_stdout:  # the summary must not end up inside the report
         say(f"{summary_line(report)}; report written to {output.path}")
 
 

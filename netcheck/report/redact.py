@@ -30,6 +30,8 @@ from netcheck.report.json import evidence_to_dict
 # an internationalised name is one token.
 _TOKEN = re.compile(r"[\w.:%@-]+")
 _TRAILING = ".:-"
+_COMPOSITE = re.compile(r"[\w.:%@\\-]+")
+"""Tokens joined by backslashes (DOMAIN\\user): the token pass replaces each part."""
 _DOTTED_NAME = re.compile(r"(?:[\w-]+\.)+[^\W\d_][\w-]*")
 _MAYBE_IP = re.compile(r"[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.%\w]*")
 _PORT = re.compile(r"(.+):(\d{1,5})")
@@ -91,8 +93,15 @@ class Pseudonyms:
         self.counters: dict[str, int] = {}
         self._cache: dict[str, str] = {}
         self._texts: dict[str, str] = {}
+        self.odd: dict[str, str] = {}
+        """Names that are no single token (a PTR answer with control characters or markup), in every written
+        form (as is, and as Python's repr escapes it): replaced whole in texts, before the tokens."""
+        self._odd_pattern: re.Pattern[str] | None = None
 
-    def add(self, kind: str, token: str) -> str | None:
+    def add(self, kind: str, token: str, *, whole: bool = False) -> str | None:
+        """The pseudonym of `token` (a new one on first sight). A name that is no single token is also replaced
+        whole in texts when it holds what no name of the grammar holds (control characters, markup, spaces), or
+        when `whole` says it is one name whatever it holds (a PTR answer); DOMAIN\\user stays two tokens."""
         key = _key(token.strip())
         if not key or key == THIS_MACHINE:
             return None
@@ -104,7 +113,18 @@ class Pseudonyms:
         self.table[key] = pseudonym
         for alternate in _alternate_forms(key):
             self.table.setdefault(alternate, pseudonym)
+        if not _TOKEN.fullmatch(key) and (whole or not _COMPOSITE.fullmatch(key)):
+            for form in (key, repr(key)[1:-1]):
+                self.odd.setdefault(form, pseudonym)
+            self._odd_pattern = None
+            self._texts.clear()
         return pseudonym
+
+    def _odd_names(self, text: str) -> str:
+        if self._odd_pattern is None:
+            names = sorted(self.odd, key=len, reverse=True)
+            self._odd_pattern = re.compile("|".join(map(re.escape, names)), re.IGNORECASE)
+        return self._odd_pattern.sub(lambda m: self.odd.get(m.group(0).lower(), m.group(0)), text)
 
     def name(self, value: str) -> None:
         """A whole value that is a name or an address (with a port, perhaps)."""
@@ -177,6 +197,8 @@ class Pseudonyms:
         for phrase, pseudonym in (phrases or {}).items():
             if phrase in text:
                 text = text.replace(phrase, pseudonym)
+        if self.odd:
+            text = self._odd_names(text)
         done = self._texts.get(text)  # reports repeat the same strings (purposes, details, evidence values)
         if done is None:
             done = self._texts[text] = _TOKEN.sub(lambda m: self.token(m.group(0)), text)
@@ -195,9 +217,11 @@ def _collect_evidence(  # noqa: PLR0912 - one branch per kind of value and of ev
         return
     if isinstance(value, Mapping):
         for k, v in value.items():
-            if key == "ptr":  # {address: [names]}
+            if key == "ptr":  # {address: [names]}: each a name whole, whatever it holds (a PTR answer is any bytes)
                 names.name(str(k))
-                _collect_evidence(names, v, "names", phrases, depth + 1)
+                for answer in v if isinstance(v, list | tuple) else (v,):
+                    if isinstance(answer, str):
+                        names.add("host", answer, whole=True)
             else:
                 _collect_evidence(names, v, str(k), phrases, depth + 1)
     elif isinstance(value, (list, tuple)):

@@ -149,8 +149,10 @@ def test_password_sources_in_order(tmp_path: Path) -> None:
 
 
 def test_per_os_users_from_the_plan_file(tmp_path: Path) -> None:
+    import asyncssh  # noqa: PLC0415 - a key is loaded before the run: it must be one
+
     key = tmp_path / "id"
-    key.write_text("key")
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key))
     plan = parse_plan(
         f'agents = ["w1:windows"]\n[credentials]\nwindows_user = "CORP\\\\admin"\nlinux_user = "root"\nssh_key = "{key}"\n',
         filename="site.toml",

@@ -1,4 +1,4 @@
-"""netcheck.record: frozen to mypy, plain slots at run time, and otherwise what a frozen dataclass is."""
+"""netcheck.model.record: frozen to mypy, plain slots at run time, and otherwise what a frozen dataclass is."""
 
 from __future__ import annotations
 

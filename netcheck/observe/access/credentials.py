@@ -11,13 +11,14 @@ import os
 import re
 import stat
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from netcheck.errors import InputError
+from netcheck.files import MIB, PLAN_LIMIT, expand_user, read_limited, read_text_limited
 from netcheck.model.kinds import AgentOS
 from netcheck.model.record import record
 
@@ -53,6 +54,62 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+    def hide_in(self, text: str) -> str:
+        """`text` with the secret masked: as typed, and as a server or a library may have echoed it (repr, JSON,
+        percent-encoding); also a start of it left at the end of `text`, where something cut the text short."""
+        forms = _forms(self._value)
+        for form in forms:
+            if form in text:
+                text = text.replace(form, MASK)
+        for form in forms:
+            for length in range(len(form) - 1, MIN_PREFIX - 1, -1):
+                if text.endswith(form[:length]):
+                    return text[:-length] + MASK
+        return text
+
+
+MASK = "********"
+MIN_PREFIX = 3
+"""A secret's start of at least this many characters at the end of a text is masked (a cut that fell inside it)."""
+
+
+def _forms(value: str) -> list[str]:
+    """The ways `value` is seen written: itself, escaped as Python's repr and ascii(), JSON, percent-encoded."""
+    import json  # noqa: PLC0415 - only when there is a password to hide (the CLI imports this module at start)
+    from urllib.parse import quote, quote_plus  # noqa: PLC0415
+
+    found = {
+        value,
+        repr(value)[1:-1],
+        ascii(value)[1:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+    }
+    return sorted((form for form in found if form), key=len, reverse=True)
+
+
+ENVIRONMENT_PASSWORD = "NETCHECK_PASSWORD"  # noqa: S105 - the variable's name
+_TAKEN: dict[str, Secret] = {}
+
+
+def take_password_from_environment(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Move NETCHECK_PASSWORD out of the process environment, so that no child (iptables, nft, the gcc and
+    ldconfig that ctypes' find_library runs) inherits it; `gather_credentials` still finds it."""
+    _TAKEN.pop(ENVIRONMENT_PASSWORD, None)
+    value = environ.pop(ENVIRONMENT_PASSWORD, None)
+    if value:
+        _TAKEN[ENVIRONMENT_PASSWORD] = Secret(value)
+
+
+def _environment_password(environ: Mapping[str, str]) -> Secret | None:
+    value = environ.get(ENVIRONMENT_PASSWORD)
+    if value:
+        return Secret(value)
+    return _TAKEN.get(ENVIRONMENT_PASSWORD) if environ is os.environ else None
 
 
 class AccountForm(StrEnum):
@@ -112,6 +169,8 @@ class TicketCache:
     """The cache's client, name@REALM ('' when unreadable)."""
     problem: str = ""
     """Why the cache cannot be used, as "is ..." ('' when it can be read)."""
+    data: bytes = field(default=b"", repr=False, compare=False)
+    """The cache as read (bounded): what the SMB login takes its tickets from, never read a second time."""
 
     def serves(self, account: Account | None) -> bool:
         """Whether this cache holds the tickets of `account`, a domain account (DOMAIN\\name or name@realm)."""
@@ -152,6 +211,12 @@ def ccache_principal(data: bytes) -> str:
     return f"{'/'.join(components)}@{realm}" if components and realm else ""
 
 
+TICKET_CACHE_LIMIT = 16 * MIB
+"""A ticket cache holds a few kilobytes a ticket."""
+SSH_KEY_LIMIT = MIB
+KNOWN_HOSTS_LIMIT = PLAN_LIMIT
+
+
 def find_ticket_cache(environ: Mapping[str, str], uid: int | None) -> TicketCache | None:
     """The ticket cache kinit would use: KRB5CCNAME (a FILE: path, or a plain path), else /tmp/krb5cc_UID when it
     exists; None when there is none."""
@@ -166,13 +231,14 @@ def find_ticket_cache(environ: Mapping[str, str], uid: int | None) -> TicketCach
         path, source = Path(f"/tmp/krb5cc_{uid}"), "default"  # MIT's default FILE: cache
         if uid is None or not path.is_file():
             return None
-    try:
-        with path.open("rb") as cache:
-            head = cache.read(4096)
-    except OSError as exc:
-        return TicketCache(path, source, problem=f"is unreadable ({exc.strerror or exc})")
-    principal = ccache_principal(head)
-    return TicketCache(path, source, principal, "" if principal else "is not a ticket cache")
+    what = "Kerberos ticket cache"
+    try:  # a FIFO, a device or a runaway file named in KRB5CCNAME: named unusable, never read without end
+        data = read_limited(path, what, TICKET_CACHE_LIMIT)
+    except InputError as exc:
+        why = str(exc).replace(f"{what} {str(path)!r} ", "", 1)
+        return TicketCache(path, source, problem=why if why.startswith("is ") else f"is unreadable ({why})")
+    principal = ccache_principal(data)
+    return TicketCache(path, source, principal, "" if principal else "is not a ticket cache", data=data)
 
 
 def krb5_kdc(text: str, realm: str) -> str:
@@ -210,6 +276,10 @@ class Credentials:
     ssh_agent: bool = False
     """An ssh-agent runs (SSH_AUTH_SOCK): its keys are offered too."""
     known_hosts: Path | None = None
+    client_keys: tuple[Any, ...] = field(default=(), repr=False)
+    """The --ssh-key files as loaded (asyncssh key pairs), read once before any probe; () when not loaded here."""
+    known_hosts_text: str | None = field(default=None, repr=False)
+    """The known_hosts file as read (bounded) before any probe; None when not read here."""
     write_test: bool = True
     """Write and delete one file in ADMIN$ (--no-write-test skips it)."""
     kerberos: bool = True
@@ -225,8 +295,7 @@ class Credentials:
 
     def scrub(self, text: str) -> str:
         """`text` with the password cut out: what a server or a library says may quote what it was sent."""
-        secret = self.password.reveal() if self.password else ""
-        return text.replace(secret, "********") if secret else text
+        return self.password.hide_in(text) if self.password else text
 
     def can_log_in(self, agent_os: AgentOS) -> str:
         """Empty when there is something to log in with on an agent of this OS, otherwise why not."""
@@ -267,8 +336,6 @@ def read_password_file(path: Path) -> Secret:
             f"--password-file {str(path)!r} can be read by group or others (mode {stat.S_IMODE(info.st_mode):o}): "
             f"run chmod 600 {str(path)!r}"
         )
-    from netcheck.files import MIB, read_limited  # noqa: PLC0415
-
     try:
         data = read_limited(path, "--password-file", MIB)  # regular, bounded, never blocking on a FIFO swapped in
     except InputError as exc:
@@ -345,22 +412,21 @@ def gather_credentials(
         return None
     windows = parse_user(windows_text, what="--user" if given.user else "windows_user") if windows_text else None
     linux = parse_user(linux_text, what="--user" if given.user else "linux_user") if linux_text else None
-    keys = given.ssh_keys or ((Path(plan["ssh_key"]).expanduser(),) if "ssh_key" in plan else ())
-    for key in keys:
-        if not key.is_file():
-            raise CredentialError(f"--ssh-key {str(key)!r} not found")
-    known = given.known_hosts or (Path(plan["known_hosts"]).expanduser() if "known_hosts" in plan else None)
-    if known is not None and not known.is_file():
-        raise CredentialError(f"--known-hosts {str(known)!r} not found")
-    password_file = given.password_file or (Path(plan["password_file"]).expanduser() if "password_file" in plan else None)
+    keys = given.ssh_keys or ((expand_user(plan["ssh_key"], "ssh_key"),) if "ssh_key" in plan else ())
+    known = given.known_hosts or (expand_user(plan["known_hosts"], "known_hosts") if "known_hosts" in plan else None)
+    password_file = given.password_file or (
+        expand_user(plan["password_file"], "password_file") if "password_file" in plan else None
+    )
+    known_text = _read_known_hosts(known)
+    client_keys = _load_keys(keys, prompt if stdin_is_tty else None)
     password: Secret | None = None
     source = ""
     cache = find_ticket_cache(environ, _uid() if uid is None else uid) if given.kerberos else None
     kerberos_ready = cache is not None and cache.serves(windows)
     if password_file is not None:
         password, source = read_password_file(password_file), "--password-file"
-    elif environ.get("NETCHECK_PASSWORD"):
-        password, source = Secret(environ["NETCHECK_PASSWORD"]), "NETCHECK_PASSWORD"
+    elif (from_environment := _environment_password(environ)) is not None:
+        password, source = from_environment, ENVIRONMENT_PASSWORD
     elif stdin_is_tty and not kerberos_ready:
         shown = windows_text if windows_text == linux_text else "the agents' users"
         hint = " (Enter for none: SSH keys only)" if keys else ""
@@ -378,10 +444,75 @@ def gather_credentials(
         ssh_keys=keys,
         ssh_agent=bool(environ.get("SSH_AUTH_SOCK")),
         known_hosts=known,
+        client_keys=client_keys,
+        known_hosts_text=known_text,
         write_test=given.write_test,
         kerberos=given.kerberos,
         ticket_cache=cache,
     )
+
+
+def _read_known_hosts(path: Path | None) -> str:
+    """The known_hosts file, read once and bounded: the one given (it must be there), else ~/.ssh/known_hosts
+    when it exists (without it every host key is unknown)."""
+    what = "--known-hosts"
+    if path is None:
+        path, what = default_known_hosts(), "known_hosts"
+        if not os.path.lexists(path):
+            return ""
+    if not os.path.lexists(path):
+        raise CredentialError(f"{what} {str(path)!r} not found")
+    try:
+        return read_text_limited(path, what, KNOWN_HOSTS_LIMIT)
+    except InputError as exc:
+        raise CredentialError(str(exc)) from None
+
+
+def _load_keys(paths: tuple[Path, ...], ask: Callable[[str], str] | None) -> tuple[Any, ...]:
+    """Each --ssh-key file read (bounded) and loaded now, before any probe: a passphrase is asked on a terminal;
+    a key that cannot be loaded (no terminal to ask on, garbage, a .pub file) is a CredentialError."""
+    if not paths:
+        return ()
+    loaded = []
+    for path in paths:
+        if not os.path.lexists(path):
+            raise CredentialError(f"--ssh-key {str(path)!r} not found")
+        try:
+            data = read_limited(path, "--ssh-key", SSH_KEY_LIMIT)
+            certificate = Path(f"{path}-cert.pub")
+            cert = read_limited(certificate, "--ssh-key certificate", SSH_KEY_LIMIT) if certificate.is_file() else None
+        except InputError as exc:
+            raise CredentialError(str(exc)) from None
+        loaded.append(load_client_key(path, data, cert, ask))
+    return tuple(loaded)
+
+
+def load_client_key(path: Path, data: bytes, certificate: bytes | None, ask: Callable[[str], str] | None) -> Any:
+    """An --ssh-key file's key pair (with its -cert.pub certificate, if any), loaded before any probe; a
+    passphrase is asked through `ask` (a terminal's prompt) when the key has one. CredentialError (exit 2) when
+    it cannot be loaded: no terminal to ask on, a wrong passphrase, garbage, a public key."""
+    import asyncssh  # noqa: PLC0415
+
+    name = str(path)
+    try:
+        try:
+            key = asyncssh.import_private_key(data)
+        except asyncssh.KeyImportError as exc:
+            if "passphrase" not in str(exc).lower():
+                raise
+            if ask is None:
+                raise CredentialError(
+                    f"--ssh-key {name!r} is protected by a passphrase: run on a terminal to be asked for it, or add the "
+                    "key to an ssh-agent (ssh-add) and run without --ssh-key"
+                ) from None
+            key = asyncssh.import_private_key(data, ask(f"Passphrase for {name}: "))
+        pairs = asyncssh.load_keypairs([(key, certificate)] if certificate else [key])
+    except (ValueError, asyncssh.Error) as exc:  # KeyImportError, KeyEncryptionError are ValueErrors
+        public = " (a .pub file is the public half: give the private key)" if data.lstrip().startswith(b"ssh-") else ""
+        raise CredentialError(
+            f"--ssh-key {name!r} cannot be loaded: {(str(exc).strip().splitlines() or [''])[0][:200]}{public}"
+        ) from None
+    return pairs[0]
 
 
 def _uid() -> int | None:

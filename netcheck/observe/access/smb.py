@@ -15,18 +15,22 @@ import contextlib
 import importlib.util
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from netcheck.errors import InputError
+from netcheck.files import MIB, read_limited
 from netcheck.model.address import is_address
-from netcheck.model.observations import AccountInfo, KerberosTry, SmbObservation, Step
+from netcheck.model.observations import CONNECTION_LOST, NO_NTLM_PASSWORD, AccountInfo, KerberosTry, SmbObservation, Step
 from netcheck.model.record import record
-from netcheck.observe.access.credentials import Account, AccountForm, Credentials, krb5_kdc
+from netcheck.observe.access.credentials import TICKET_CACHE_LIMIT, Account, AccountForm, Credentials, krb5_kdc
 
 KERBEROS_PORT = 88
+KRB5_CONF_LIMIT = MIB
 POLICIES = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
 LSA = r"SYSTEM\CurrentControlSet\Control\Lsa"
 REGISTRY_VALUES = ((POLICIES, "LocalAccountTokenFilterPolicy"), (POLICIES, "EnableLUA"), (LSA, "ForceGuest"))
@@ -46,16 +50,31 @@ def account_kind(account: Account, server_name: str = "") -> str:
     return "builtin-administrator" if account.name.lower() == "administrator" else "local"
 
 
+_VISIT = threading.local()
+"""The visit this thread makes (each SMB visit runs in a thread of its own): `scrub`, its password masker."""
+
+
+def _said(exc: Exception) -> str:
+    """An exception's text, the password masked before it is cut (a cut inside it would keep its start)."""
+    scrub = getattr(_VISIT, "scrub", None)
+    text = str(exc)
+    return (scrub(text) if scrub else text)[:200]
+
+
 def _step(exc: Exception) -> Step:
+    """A failed step: the status code the server answered with, if any, and what went wrong. A connection that
+    broke (impacket's NetBIOSError, whose getErrorCode itself fails, or a socket error) says so."""
+    if type(exc).__name__ == "NetBIOSError" or isinstance(exc, ConnectionError):  # a timeout is no broken connection
+        return Step(False, None, f"{CONNECTION_LOST}: {type(exc).__name__}: {_said(exc)}")
     code = None
     for getter in ("getErrorCode", "get_error_code"):
         if hasattr(exc, getter):
             try:
                 code = int(getattr(exc, getter)())
-            except (TypeError, ValueError):
+            except Exception:  # noqa: BLE001 - a library's error object that cannot say its code has none
                 code = None
             break
-    return Step(False, code, f"{type(exc).__name__}: {str(exc)[:200]}")
+    return Step(False, code, f"{type(exc).__name__}: {_said(exc)}")
 
 
 def observe_smb(
@@ -64,6 +83,7 @@ def observe_smb(
     """Walk the installer's path on one Windows agent (`name` as the plan gives it, at `address`), stopping where
     it breaks."""
     started = time.monotonic()
+    _VISIT.scrub = credentials.scrub
     obs = SmbObservation(address, account.text, account_kind(account), write_test=credentials.write_test)
 
     def done(current: SmbObservation) -> SmbObservation:
@@ -123,7 +143,7 @@ def _log_in(
     obs = replace(obs, kerberos=kerberos)
     if not credentials.password:
         why = kerberos.error if kerberos else "no password"
-        return None, replace(obs, login=Step(False, None, f"Kerberos did not log in ({why}) and there is no password for NTLM"))
+        return None, replace(obs, login=Step(False, None, f"Kerberos did not log in ({why}) and {NO_NTLM_PASSWORD}"))
     try:
         smb = SMBConnection(address, address, sess_port=port, timeout=timeout_s)
     except Exception as exc:  # noqa: BLE001
@@ -166,8 +186,8 @@ def _tickets(name: str, account: Account, credentials: Credentials, timeout_s: f
         return KerberosTry("not-tried", "needs-name", f"the agent is given as the address {name}: tickets are issued for names")
     from impacket.krb5.ccache import CCache  # noqa: PLC0415
 
-    try:
-        ccache = CCache.loadFile(str(cache.path))
+    try:  # the cache as read before the run (bounded: never a FIFO or a runaway file), else read now, bounded
+        ccache = CCache(cache.data or read_limited(cache.path, "Kerberos ticket cache", TICKET_CACHE_LIMIT))
     except Exception as exc:  # noqa: BLE001 - a damaged cache is a reason, not a crash
         why = f"the ticket cache ({cache.source}) cannot be read: {type(exc).__name__}"
         return KerberosTry("not-tried", "cache-unreadable", why)
@@ -192,8 +212,8 @@ def _tickets(name: str, account: Account, credentials: Credentials, timeout_s: f
     kdc = ""
     if not service_ok:
         config = os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0]
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            kdc = krb5_kdc(Path(config).read_text(encoding="utf-8")[:65536], realm)
+        with contextlib.suppress(InputError):  # a krb5.conf that is no regular file, or too big, names no KDC
+            kdc = krb5_kdc(read_limited(Path(config), "krb5.conf", KRB5_CONF_LIMIT).decode("utf-8", "replace"), realm)
         try:
             socket.create_connection((kdc or realm, KERBEROS_PORT), timeout=timeout_s).close()
         except OSError as exc:

@@ -9,6 +9,7 @@ or grow memory. The one file written (/tmp's exec test) is deleted by the same c
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import ipaddress
 import shlex
@@ -18,10 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from netcheck.files import read_text_limited
 from netcheck.model.address import is_address, parse_ip
 from netcheck.model.observations import CommandOutput, NameOnAgent, SshObservation, TcpFromAgent
 from netcheck.model.record import record
-from netcheck.observe.access.credentials import Account, Credentials, default_known_hosts
+from netcheck.observe.access.credentials import KNOWN_HOSTS_LIMIT, Account, Credentials, default_known_hosts
 
 INSTALL_HINT = "install netcheck with its extra from a checkout: pip install '.[install-check]' (README, Set up)"
 OUTPUT_CAP = 64 * 1024
@@ -85,14 +87,23 @@ async def _read_capped(stream: Any) -> bytes:
         kept += data[: max(0, OUTPUT_CAP - len(kept))]
 
 
-def _known_hosts_match(path: Path, name: str, address: str, port: int) -> tuple[list[Any], list[Any], list[Any]]:
-    """(trusted host keys, trusted CA keys, revoked keys) that known_hosts holds for this host, by its name or its
-    address (an entry under either counts, as with OpenSSH's default CheckHostIP=no)."""
+@functools.lru_cache(maxsize=4)
+def _parsed_known_hosts(text: str) -> Any:
     import asyncssh  # noqa: PLC0415
 
-    if not path.is_file():
-        return [], [], []
-    trusted, ca, revoked, *_rest = asyncssh.read_known_hosts(str(path)).match(name, address, port)
+    return asyncssh.import_known_hosts(text)
+
+
+def _known_hosts_match(credentials: Credentials, path: Path, name: str, address: str, port: int) -> tuple[list[Any], ...]:
+    """(trusted host keys, trusted CA keys, revoked keys) that known_hosts holds for this host, by its name or its
+    address (an entry under either counts, as with OpenSSH's default CheckHostIP=no). The file as read before
+    the probes (bounded); read here only when the caller did not (a bare Credentials)."""
+    text = credentials.known_hosts_text
+    if text is None:
+        if not path.is_file():
+            return [], [], []
+        text = read_text_limited(path, "known_hosts", KNOWN_HOSTS_LIMIT)
+    trusted, ca, revoked, *_rest = _parsed_known_hosts(text).match(name, address, port)
     return list(trusted), list(ca), list(revoked)
 
 
@@ -127,8 +138,11 @@ async def observe_ssh(
     def done(**changes: Any) -> SshObservation:
         return _replace(base, elapsed_ms=round((time.monotonic() - started) * 1000, 1), **changes)
 
+    def said(text: str) -> str:  # the server's words: the password masked before they are cut to one short line
+        return _first_line(credentials.scrub(text or ""))
+
     try:
-        trusted, ca, revoked = _known_hosts_match(known_path, name, address, port)
+        trusted, ca, revoked = _known_hosts_match(credentials, known_path, name, address, port)
     except (OSError, ValueError) as exc:
         return done(login="error", error=f"cannot read known_hosts {known_path}: {exc}")
     try:
@@ -143,14 +157,14 @@ async def observe_ssh(
             "config": None,
             "connect_timeout": step,
             "login_timeout": step,
-            "client_keys": [str(k) for k in credentials.ssh_keys] or None,
+            "client_keys": _client_keys(credentials) or None,
             "agent_path": () if credentials.ssh_agent else None,
             "password": credentials.password.reveal() if credentials.password else None,
             "kbdint_auth": False,
             "keepalive_interval": 0,
         }
         if credentials.ssh_keys or credentials.ssh_agent:
-            options["client_keys"] = [str(k) for k in credentials.ssh_keys] if credentials.ssh_keys else ()
+            options["client_keys"] = _client_keys(credentials) if credentials.ssh_keys else ()
         try:
             conn = await asyncio.wait_for(asyncssh.connect(address, port, **options), step * 2)
         except asyncssh.HostKeyNotVerifiable:
@@ -158,13 +172,13 @@ async def observe_ssh(
             fingerprint, key_type = await _fingerprint(address, port, step, algs)
             return done(fingerprint=fingerprint, key_type=key_type, host_key="changed")
     except asyncssh.PermissionDenied as exc:
-        return done(host_key="known", login="refused", error=_first_line(exc.reason))
+        return done(host_key="known", login="refused", error=said(exc.reason))
     except TimeoutError:
         return done(login="timeout", error=f"no answer within {step * 2:g} s")
     except asyncssh.DisconnectError as exc:
-        return done(login="closed", error=_first_line(exc.reason))
+        return done(login="closed", error=said(exc.reason))
     except (OSError, asyncssh.Error) as exc:
-        return done(login="error", error=_first_line(str(exc)) or type(exc).__name__)
+        return done(login="error", error=said(str(exc)) or type(exc).__name__)
     try:
         async with conn:
             key = conn.get_server_host_key()
@@ -180,7 +194,7 @@ async def observe_ssh(
     except TimeoutError:
         return done(login="ok", error="a command did not finish in time")
     except (OSError, asyncssh.Error) as exc:
-        return done(login="ok", error=_first_line(str(exc)) or type(exc).__name__)
+        return done(login="ok", error=said(str(exc)) or type(exc).__name__)
     return done(fingerprint=fingerprint, key_type=key_type, host_key="known", login="ok", auth=auth, **facts)
 
 
@@ -285,6 +299,11 @@ async def _probe(conn: Any, address: str, port: int, tool: str, step: float) -> 
         outcome = "error"
     message = next((line.split(": ")[-1].strip() for line in text.splitlines() if "rc=" not in line and line.strip()), "")
     return TcpFromAgent(ip, port, outcome, message[:200], tool, elapsed)
+
+
+def _client_keys(credentials: Credentials) -> list[Any]:
+    """The keys loaded before the run; their paths when a caller built Credentials without loading them."""
+    return list(credentials.client_keys) or [str(k) for k in credentials.ssh_keys]
 
 
 def _first_line(text: str) -> str:
