@@ -29,7 +29,7 @@ from netcheck.address import is_address
 from netcheck.collector import fewer_collections
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, REPORT_LIMIT, OutputError, output_target, read_limited, read_text_limited, write_output
-from netcheck.model import Check, Method, Phase, Report, Role, Topology, Verdict
+from netcheck.model import Check, Method, Phase, Product, Report, Role, Topology, Verdict
 from netcheck.report.formats import Format
 
 if TYPE_CHECKING:
@@ -179,6 +179,14 @@ def _topology_options(parser: argparse.ArgumentParser) -> None:
         "--agents-file", metavar="FILE", type=Path, help="A file with one agent a line: HOST or HOST,windows|linux; '#' comments."
     )
     parser.add_argument("--plan", metavar="FILE.toml", type=Path, help="A TOML plan file with the topology (see README).")
+    parser.add_argument("--product", metavar=_choices(Product), type=_choice(Product),
+        help="Whose connection sheet the links follow. [default: backup-advanced-11]")  # fmt: skip
+    parser.add_argument("--storage-node", metavar="NAME", action="append", help="A storage node. Repeat for more.")
+    parser.add_argument("--vcenter", metavar="NAME", action="append",
+        help="A vCenter Server or ESX(i) host the Agent for VMware reaches (Backup Advanced 11). Repeat for more.")  # fmt: skip
+    parser.add_argument("--cloud-storage", metavar="HOST", action="append",
+        help="The cloud storage host the agents back up to (Backup Advanced 11). Repeat for more.")  # fmt: skip
+    parser.add_argument("--catalog", metavar="NAME", action="append", help="A catalog (Cyber Protect 15). Repeat for more.")
 
 
 def _report_options(parser: argparse.ArgumentParser, *, redact: bool = True) -> None:
@@ -293,6 +301,7 @@ def check(args: argparse.Namespace) -> int:
                 retries=args.retries,
                 concurrency=args.concurrency,
                 rate_pps=args.rate,
+                product=topology.product,
                 dns_servers=tuple(args.dns_server or ()),
                 hosts_path=args.hosts_file,
                 identify_services=args.identify,
@@ -419,6 +428,8 @@ def _listen_parser() -> _Parser:
         help="Stop by itself after this long. [default: 600]")  # fmt: skip
     add("--token", metavar="TOKEN", help="Prove to 'check --token' that both share it (or set NETCHECK_TOKEN).")
     add("--bind", metavar="ADDRESS", default="0.0.0.0", help="The address to listen on. [default: 0.0.0.0]")  # noqa: S104
+    add("--product", metavar=_choices(Product), type=_choice(Product), default=Product.BACKUP_ADVANCED_11,
+        help="Answer on this product's ports when no --port is given. [default: backup-advanced-11]")  # fmt: skip
     add("--max-connections", metavar="N", type=_number(int, 1, 4096), default=64,
         help="Connections served at once at most. [default: 64]")  # fmt: skip
     add("--log", metavar="FILE", type=Path, help="Append each peer as a JSON line to FILE.")
@@ -428,10 +439,10 @@ def _listen_parser() -> _Parser:
 
 def listen(args: argparse.Namespace) -> int:
     """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    from netcheck.matrix import PRODUCT_PORT_KEYS, port_number  # noqa: PLC0415
+    from netcheck.matrix import listening_ports  # noqa: PLC0415
 
     with _guarded():
-        ports = args.port or [port_number(key) for key in PRODUCT_PORT_KEYS]
+        ports = args.port or listening_ports(args.product)
         _listen(ports, args.duration, args.token, args.bind, args.max_connections, args.log, args.quiet)
     return EXIT_PASS
 
@@ -478,6 +489,7 @@ def _read_text(path: Path, what: str) -> str:
 
 def _topology(args: argparse.Namespace) -> tuple[Topology, PlanFile]:
     """The topology from --plan, --agents-file and the options (options win over the plan file)."""
+    from netcheck import topology as parse  # noqa: PLC0415
     from netcheck.topology import PlanFile, build_topology, parse_agent_spec, parse_agents_file, parse_plan  # noqa: PLC0415
 
     plan_file = parse_plan(_read_text(args.plan, "plan file"), filename=str(args.plan)) if args.plan else PlanFile()
@@ -489,6 +501,14 @@ def _topology(args: argparse.Namespace) -> tuple[Topology, PlanFile]:
         license_server=args.license_server or plan_file.license_server,
         agents=agent_groups,
         ports=plan_file.ports,
+        components=parse.component_hosts(
+            plan_file,
+            storage_node=args.storage_node,
+            vcenter=args.vcenter,
+            cloud_storage=args.cloud_storage,
+            catalog=args.catalog,
+        ),
+        product=args.product or plan_file.product,
     )
     return topology, plan_file
 

@@ -23,6 +23,33 @@ class Role(StrEnum):
     MANAGEMENT_SERVER = "management-server"
     AGENT = "agent"
     LICENSE_SERVER = "license-server"
+    STORAGE_NODE = "storage-node"
+    VCENTER = "vcenter"
+    """A VMware vCenter Server or ESX(i) host the Agent for VMware reaches."""
+    CLOUD_STORAGE = "cloud-storage"
+    """The cloud storage agents back up to (its host as the user gives it)."""
+    CATALOG = "catalog"
+    """Cyber Protect 15's catalog, which indexes the storage node's data."""
+    BROWSER = "browser"
+    """A web browser opening the management server's web page (the console's machine, or any machine)."""
+
+
+class Product(StrEnum):
+    """The product generation whose connection sheet the matrix follows (its profile)."""
+
+    BACKUP_ADVANCED_11 = "backup-advanced-11"
+    CYBER_PROTECT_15 = "cyber-protect-15"
+
+    @property
+    def full_name(self) -> str:
+        """The product's name as its documentation writes it."""
+        return _PRODUCT_TITLES[self]
+
+
+_PRODUCT_TITLES = {
+    Product.BACKUP_ADVANCED_11: "Acronis Backup Advanced 11.5/11.7",
+    Product.CYBER_PROTECT_15: "Acronis Cyber Protect 15",
+}
 
 
 class AgentOS(StrEnum):
@@ -118,13 +145,18 @@ class Topology:
     agents: tuple[Target, ...] = ()
     ports: Mapping[PortKey, int] = field(default_factory=dict)
     """The plan file's [ports]: ports the product was configured with instead of the defaults."""
+    components: Mapping[Role, tuple[Target, ...]] = field(default_factory=dict)
+    """The other machines, by role: storage nodes, vCenter/ESX(i) hosts, cloud storage, catalogs."""
+    product: Product = Product.BACKUP_ADVANCED_11
 
     def targets(self, role: Role) -> tuple[Target, ...]:
         """The machines of the topology that have `role`."""
         if role is Role.AGENT:
             return self.agents
         named = {Role.MANAGEMENT_SERVER: self.management_server, Role.LICENSE_SERVER: self.license_server}.get(role)
-        return (named,) if named else ()
+        if named:
+            return (named,)
+        return self.components.get(role, ())
 
 
 def check_id(kind: Kind, source: Role, target: str, port: int | None = None, *, aspect: str | None = None, host: str = "") -> str:
@@ -179,6 +211,8 @@ class Check:
     """For links and services: which port of the matrix this is (its number may be configured otherwise)."""
     aspect: Aspect | None = None
     """For host and discovery checks: what is looked at."""
+    documented_in: str = ""
+    """For links: the product document and section that state the link (joined when links share a check)."""
 
 
 Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | AccessEvidence | AgentNameEvidence | Mapping[str, Any]"
@@ -230,6 +264,8 @@ class Report:
     results: tuple[Result, ...]
     merged_from: tuple[Vantage, ...] = ()
     """The vantage points of the reports a merged report was made from."""
+    product: Product = Product.BACKUP_ADVANCED_11
+    """Whose connection sheet the checks follow (the profile)."""
 
     def count(self, verdict: Verdict) -> int:
         return self._counts[verdict]

@@ -44,7 +44,7 @@ from netcheck.errors import InputError
 from netcheck.host.facts import HostFacts, host_facts, os_description, vantage
 from netcheck.host.windows import SYN_ON_WINDOWS
 from netcheck.matrix import PortKey
-from netcheck.model import Check, Kind, Method, Phase, Report, Result, Role, State, Target, Vantage, check_id, link_key
+from netcheck.model import Check, Kind, Method, Phase, Product, Report, Result, Role, State, Target, Vantage, check_id, link_key
 from netcheck.names.dns import DnsConfig, system_dns_config
 from netcheck.names.hosts import default_hosts_path
 from netcheck.names.observe import HostsSource, NameObservation, load_hosts, observe_name
@@ -86,6 +86,8 @@ class RunOptions:
     """Who logs in to the agents for the access checks (None: they are skipped)."""
     servers: tuple[tuple[Target, int], ...] = ()
     """The management server and license server with their product port: agents visited through SSH must reach them."""
+    product: Product = Product.BACKUP_ADVANCED_11
+    """Whose connection sheet the checks follow: the report names it."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ def run(
         phase=options.phase,
         method=str(options.method),
         results=tuple(results),
+        product=options.product,
     )
 
 

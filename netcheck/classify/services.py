@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from netcheck.handshake import ResponderAnswer
-from netcheck.matrix import PortKey
+from netcheck.matrix import PORTS, PortKey, Protocol
 from netcheck.model import Check, Kind, Result, State, Verdict, check_id
 from netcheck.observations import (
     ServiceAnswer,
@@ -44,8 +44,9 @@ def judge_identified(
     link: Result, answer: ServiceAnswer, *, expect_responder: bool, now: datetime
 ) -> tuple[Result, Result | None]:
     """The link's result with what answered in its evidence, and the service's own result (None: nothing to say)."""
-    if link.check.port_key is PortKey.INSTALL and isinstance(answer, UnknownService) and not expect_responder:
-        return link, None  # nothing is expected to answer on 25001 before installation: nothing to say
+    key = link.check.port_key
+    if key is not None and PORTS[key].protocol is Protocol.OTHER and isinstance(answer, UnknownService) and not expect_responder:
+        return link, None  # a protocol netcheck does not identify (25001, 8080, 7780, ...): nothing to say
     service = replace(
         classify_service(service_check(link.check), answer, expect_responder=expect_responder, now=now), address=link.address
     )

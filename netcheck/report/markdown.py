@@ -24,6 +24,7 @@ def render_markdown(report: Report) -> str:
             f"addresses {markdown(addresses)}"
         )
     lines += [
+        f"- **Product:** {markdown(report.product.full_name)} ({markdown(report.product)})",
         f"- **netcheck:** {markdown(report.tool_version)}; phase {markdown(report.phase)}; method {markdown(report.method)}",
         f"- **Started:** {markdown(report.started_at)}; took {report.duration_s:.1f} s",
         "",
