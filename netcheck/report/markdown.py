@@ -39,6 +39,8 @@ def render_markdown(report: Report) -> str:
             lines.append(f"- **{result.verdict.upper()}** {markdown_code(link_label(result))}{where}: {markdown(result.detail)}")
             if result.remediation:
                 lines.append(f"  - Fix: {markdown(result.remediation)}")
+            if result.check.documented_in:
+                lines.append(f"  - Documented in: {markdown(result.check.documented_in)}")
         lines.append("")
     if report.merged_from:
         sources, targets, cells = link_matrix(report)

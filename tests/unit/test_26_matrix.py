@@ -364,3 +364,12 @@ def test_a_report_of_an_earlier_version_is_backup_advanced() -> None:
     data = json.loads(render_json(_report(ABA)))
     del data["product"]
     assert parse_report(json.dumps(data)).product is ABA
+
+
+def test_the_ticket_says_where_a_failing_link_is_documented() -> None:
+    from netcheck.report.markdown import render_markdown  # noqa: PLC0415
+
+    report = _report(CP15)
+    failed = replace(report.results[0], verdict=Verdict.FAIL, remediation="Allow it.")
+    text = render_markdown(replace(report, results=(failed,)))
+    assert f"  - Documented in: {CP15_DIAGRAM}" in text
