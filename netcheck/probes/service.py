@@ -27,14 +27,13 @@ async def identify_service(  # noqa: PLR0911 - one way a kind of port
             return await _tls(address, port, timeout_s)
         case PortKey.VSPHERE_902 | PortKey.CLOUD_44445 | PortKey.CLOUD_55556:
             return UnknownService()  # no document says what speaks there: nothing to identify
+        case PortKey.CP_WEB:  # the web console and REST API: a TLS handshake first, and nothing else to the product
+            session = await _tls(address, port, timeout_s)
+            if isinstance(session, UnknownService):  # not TLS: perhaps `netcheck listen` stands in for it
+                return await responder_handshake(address, port, timeout_s, token) or session
+            return session
         case (
-            PortKey.INSTALL
-            | PortKey.PRODUCT
-            | PortKey.WEB
-            | PortKey.CP_MANAGEMENT
-            | PortKey.CP_WEB
-            | PortKey.STORAGE_DATA
-            | PortKey.CATALOG_INDEX
+            PortKey.INSTALL | PortKey.PRODUCT | PortKey.WEB | PortKey.CP_MANAGEMENT | PortKey.STORAGE_DATA | PortKey.CATALOG_INDEX
         ):
             answer = await responder_handshake(address, port, timeout_s, token)
             if answer is not None:

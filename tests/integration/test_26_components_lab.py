@@ -163,3 +163,10 @@ def test_listen_answers_on_the_cyber_protect_ports(components: dict[str, Host], 
     found = services(report)
     assert found[(CATALOG, 7780)]["verdict"] == found[(CATALOG, 9876)]["verdict"] == "pass", proc.stdout
     assert "verified end to end" in found[(CATALOG, 7780)]["detail"]
+    web = netcheck(
+        components["agent"], "--from", "browser", *CP15, "--management-server", CATALOG, "--expect-responder",
+        "--token", "lab-s3cret", "--format", "json",
+    )  # fmt: skip
+    found = services(json.loads(web.stdout))
+    # 9877 is tried with a TLS handshake first; the responder, which is not TLS, is then asked
+    assert found[(CATALOG, 9877)]["verdict"] == "pass" and "verified end to end" in found[(CATALOG, 9877)]["detail"]
