@@ -124,9 +124,18 @@ def _who(name: str | None, role: Role | None) -> str:
     return _value(name) if name else f"any {role or 'host'}"
 
 
+COMMENT_MAX = 128
+"""The longest rule comment: nftables refuses more (iptables takes 256)."""
+
+
 def _comment(rule: Rule) -> str:
-    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes."""
-    return _COMMENT_UNSAFE.sub(" ", f"Acronis {rule.purpose} ({rule.source_role or 'any'} -> {rule.destination_role})")
+    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes, and to
+    COMMENT_MAX characters (the purposes of links that share a rule are shortened, never the roles)."""
+    roles = f" ({rule.source_role or 'any'} -> {rule.destination_role})"
+    text = f"Acronis {rule.purpose}"
+    if len(text) + len(roles) > COMMENT_MAX:
+        text = text[: COMMENT_MAX - len(roles) - 3].rstrip() + "..."
+    return _COMMENT_UNSAFE.sub(" ", text + roles)
 
 
 def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:

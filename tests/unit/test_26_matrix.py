@@ -373,3 +373,16 @@ def test_the_ticket_says_where_a_failing_link_is_documented() -> None:
     failed = replace(report.results[0], verdict=Verdict.FAIL, remediation="Allow it.")
     text = render_markdown(replace(report, results=(failed,)))
     assert f"  - Documented in: {CP15_DIAGRAM}" in text
+
+
+@pytest.mark.parametrize("product", list(Product))
+def test_rule_comments_fit_nftables(product: Product) -> None:
+    """Links that share a rule join their purposes; nftables takes at most 128 characters of comment."""
+    rules = firewall_rules(everything(product))
+    for fmt in (RuleFormat.NFTABLES, RuleFormat.IPTABLES, RuleFormat.NETSH):
+        for line in render_rules(rules, fmt).splitlines():
+            if "comment" in line or "name=" in line:
+                comment = line.split('comment "')[-1].split("comment '")[-1].split('name="')[-1]
+                assert len(comment.split('"')[0].split("'")[0]) <= 128, line
+    joined = next(r for r in rules if r.source == WIN.name and r.destination == MS.name)
+    assert product is CP15 or "; " in joined.purpose  # Backup Advanced: registration (page 1) and page 2's purpose
