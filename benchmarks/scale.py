@@ -5,10 +5,10 @@
 
 The lab: a console, a router, and two agent namespaces that each take a whole address prefix as local
 (`ip route add local PREFIX dev lo`), so N agents cost no per-address setup and the console keeps a single
-neighbour entry (the router). Three quarters of the agents listen on 22 and 445 and reset 25001; a quarter
-drop everything. netcheck probes each agent's links of the connection matrix (an agent of unknown OS has
-three: 445, 25001 and 22), with its default options and with tuned ones, and nmap scans the same ports of
-the same addresses, in the same run:
+neighbour entry (the router). Three quarters of the agents listen on 22 and 445 and reset 25001 and 9876; a
+quarter drop everything. netcheck probes each agent's links of the connection matrix (an agent of unknown OS
+has four from the console: 445, 25001 and 22 to install it, 9876 to manage it), with its default options
+and with tuned ones, and nmap scans the same ports of the same addresses, in the same run:
 
     netcheck check --method syn --no-identify        vs  nmap -Pn -sS -T5 --min-rate 10000 --max-retries 1
     netcheck check --method connect --no-identify    vs  nmap -Pn -sT -T4 --max-retries 1
@@ -23,7 +23,7 @@ nmap itself miss about one answering link in 600 to a double loss).
 
 It prints wall time, peak RSS and, per netcheck run, how many links agree with nmap (netcheck's
 `unreachable` counts as nmap's `filtered`: nmap has no such state) and how many are right (the lab knows
-the truth: listening agents are open on 22 and 445 and closed on 25001, silent ones filtered).
+the truth: listening agents are open on 22 and 445 and closed on 25001 and 9876, silent ones filtered).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from tests.lab.netns import Host, Lab, LabError, sweep_stale_namespaces  # noqa:
 
 OPEN_PREFIX = ipaddress.ip_network("198.19.0.0/17")  # up to 32,766 listening agents
 DROP_PREFIX = ipaddress.ip_network("198.19.128.0/17")  # up to 32,766 silent agents
-PORTS = (22, 445, 25001)
+PORTS = (22, 445, 25001, 9876)
 
 MEASURE = """
 import json, resource, subprocess, sys, time
@@ -168,7 +168,7 @@ flight. (`--retries 0` for connect probes is no tuning: with 1,024 in flight, so
 
 
 def truth(address: str, port: int) -> str:
-    return "open" if port != 25001 and ipaddress.ip_address(address) in OPEN_PREFIX else \
+    return "open" if port in (22, 445) and ipaddress.ip_address(address) in OPEN_PREFIX else \
         "closed" if ipaddress.ip_address(address) in OPEN_PREFIX else "filtered"  # fmt: skip
 
 

@@ -60,7 +60,9 @@ def check(args: argparse.Namespace) -> int:
     output = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
     request = CheckRequest(
         plan=args.plan, agents=args.agent or (), agents_file=args.agents_file, management_server=args.management_server,
-        license_server=args.license_server, vantage=args.vantage_role, phase=args.phase, method=args.method,
+        license_server=args.license_server, product=args.product, storage_nodes=args.storage_node or (),
+        vcenters=args.vcenter or (), cloud_storage=args.cloud_storage or (), catalogs=args.catalog or (),
+        vantage=args.vantage_role, phase=args.phase, method=args.method,
         dns_servers=args.dns_server or (), hosts_file=args.hosts_file, expect_responder=args.expect_responder,
         token=args.token, timeout_s=args.timeout, retries=args.retries, concurrency=args.concurrency, rate_pps=args.rate,
         identify=args.identify, user=args.user, password_file=args.password_file, ssh_keys=args.ssh_key or (),
@@ -112,7 +114,9 @@ def ports(args: argparse.Namespace) -> int:
             check_writable(args.output)
         topology, _plan_file = load_topology(
             plan=args.plan, agents=args.agent or (), agents_file=args.agents_file,
-            management_server=args.management_server, license_server=args.license_server,
+            management_server=args.management_server, license_server=args.license_server, product=args.product,
+            storage_nodes=args.storage_node or (), vcenters=args.vcenter or (), cloud_storage=args.cloud_storage or (),
+            catalogs=args.catalog or (),
         )  # fmt: skip
         write_text(args.output, [render_rules(firewall_rules(topology), args.rule_format)])
     return EXIT_PASS
@@ -120,13 +124,13 @@ def ports(args: argparse.Namespace) -> int:
 
 def listen(args: argparse.Namespace) -> int:
     """Answer netcheck's handshake on the product's ports, so 'check' can verify links end to end."""
-    from netcheck.model.matrix import PRODUCT_PORT_KEYS, port_number  # noqa: PLC0415
+    from netcheck.model.matrix import listening_ports  # noqa: PLC0415
     from netcheck.observe.session import token_bytes  # noqa: PLC0415
     from netcheck.responder import ListenOptions  # noqa: PLC0415
     from netcheck.responder import listen as answer  # noqa: PLC0415
 
     with _guarded():
-        ports = tuple(args.port or [port_number(key) for key in PRODUCT_PORT_KEYS])
+        ports = tuple(args.port or listening_ports(args.product))
         token = token_bytes(args.token)
         listening = ListenOptions(ports, args.duration, token, args.bind, args.max_connections)
         answer(listening, log=args.log, quiet=args.quiet, say=_say)

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from netcheck.model.kinds import Method, Phase, Role
+from netcheck.model.kinds import Method, Phase, Product, Role
 from netcheck.report.formats import Format
 
 DESCRIPTION = """Will each network connection of an Acronis Backup Advanced deployment work? netcheck probes every
@@ -136,6 +136,14 @@ def topology_options(parser: argparse.ArgumentParser) -> None:
         "--agents-file", metavar="FILE", type=Path, help="A file with one agent a line: HOST or HOST:windows|linux; '#' comments."
     )
     parser.add_argument("--plan", metavar="FILE.toml", type=Path, help="A TOML plan file with the topology (see README).")
+    parser.add_argument("--product", metavar=choices(Product), type=choice(Product),
+        help="Whose connection sheet the links follow. [default: backup-advanced-11]")  # fmt: skip
+    parser.add_argument("--storage-node", metavar="NAME", action="append", help="A storage node. Repeat for more.")
+    parser.add_argument("--vcenter", metavar="NAME", action="append",
+        help="A vCenter Server or ESX(i) host the Agent for VMware reaches (Backup Advanced 11). Repeat for more.")  # fmt: skip
+    parser.add_argument("--cloud-storage", metavar="HOST", action="append",
+        help="The cloud storage host the agents back up to (Backup Advanced 11). Repeat for more.")  # fmt: skip
+    parser.add_argument("--catalog", metavar="NAME", action="append", help="A catalog (Cyber Protect 15). Repeat for more.")
 
 
 def report_options(parser: argparse.ArgumentParser, *, redact: bool = True) -> None:
@@ -157,6 +165,9 @@ CHECK_EPILOG = """Examples:
   netcheck check --plan site.toml --phase post-install
   netcheck check --from agent --management-server ms --dns-server 198.18.0.53 --hosts-file agent-hosts.txt
   netcheck check --agents-file agents.txt --user 'CORP\\installer' --ssh-key ~/.ssh/id_ed25519
+  netcheck check --from agent --management-server ms --storage-node sn1 --vcenter vc1 --cloud-storage backup.example.com
+  netcheck check --product cyber-protect-15 --from agent --management-server ms --storage-node sn1
+  netcheck check --from browser --management-server ms
 
 Exit codes: 0 all passed, 1 a check failed, 2 bad input, 3 netcheck itself failed."""
 
@@ -269,6 +280,8 @@ def listen_parser() -> Parser:
         help="Stop by itself after this long. [default: 600]")  # fmt: skip
     add("--token", metavar="TOKEN", help="Prove to 'check --token' that both share it (or set NETCHECK_TOKEN).")
     add("--bind", metavar="ADDRESS", default="0.0.0.0", help="The address to listen on. [default: 0.0.0.0]")  # noqa: S104
+    add("--product", metavar=choices(Product), type=choice(Product), default=Product.BACKUP_ADVANCED_11,
+        help="Answer on this product's ports when no --port is given. [default: backup-advanced-11]")  # fmt: skip
     add("--max-connections", metavar="N", type=number(int, 1, 4096), default=64,
         help="Connections served at once at most. [default: 64]")  # fmt: skip
     add("--log", metavar="FILE", type=Path, help="Append each peer as a JSON line to FILE.")

@@ -276,9 +276,12 @@ class Server:
 
 
 PURPOSES = {
-    a.link.dest: a.link.purpose
-    for a in links_for(Role.AGENT, management_server=True)
-    if a.link.dest in (Role.MANAGEMENT_SERVER, Role.LICENSE_SERVER)
+    dest: "; ".join(
+        a.link.purpose
+        for a in links_for(Role.AGENT, management_server=True)
+        if a.link.dest is dest and a.link.port_key is PortKey.PRODUCT
+    )
+    for dest in (Role.MANAGEMENT_SERVER, Role.LICENSE_SERVER)
 }
 """Why an agent connects to each server, as the product's connection matrix says."""
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from netcheck.model.checks import Check, Result, check_id
 from netcheck.model.kinds import Kind, State, Verdict
-from netcheck.model.matrix import PortKey
+from netcheck.model.matrix import PORTS, PortKey, Protocol
 from netcheck.model.observations import (
     ResponderAnswer,
     ServiceAnswer,
@@ -45,8 +45,9 @@ def judge_identified(
     link: Result, answer: ServiceAnswer, *, expect_responder: bool, now: datetime
 ) -> tuple[Result, Result | None]:
     """The link's result with what answered in its evidence, and the service's own result (None: nothing to say)."""
-    if link.check.port_key is PortKey.INSTALL and isinstance(answer, UnknownService) and not expect_responder:
-        return link, None  # nothing is expected to answer on 25001 before installation: nothing to say
+    key = link.check.port_key
+    if key is not None and PORTS[key].protocol is Protocol.OTHER and isinstance(answer, UnknownService) and not expect_responder:
+        return link, None  # a protocol netcheck does not identify (25001, 8080, 7780, ...): nothing to say
     service = replace(
         classify_service(service_check(link.check), answer, expect_responder=expect_responder, now=now), address=link.address
     )

@@ -29,7 +29,26 @@ def _service_fix(check: Check) -> str:
                 f"Nothing answers SSH on TCP {port} of {target}: install and start the SSH server (openssh-server / sshd) "
                 f"there; if a firewall forges this reset, allow TCP {port} instead."
             )
-        case PortKey.INSTALL | PortKey.PRODUCT | None:
+        case PortKey.VSPHERE_HTTPS | PortKey.VSPHERE_902:
+            return (
+                f"Nothing answers on TCP {port} of {target}: check that it is the vCenter Server or ESX(i) host and that "
+                f"its services run; if a firewall forges this reset, allow TCP {port} instead."
+            )
+        case PortKey.CLOUD_HTTPS | PortKey.CLOUD_44445 | PortKey.CLOUD_55556:
+            return (
+                f"Nothing answers on TCP {port} of {target}: check that {target} is the cloud storage's address the product "
+                f"uses; if a firewall forges this reset, allow TCP {port} outbound instead."
+            )
+        case (
+            PortKey.INSTALL
+            | PortKey.PRODUCT
+            | PortKey.WEB
+            | PortKey.CP_MANAGEMENT
+            | PortKey.CP_WEB
+            | PortKey.STORAGE_DATA
+            | PortKey.CATALOG_INDEX
+            | None
+        ):
             return f"Start the service that should answer on TCP {port} of {target}."
         case _:
             assert_never(key)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from netcheck.model.kinds import AgentOS, Aspect, Kind, Phase, Role, State, Verdict
+from netcheck.model.kinds import AgentOS, Aspect, Kind, Phase, Product, Role, State, Verdict
 from netcheck.model.record import record
 
 if TYPE_CHECKING:
@@ -38,13 +38,18 @@ class Topology:
     agents: tuple[Target, ...] = ()
     ports: Mapping[PortKey, int] = field(default_factory=dict)
     """The plan file's [ports]: ports the product was configured with instead of the defaults."""
+    components: Mapping[Role, tuple[Target, ...]] = field(default_factory=dict)
+    """The other machines, by role: storage nodes, vCenter/ESX(i) hosts, cloud storage, catalogs."""
+    product: Product = Product.BACKUP_ADVANCED_11
 
     def targets(self, role: Role) -> tuple[Target, ...]:
         """The machines of the topology that have `role`."""
         if role is Role.AGENT:
             return self.agents
         named = {Role.MANAGEMENT_SERVER: self.management_server, Role.LICENSE_SERVER: self.license_server}.get(role)
-        return (named,) if named else ()
+        if named:
+            return (named,)
+        return self.components.get(role, ())
 
 
 def check_id(kind: Kind, source: Role, target: str, port: int | None = None, *, aspect: str | None = None, host: str = "") -> str:
@@ -99,6 +104,8 @@ class Check:
     """For links and services: which port of the matrix this is (its number may be configured otherwise)."""
     aspect: Aspect | None = None
     """For host and discovery checks: what is looked at."""
+    documented_in: str = ""
+    """For links: the product document and section that state the link (joined when links share a check)."""
 
 
 Evidence: TypeAlias = "TcpReply | NameObservation | ServiceAnswer | AccessEvidence | AgentNameEvidence | Mapping[str, Any]"
@@ -150,6 +157,8 @@ class Report:
     results: tuple[Result, ...]
     merged_from: tuple[Vantage, ...] = ()
     """The vantage points of the reports a merged report was made from."""
+    product: Product = Product.BACKUP_ADVANCED_11
+    """Whose connection sheet the checks follow (the profile)."""
 
     _counts: Counter[Verdict] = field(init=False, repr=False, compare=False, hash=False)
     """Results by verdict, counted once: the summary, the exit code and the last line each ask."""

@@ -13,6 +13,33 @@ class Role(StrEnum):
     MANAGEMENT_SERVER = "management-server"
     AGENT = "agent"
     LICENSE_SERVER = "license-server"
+    STORAGE_NODE = "storage-node"
+    VCENTER = "vcenter"
+    """A VMware vCenter Server or ESX(i) host the Agent for VMware reaches."""
+    CLOUD_STORAGE = "cloud-storage"
+    """The cloud storage agents back up to (its host as the user gives it)."""
+    CATALOG = "catalog"
+    """Cyber Protect 15's catalog, which indexes the storage node's data."""
+    BROWSER = "browser"
+    """A web browser opening the management server's web page (the console's machine, or any machine)."""
+
+
+class Product(StrEnum):
+    """The product generation whose connection sheet the matrix follows (its profile)."""
+
+    BACKUP_ADVANCED_11 = "backup-advanced-11"
+    CYBER_PROTECT_15 = "cyber-protect-15"
+
+    @property
+    def full_name(self) -> str:
+        """The product's name as its documentation writes it."""
+        return _PRODUCT_TITLES[self]
+
+
+_PRODUCT_TITLES = {
+    Product.BACKUP_ADVANCED_11: "Acronis Backup Advanced 11.5/11.7",
+    Product.CYBER_PROTECT_15: "Acronis Cyber Protect 15",
+}
 
 
 class AgentOS(StrEnum):

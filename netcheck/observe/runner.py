@@ -39,7 +39,7 @@ from netcheck.classify.access import access_os, access_skip, classify_access, se
 from netcheck.errors import InputError
 from netcheck.model.address import ip_version, is_address
 from netcheck.model.checks import Check, Report, Result, Target, Vantage, check_id, link_key
-from netcheck.model.kinds import AgentOS, Kind, Method, Phase, Role, State
+from netcheck.model.kinds import AgentOS, Kind, Method, Phase, Product, Role, State
 from netcheck.model.matrix import PortKey
 from netcheck.model.observations import DiscoveryFacts, HostFacts, Observation, Reply, ServiceAnswer, ServiceFailure, TcpReply
 from netcheck.model.record import record
@@ -87,6 +87,8 @@ class RunOptions:
     """Who logs in to the agents for the access checks (None: they are skipped)."""
     servers: tuple[tuple[Target, int], ...] = ()
     """The management server and license server with their product port: agents visited through SSH must reach them."""
+    product: Product = Product.BACKUP_ADVANCED_11
+    """Whose connection sheet the checks follow: the report names it."""
 
 
 @record
@@ -167,6 +169,7 @@ def run(
         phase=options.phase,
         method=str(options.method),
         results=tuple(results),
+        product=options.product,
     )
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from netcheck.errors import InputError
 from netcheck.files import PLAN_LIMIT, read_limited
 from netcheck.model.checks import Check, Report, Topology
-from netcheck.model.kinds import Method, Phase, Role
+from netcheck.model.kinds import Method, Phase, Product, Role
 from netcheck.model.record import record
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ class CheckRequest:
     agents_file: Path | None = None
     management_server: str | None = None
     license_server: str | None = None
+    product: Product | None = None
+    storage_nodes: Sequence[str] = ()
+    vcenters: Sequence[str] = ()
+    cloud_storage: Sequence[str] = ()
+    catalogs: Sequence[str] = ()
     vantage: Role | None = None
     phase: Phase | None = None
     method: Method | None = None
@@ -72,6 +77,11 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
         agents_file=request.agents_file,
         management_server=request.management_server,
         license_server=request.license_server,
+        product=request.product,
+        storage_nodes=request.storage_nodes,
+        vcenters=request.vcenters,
+        cloud_storage=request.cloud_storage,
+        catalogs=request.catalogs,
     )
     role = request.vantage or plan_file.vantage or Role.CONSOLE
     dns_servers = tuple(parse_address(server, what="--dns-server") for server in request.dns_servers)
@@ -93,6 +103,7 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
         retries=request.retries,
         concurrency=request.concurrency,
         rate_pps=request.rate_pps,
+        product=topology.product,
         dns_servers=dns_servers,
         hosts_path=request.hosts_file,
         identify_services=request.identify,

@@ -11,11 +11,12 @@ import io
 import ipaddress
 import re
 import shlex
+from dataclasses import replace
 from enum import StrEnum
 
 from netcheck.model.checks import Target, Topology
 from netcheck.model.kinds import Role
-from netcheck.model.matrix import links_for, merge_ranges, port_number, source_ranges
+from netcheck.model.matrix import EXPOSED, links_for, merge_ranges, port_number, source_ranges
 from netcheck.model.record import record
 
 __all__ = ["Rule", "RuleFormat", "firewall_rules", "merge_ranges", "render_rules", "source_ranges"]
@@ -32,23 +33,41 @@ class RuleFormat(StrEnum):
 class Rule:
     source: str | None
     """A host name or address; None when the topology does not name it (any host of that role)."""
-    source_role: Role
+    source_role: Role | None
+    """None: any host (a port whose clients the product's documentation does not name)."""
     destination: str | None
     destination_role: Role
     port: int
     source_ports: tuple[tuple[int, int], ...]
     purpose: str
+    documented_in: str = ""
+    """The product document and section that state the link."""
 
 
 def firewall_rules(topology: Topology) -> list[Rule]:
-    """One rule per (link, source, destination) the topology names; unnamed sources stay None (any host of the role).
+    """One rule per (link, source, destination) the topology names, for the topology's product; unnamed
+    sources stay None (any host of the role). Links that share a rule join their purposes and documents.
 
-    An empty topology gives the generic rules of a deployment with a management server and a license server.
+    An empty topology gives the generic rules of a deployment with a management server and a license server
+    (and, for Backup Advanced 11, every other component of its sheet). A license server given as the management
+    server's own name is the same machine: no rule from it to itself.
     """
-    generic = not (topology.agents or topology.management_server or topology.license_server)
+    product = topology.product
+    generic = not (topology.agents or topology.management_server or topology.license_server or topology.components)
     has_ms = generic or topology.management_server is not None
-    rules = []
-    for applicable in links_for(None, management_server=has_ms):
+    rules: dict[tuple[str | None, Role | None, str | None, int], Rule] = {}
+
+    def add(rule: Rule) -> None:
+        key = (rule.source, rule.source_role, rule.destination, rule.port)
+        known = rules.get(key)
+        if known is None:
+            rules[key] = rule
+            return
+        purpose = known.purpose if rule.purpose in known.purpose else f"{known.purpose}; {rule.purpose}"
+        documents = list(dict.fromkeys([*known.documented_in.split("; "), *rule.documented_in.split("; ")]))
+        rules[key] = replace(known, purpose=purpose, documented_in="; ".join(documents))
+
+    for applicable in links_for(None, management_server=has_ms, product=product):
         link = applicable.link
         if applicable.superseded:
             continue
@@ -61,7 +80,9 @@ def firewall_rules(topology: Topology) -> list[Rule]:
             if link.agent_os and destination is not None and destination.os not in (None, link.agent_os):
                 continue
             for source in sources:
-                rules.append(
+                if source is not None and destination is not None and source.name.lower() == destination.name.lower():
+                    continue  # one machine in two roles (the integrated license server): no network between them
+                add(
                     Rule(
                         source.name if source else None,
                         link.source,
@@ -70,9 +91,16 @@ def firewall_rules(topology: Topology) -> list[Rule]:
                         port,
                         source_ranges(source.os if source else None),
                         link.purpose,
+                        link.documented_in,
                     )
                 )
-    return rules
+    for exposed in EXPOSED[product]:
+        hosts: tuple[Target | None, ...] = topology.targets(exposed.role) or ((None,) if generic else ())
+        for host in hosts:
+            port = port_number(exposed.port_key, topology.ports)
+            name = host.name if host else None
+            add(Rule(None, None, name, exposed.role, port, source_ranges(None), exposed.purpose, exposed.documented_in))
+    return list(rules.values())
 
 
 _RULE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -94,20 +122,29 @@ def _is_ipv6(source: str) -> bool:
         return False
 
 
-def _who(name: str | None, role: Role) -> str:
-    return _value(name) if name else f"any {role}"
+def _who(name: str | None, role: Role | None) -> str:
+    return _value(name) if name else f"any {role or 'host'}"
+
+
+COMMENT_MAX = 128
+"""The longest rule comment: nftables refuses more (iptables takes 256)."""
 
 
 def _comment(rule: Rule) -> str:
-    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes."""
-    return _COMMENT_UNSAFE.sub(" ", f"Acronis {rule.purpose} ({rule.source_role} -> {rule.destination_role})")
+    """The rule's description, reduced to characters that need no escaping in netsh, sh or nft quotes, and to
+    COMMENT_MAX characters (the purposes of links that share a rule are shortened, never the roles)."""
+    roles = f" ({rule.source_role or 'any'} -> {rule.destination_role})"
+    text = f"Acronis {rule.purpose}"
+    if len(text) + len(roles) > COMMENT_MAX:
+        text = text[: COMMENT_MAX - len(roles) - 3].rstrip() + "..."
+    return _COMMENT_UNSAFE.sub(" ", text + roles)
 
 
 def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
     if fmt is RuleFormat.CSV:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["direction", "source", "destination", "protocol", "port", "source_ports", "purpose"])
+        writer.writerow(["direction", "source", "destination", "protocol", "port", "source_ports", "purpose", "documented_in"])
         for r in rules:
             ports = " ".join(f"{lo}-{hi}" for lo, hi in r.source_ports)
             writer.writerow(
@@ -119,12 +156,13 @@ def render_rules(rules: list[Rule], fmt: RuleFormat) -> str:
                     r.port,
                     ports,
                     r.purpose,
+                    r.documented_in,
                 ]
             )
         return out.getvalue()
     lines = []
     for r in rules:
-        on = f"# on {_who(r.destination, r.destination_role)}"
+        on = f"# on {_who(r.destination, r.destination_role)}" + (f" - {r.documented_in}" if r.documented_in else "")
         source = _value(r.source) if r.source else None
         if fmt is RuleFormat.NETSH:
             remote = f" remoteip={source}" if source else ""

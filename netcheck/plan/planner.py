@@ -7,8 +7,17 @@ from dataclasses import replace
 
 from netcheck.model.address import is_address
 from netcheck.model.checks import THIS_MACHINE, Check, Target, Topology, check_id
-from netcheck.model.kinds import DiscoveryAspect, HostAspect, Kind, Role
-from netcheck.model.matrix import SUPERSEDED_REASON, Link, PortKey, links_for, port_number, product_ports
+from netcheck.model.kinds import DiscoveryAspect, HostAspect, Kind, Product, Role
+from netcheck.model.matrix import (
+    MATRICES,
+    SUPERSEDED_REASON,
+    Link,
+    PortKey,
+    links_for,
+    listening_keys,
+    port_number,
+    product_ports,
+)
 
 
 class NothingToCheck(ValueError):
@@ -16,16 +25,42 @@ class NothingToCheck(ValueError):
 
 
 def link_groups(topology: Topology, vantage: Role) -> Iterator[tuple[Link, int, str, list[Target]]]:
-    """Each TCP link of the matrix from `vantage`, in plan order, with its port, its skip reason and the machines
-    of `topology` it goes to. An agent of unknown OS gets the links of both OSes."""
+    """Each TCP link of the topology's product from `vantage`, in plan order, with its port, its skip reason and
+    the machines of `topology` it goes to. An agent of unknown OS gets the links of both OSes. The console's
+    machine is also the browser side (its links to the management server's web page).
+
+    A license server given as the management server's own name is the management server's integrated one: the
+    links to it go to the management server (the same machine and port: one probe), and from the management
+    server itself there is nothing to probe."""
     has_ms = topology.management_server is not None or vantage is Role.MANAGEMENT_SERVER
-    for applicable in links_for(vantage, management_server=has_ms):
-        link = applicable.link
-        port = port_number(link.port_key, topology.ports)
-        skip_reason = SUPERSEDED_REASON if applicable.superseded else ""
-        wanted = link.agent_os
-        targets = [t for t in topology.targets(link.dest) if wanted is None or t.os is None or t.os is wanted]
-        yield link, port, skip_reason, targets
+    integrated = integrated_license_server(topology)
+    sources = (vantage, Role.BROWSER) if vantage is Role.CONSOLE else (vantage,)
+    for source in sources:
+        for applicable in links_for(source, management_server=has_ms, product=topology.product):
+            link = applicable.link
+            port = port_number(link.port_key, topology.ports)
+            skip_reason = SUPERSEDED_REASON if applicable.superseded else ""
+            wanted = link.agent_os
+            targets = [t for t in topology.targets(link.dest) if wanted is None or t.os is None or t.os is wanted]
+            if integrated is not None and link.dest is Role.LICENSE_SERVER:
+                if vantage is Role.MANAGEMENT_SERVER:
+                    skip_reason = skip_reason or INTEGRATED_REASON
+                link = replace(link, purpose=f"{link.purpose} ({INTEGRATED_NOTE})")
+                targets = [integrated]
+            yield link, port, skip_reason, targets
+
+
+INTEGRATED_NOTE = "the management server's integrated license server: same machine, same port"
+INTEGRATED_REASON = "the license server is the one integrated into this management server: nothing to probe on the network"
+
+
+def integrated_license_server(topology: Topology) -> Target | None:
+    """The management server, when the license server is given as its own name or address (the license server
+    integrated into it); None otherwise. A name and an address of one machine cannot be told apart here."""
+    ms, ls = topology.management_server, topology.license_server
+    if ms is not None and ls is not None and ms.name.lower().rstrip(".") == ls.name.lower().rstrip("."):
+        return ms
+    return None
 
 
 def tcp_links(topology: Topology, vantage: Role) -> Iterator[tuple[Link, Target, int, str]]:
@@ -57,6 +92,7 @@ def plan_checks(topology: Topology, vantage: Role) -> list[Check]:
                 must_be_served=link.must_be_served,
                 skip_reason=skip_reason,
                 port_key=link.port_key,
+                documented_in=link.documented_in,
             )
         )
     if all(check.skip_reason for check in checks):
@@ -95,6 +131,8 @@ def access_checks(link_checks: Iterable[Check]) -> list[Check]:
     return checks
 
 
+INSTALLER_KEYS = frozenset({PortKey.SMB, PortKey.INSTALL, PortKey.SSH})
+"""The ports of the remote installation of agents (page 1): the machine probing them installs."""
 DISCOVERY_ASPECTS = (
     (DiscoveryAspect.NETWORK_DISCOVERY, "Network Discovery on the installing machine (non-DNS environments)"),
     (DiscoveryAspect.FILE_AND_PRINTER_SHARING, "File and Printer Sharing on the installing machine (non-DNS environments)"),
@@ -104,7 +142,7 @@ DISCOVERY_ASPECTS = (
 
 def _discovery_checks(checks: list[Check], vantage: Role) -> list[Check]:
     """The installing machine (the one probing agents) needs these in a non-DNS environment."""
-    installs = any(c.target.role is Role.AGENT and not c.skip_reason for c in checks)
+    installs = any(c.port_key in INSTALLER_KEYS and not c.skip_reason for c in checks)
     if not installs:
         return []
     target = Target(THIS_MACHINE, vantage)
@@ -117,31 +155,56 @@ def _discovery_checks(checks: list[Check], vantage: Role) -> list[Check]:
 
 
 def _dedupe(checks: list[Check]) -> list[Check]:
-    """One check per (source, target, port); purposes of links that share it are joined."""
+    """One check per (source, target, port), where the first link put it; the purposes and documents of links
+    that share it are joined. A skipped link adds nothing to a probed one, and a probed one replaces it."""
     unique: dict[str, Check] = {}
     for check in checks:
         known = unique.get(check.id)
-        if known is None:
+        if known is None or (known.skip_reason and not check.skip_reason):
             unique[check.id] = check
-        elif check.purpose not in known.purpose:
-            unique[check.id] = replace(known, purpose=f"{known.purpose}; {check.purpose}")
+            continue
+        if check.skip_reason and not known.skip_reason:
+            continue
+        purpose = known.purpose if check.purpose in known.purpose else f"{known.purpose}; {check.purpose}"
+        documents = known.documented_in.split("; ")
+        documents += [d for d in check.documented_in.split("; ") if d not in documents]
+        unique[check.id] = replace(known, purpose=purpose, documented_in="; ".join(d for d in documents if d))
     return list(unique.values())
 
 
+_FLAGS = {
+    Role.AGENT: "--agent/--agents-file",
+    Role.MANAGEMENT_SERVER: "--management-server",
+    Role.LICENSE_SERVER: "--license-server",
+    Role.STORAGE_NODE: "--storage-node",
+    Role.VCENTER: "--vcenter",
+    Role.CLOUD_STORAGE: "--cloud-storage",
+    Role.CATALOG: "--catalog",
+}
+
+
+def _spoken(role: Role) -> str:
+    return "vCenter Server or ESX(i) host" if role is Role.VCENTER else str(role).replace("-", " ")
+
+
+def _or(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def _why_nothing(topology: Topology, vantage: Role) -> str:
-    if vantage is Role.LICENSE_SERVER:
-        return (
-            "the license server initiates no connection in the matrix; "
-            "run netcheck from the console, the management server or an agent"
+    """What to give (or where to run) when `vantage` has nothing to probe: the machines its links go to."""
+    product = topology.product
+    sources = (vantage, Role.BROWSER) if vantage is Role.CONSOLE else (vantage,)
+    destinations = dict.fromkeys(a.link.dest for s in sources for a in links_for(s, management_server=True, product=product))
+    if not destinations:
+        initiators = dict.fromkeys(
+            _spoken(Role.CONSOLE if link.source is Role.BROWSER else link.source) for link in MATRICES[product]
         )
-    if vantage is Role.AGENT:
         return (
-            "an agent connects only to the management server and the license server: "
-            "give --management-server and/or --license-server"
+            f"the {_spoken(vantage)} initiates no connection in the {product.full_name} matrix; "
+            f"run netcheck from the {_or(list(initiators))}"
         )
-    if vantage is Role.CONSOLE:
-        return "nothing to check from the console: give --agent/--agents-file, --management-server or --license-server"
-    return f"nothing to check from the {vantage}: give --agent or --agents-file"
+    return f"nothing to check from the {_spoken(vantage)}: give {_or([_FLAGS[d] for d in destinations])}"
 
 
 def _host_check(vantage: Role, target: Target, aspect: HostAspect, purpose: str, port: int | None = None) -> Check:
@@ -150,13 +213,23 @@ def _host_check(vantage: Role, target: Target, aspect: HostAspect, purpose: str,
     )
 
 
+def _own_ports(topology: Topology, vantage: Role) -> list[int]:
+    """The ports the product will listen on at `vantage`: Backup Advanced's 9876 and 25001 on every component
+    (a browser's machine aside); Cyber Protect 15's as its diagram gives them per component (none on agents)."""
+    if vantage is Role.BROWSER:
+        return []
+    if topology.product is Product.BACKUP_ADVANCED_11:
+        return product_ports(topology.ports)
+    return [port_number(key, topology.ports) for key in listening_keys(topology.product, vantage)]
+
+
 def host_checks(topology: Topology, vantage: Role) -> list[Check]:
     """Readiness of the machine netcheck runs on: its interfaces, the product's ports, source ports, firewall."""
     me = Target(THIS_MACHINE, vantage)
     checks = [_host_check(vantage, me, HostAspect.INTERFACES, "This machine's network interfaces")]
     checks += [
         _host_check(vantage, me, HostAspect.PORT_FREE, f"TCP {port} must be free for the product", port)
-        for port in product_ports(topology.ports)
+        for port in _own_ports(topology, vantage)
     ]
     checks += [
         _host_check(vantage, me, HostAspect.SOURCE_PORTS, "Source ports this machine uses (firewall rules must allow them)"),

@@ -16,7 +16,7 @@ from typing import Any
 from netcheck.errors import InputError
 from netcheck.files import read_text_limited
 from netcheck.model.checks import Target, Topology
-from netcheck.model.kinds import AgentOS, Method, Phase, Role
+from netcheck.model.kinds import AgentOS, Method, Phase, Product, Role
 from netcheck.model.matrix import PortKey, PortOverrides
 from netcheck.model.record import record
 
@@ -139,9 +139,30 @@ class PlanFile:
     ports: PortOverrides = field(default_factory=dict)
     credentials: Mapping[str, str] = field(default_factory=dict)
     """[credentials]: user names and paths for the access checks (never a password)."""
+    product: Product | None = None
+    components: Mapping[Role, tuple[str, ...]] = field(default_factory=dict)
+    """storage_nodes, vcenters, cloud_storage, catalogs: host names by role, validated."""
 
 
-_PLAN_KEYS = {"from", "phase", "method", "management_server", "license_server", "agents", "ports", "credentials"}
+COMPONENT_KEYS = {
+    "storage_nodes": Role.STORAGE_NODE,
+    "vcenters": Role.VCENTER,
+    "cloud_storage": Role.CLOUD_STORAGE,
+    "catalogs": Role.CATALOG,
+}
+"""The plan file's keys for the machines other than the servers and agents (a host or a list of hosts each)."""
+_PLAN_KEYS = {
+    "from",
+    "phase",
+    "method",
+    "product",
+    "management_server",
+    "license_server",
+    "agents",
+    "ports",
+    "credentials",
+    *COMPONENT_KEYS,
+}
 
 
 def _enum_value(enum: Any, value: Any, *, key: str, filename: str) -> Any:
@@ -177,7 +198,8 @@ def _toml(text: str, filename: str) -> dict[str, Any]:
 
 
 def parse_plan(text: str, *, filename: str) -> PlanFile:
-    """Parse a plan file: `from`, `phase`, `method`, `management_server`, `license_server`, `agents`, `[ports]`."""
+    """Parse a plan file: `from`, `phase`, `method`, `product`, `management_server`, `license_server`, `agents`,
+    `storage_nodes`, `vcenters`, `cloud_storage`, `catalogs`, `[ports]`, `[credentials]`."""
     data = _toml(text, filename)
     unknown = sorted(set(data) - _PLAN_KEYS)
     if unknown:
@@ -205,6 +227,8 @@ def parse_plan(text: str, *, filename: str) -> PlanFile:
                 raise InputError(f"{filename}: {key} must be a string")
             names[key] = validate_host(data[key], what=f"{key} in {filename}")
     return PlanFile(
+        product=_enum_value(Product, data["product"], key="product", filename=filename) if "product" in data else None,
+        components=_plan_components(data, filename=filename),
         vantage=_enum_value(Role, data["from"], key="from", filename=filename) if "from" in data else None,
         phase=_enum_value(Phase, data["phase"], key="phase", filename=filename) if "phase" in data else None,
         method=_enum_value(Method, data["method"], key="method", filename=filename) if "method" in data else None,
@@ -214,6 +238,18 @@ def parse_plan(text: str, *, filename: str) -> PlanFile:
         ports=parse_ports(data.get("ports", {}), filename=filename),
         credentials=_plan_credentials(data["credentials"], filename=filename) if "credentials" in data else {},
     )
+
+
+def _plan_components(data: Mapping[str, Any], *, filename: str) -> dict[Role, tuple[str, ...]]:
+    components = {}
+    for key, role in COMPONENT_KEYS.items():
+        value = data.get(key, [])
+        hosts = [value] if isinstance(value, str) else value
+        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+            raise InputError(f"{filename}: {key} must be a host name or a list of host names")
+        if hosts:
+            components[role] = tuple(validate_host(h, what=f"{key} entry in {filename}") for h in hosts)
+    return components
 
 
 def _plan_credentials(table: Any, *, filename: str) -> dict[str, str]:
@@ -242,9 +278,22 @@ def build_topology(
     license_server: str | None,
     agents: Iterable[Iterable[Target]],
     ports: PortOverrides | None = None,
+    components: Mapping[Role, Iterable[str]] | None = None,
+    product: Product | None = None,
 ) -> Topology:
-    """Assemble the topology; names are validated here so every entry point gets the same errors."""
+    """Assemble the topology; names are validated here so every entry point gets the same errors.
+
+    `components`: the storage nodes, vCenter/ESX(i) hosts, cloud storage hosts and catalogs, by role (each
+    once). `product`: whose connection sheet applies (Backup Advanced 11 when None)."""
+    machines = {
+        role: tuple(
+            Target(name, role) for name in dict.fromkeys(validate_host(host, what=str(role).replace("-", " ")) for host in hosts)
+        )
+        for role, hosts in (components or {}).items()
+    }
     return Topology(
+        components={role: targets for role, targets in machines.items() if targets},
+        product=product or Product.BACKUP_ADVANCED_11,
         management_server=Target(validate_host(management_server, what="management server"), Role.MANAGEMENT_SERVER)
         if management_server
         else None,
@@ -263,6 +312,11 @@ def load_topology(
     agents_file: Path | None = None,
     management_server: str | None = None,
     license_server: str | None = None,
+    product: Product | None = None,
+    storage_nodes: Sequence[str] = (),
+    vcenters: Sequence[str] = (),
+    cloud_storage: Sequence[str] = (),
+    catalogs: Sequence[str] = (),
 ) -> tuple[Topology, PlanFile]:
     """The topology from a plan file, an agents file and the command line's options (an option wins over the
     plan file's key; agents from all three are merged), with the plan file itself (its other keys)."""
@@ -275,5 +329,22 @@ def load_topology(
         license_server=license_server or plan_file.license_server,
         agents=agent_groups,
         ports=plan_file.ports,
+        components=component_hosts(
+            plan_file, storage_node=storage_nodes, vcenter=vcenters, cloud_storage=cloud_storage, catalog=catalogs
+        ),
+        product=product or plan_file.product,
     )
     return topology, plan_file
+
+
+def component_hosts(
+    plan_file: PlanFile,
+    *,
+    storage_node: Iterable[str] | None = None,
+    vcenter: Iterable[str] | None = None,
+    cloud_storage: Iterable[str] | None = None,
+    catalog: Iterable[str] | None = None,
+) -> dict[Role, list[str]]:
+    """The plan file's machines of each component role, then those given on the command line."""
+    given = {Role.STORAGE_NODE: storage_node, Role.VCENTER: vcenter, Role.CLOUD_STORAGE: cloud_storage, Role.CATALOG: catalog}
+    return {role: [*plan_file.components.get(role, ()), *(hosts or ())] for role, hosts in given.items()}

@@ -36,7 +36,8 @@ def summary_line(report: Report) -> str:
 def heading(report: Report) -> str:
     v = report.vantage
     where = f"{len(report.merged_from)} vantage points" if report.merged_from else f"{v.hostname} as {v.role} ({v.os})"
-    return f"netcheck {report.tool_version} from {where}; phase {report.phase}, method {report.method}"
+    product = f"{report.product.full_name} ({report.product})"
+    return f"netcheck {report.tool_version} from {where}; {product}; phase {report.phase}, method {report.method}"
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:

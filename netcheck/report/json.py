@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from netcheck.model.checks import Check, Evidence, Report, Result, Target, Vantage
-from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
+from netcheck.model.kinds import AgentOS, Kind, Phase, Product, Role, State, Verdict
 from netcheck.model.observations import (
     AccessEvidence,
     AgentNameEvidence,
@@ -264,6 +264,8 @@ def result_to_dict(result: Result) -> dict[str, Any]:
     data["port"] = check.port
     data["protocol"] = result.protocol
     data["purpose"] = check.purpose
+    if check.documented_in:
+        data["documented_in"] = check.documented_in
     data["state"] = result.state
     data["verdict"] = result.verdict
     data["detail"] = result.detail
@@ -302,6 +304,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         **merged,
         "phase": str(report.phase),
         "method": report.method,
+        "product": str(report.product),
         "summary": summary_to_dict(report),
         "checks": [result_to_dict(r) for r in report.results],
     }
@@ -404,6 +407,8 @@ def _result_from(item: dict[str, Any]) -> Result:
         AgentOS(item["target_os"]) if item.get("target_os") else None,
     )
     check = Check(str(item["id"]), Kind(item["kind"]), Role(item["source"]), target, item["port"], str(item["purpose"]))
+    if "documented_in" in item:
+        check = replace(check, documented_in=str(item["documented_in"]))
     return Result(
         check,
         State(item["state"]),
@@ -438,6 +443,7 @@ def report_from_dict(data: Any) -> Report:
             vantage=_vantage_from(data["vantage"]),
             phase=Phase(data.get("phase", "pre-install")),
             method=str(data.get("method", "connect")),
+            product=Product(data.get("product", Product.BACKUP_ADVANCED_11)),
             results=tuple(_result_from(item) for item in data["checks"]),
             merged_from=tuple(_vantage_from(v) for v in data.get("merged_from", [])),
         )

@@ -18,7 +18,7 @@ def render_junit(report: Report) -> str:
     suite = ET.SubElement(
         suites,
         "testsuite",
-        name=visible(f"netcheck {report.vantage.role} {report.vantage.hostname}"),
+        name=visible(f"netcheck {report.vantage.role} {report.vantage.hostname} ({report.product})"),
         tests=str(len(report.results)),
         failures=str(report.count(Verdict.FAIL)),
         errors=str(report.count(Verdict.ERROR)),

@@ -24,6 +24,7 @@ def render_markdown(report: Report) -> str:
             f"addresses {markdown(addresses)}"
         )
     lines += [
+        f"- **Product:** {markdown(report.product.full_name)} ({markdown(report.product)})",
         f"- **netcheck:** {markdown(report.tool_version)}; phase {markdown(report.phase)}; method {markdown(report.method)}",
         f"- **Started:** {markdown(report.started_at)}; took {report.duration_s:.1f} s",
         "",
@@ -38,6 +39,8 @@ def render_markdown(report: Report) -> str:
             lines.append(f"- **{result.verdict.upper()}** {markdown_code(link_label(result))}{where}: {markdown(result.detail)}")
             if result.remediation:
                 lines.append(f"  - Fix: {markdown(result.remediation)}")
+            if result.check.documented_in:
+                lines.append(f"  - Documented in: {markdown(result.check.documented_in)}")
         lines.append("")
     if report.merged_from:
         sources, targets, cells = link_matrix(report)

@@ -36,14 +36,19 @@ class Merged:
     """Warnings for the user (shared host names, duplicates merged once); the report is complete without them."""
 
 
+def _one_phase_and_product(reports: Sequence[Report]) -> None:
+    """Reports of different phases or products judge links by different rules: they are not merged."""
+    for each, values in (("phase", {r.phase for r in reports}), ("product", {r.product for r in reports})):
+        if len(values) > 1:
+            raise ReportError(f"the reports are of different {each}s ({', '.join(sorted(values))}): merge one {each} at a time")
+
+
 def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachable: Sequence[Unreachable] = ()) -> Merged:
     """One report whose checks carry the machine that ran them (source_host) and whose ids stay unique, with one
     row per unreachable host, and the notes the user should see."""
     if not reports or len(reports) + len(unreachable) < 2:
         raise ReportError("merge needs at least two reports (or one report and an unreachable host)")
-    phases = {r.phase for r in reports}
-    if len(phases) > 1:
-        raise ReportError(f"the reports were taken in different phases ({', '.join(sorted(phases))}): merge one phase at a time")
+    _one_phase_and_product(reports)
     notes: list[str] = []
     vantages: list[Vantage] = []
     named: dict[str, list[Vantage]] = {}  # host name -> its vantage points so far (a dict: fleets have thousands)
@@ -98,6 +103,7 @@ def merge_with_notes(reports: Sequence[Report], *, tool_version: str, unreachabl
             duration_s=round(sum(r.duration_s for r in merged_reports), 3),
             vantage=Vantage(f"merged from {len(vantages)} vantage points", first.vantage.role, "", ()),
             phase=first.phase,
+            product=first.product,
             method="+".join(sorted({m for r in merged_reports for m in r.method.split("+")})),
             results=tuple(results),
             merged_from=tuple(vantages),

@@ -23,6 +23,7 @@ from tests.lab.site import (
     NETBIOS_NAME,
     NO_ARP,
     RESPONDER,
+    ROUTER_PROHIBITS,
     STALE_DNS,
     TLS_HOST,
     TOKEN,
@@ -69,8 +70,11 @@ def test_every_link_has_the_expected_state_and_verdict(reports: dict[str, tuple[
     license_link = links[(LS, 9876)]
     assert (license_link["state"], license_link["verdict"]) == ("closed", "pass")
     assert "nothing listens yet" in license_link["detail"]
+    unreachable = {e.address for e in EXPECTED if e.state == "unreachable" or e.address in (ROUTER_PROHIBITS,)}
+    managing = {address: link for (address, port), link in links.items() if port == 9876 and address != LS}
+    assert {a for a, link in managing.items() if link["verdict"] == "fail"} == unreachable  # page 2: managing agents
     assert code == 1 and report["summary"]["verdict"] == "fail"
-    assert report["summary"]["fail"] == sum(1 for e in EXPECTED if e.verdict == "fail")
+    assert report["summary"]["fail"] == sum(1 for e in EXPECTED if e.verdict == "fail") + len(unreachable)
 
 
 def test_without_retries_a_silent_link_is_decided_while_others_are_still_probed(site: Site) -> None:
@@ -160,9 +164,9 @@ def test_states_agree_with_nmap_syn_scan(site: Site, reports: dict[str, tuple[in
 def test_all_good_links_pass_with_exit_0(site: Site) -> None:
     proc = netcheck(site.console, "--agent", f"{WIN_OK}:windows", "--agent", f"{LIN_OK}:linux", "--license-server", LS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    # 4 links, the SMB and SSH services behind them, 6 host checks; the 5 skips: discovery, not needed where DNS
-    # works, and the two access checks (no credentials given)
-    assert "netcheck PASS: 12 pass, 5 skip" in proc.stdout
+    # 4 links, 2 more to the agents' 9876 (page 2: managing agents), the SMB and SSH services behind them, 6 host
+    # checks; the 5 skips: discovery, not needed where DNS works, and the two access checks (no credentials given)
+    assert "netcheck PASS: 14 pass, 5 skip" in proc.stdout
 
 
 def test_management_server_present_moves_installation_off_the_console(site: Site) -> None:
@@ -218,7 +222,8 @@ def test_table_lists_failures_first_with_their_fix(site: Site) -> None:
     )
     assert proc.returncode == 1
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("PASS", "FAIL")) and " -> " in line]
-    assert [r.split()[0] for r in rows] == ["FAIL", "FAIL", "PASS", "PASS", "PASS"]  # 2 links of each agent + the SMB service
+    # 3 links of each agent (445, 25001, and 9876: managing agents) + the SMB service
+    assert [r.split()[0] for r in rows] == ["FAIL", "FAIL", "PASS", "PASS", "PASS", "PASS", "PASS"]
     assert "What to fix:" in proc.stdout and "Allow TCP 445 from this console to 198.18.0.32" in proc.stdout.replace(
         "\n     ", " "
     )

@@ -32,12 +32,12 @@ def ports(fmt: str, topology: list[str] = TOPOLOGY) -> list[str]:
 def test_nftables_rules_load(small_lab: Lab) -> None:
     host = small_lab.add_host("fw", "198.18.0.20/24")
     rules = ports("nftables")
-    assert len(rules) == 9
+    assert len(rules) == 14  # page 2 included: the management server and the console manage the agents on 9876
     host.nft(
         "add table inet filter\nadd chain inet filter input { type filter hook input priority 0; }\n" + "\n".join(rules) + "\n"
     )
     listing = host.run(["nft", "list", "chain", "inet", "filter", "input"]).stdout
-    assert listing.count(" accept comment ") == 9
+    assert listing.count(" accept comment ") == 14
     assert "ip saddr 198.18.0.41 tcp sport 32768-61000 tcp dport 9876 accept" in listing
 
 
@@ -47,7 +47,7 @@ def test_iptables_rules_load(small_lab: Lab) -> None:
     for rule in rules:
         host.run(["sh", "-c", rule])
     listing = host.run(["iptables", "-S", "INPUT"]).stdout
-    assert listing.count("-j ACCEPT") == len(rules) == 9
+    assert listing.count("-j ACCEPT") == len(rules) == 14
     assert "--dport 445 -m multiport --sports 1025:5000,32768:65535" in listing
 
 

@@ -31,6 +31,8 @@ def test_console_installs_when_there_is_no_management_server() -> None:
         "tcp:console->198.18.0.31:25001",
         "tcp:console->198.18.0.41:22",
         "tcp:console->198.18.0.25:9876",
+        "tcp:console->198.18.0.31:9876",  # page 2: managing agents
+        "tcp:console->198.18.0.41:9876",
         "access:console->198.18.0.31:445",
         "access:console->198.18.0.41:22",
         *DISCOVERY,
@@ -41,7 +43,12 @@ def test_console_installs_when_there_is_no_management_server() -> None:
 
 def test_console_with_a_management_server_asks_it_to_install() -> None:
     checks = plan_checks(Topology(management_server=MS, agents=(WIN,)), Role.CONSOLE)
-    assert ids(checks) == ["name:ms.example", "tcp:console->ms.example:9876"]  # the console installs nothing: no discovery
+    assert ids(checks) == [  # the console installs nothing: no discovery
+        "name:ms.example",
+        "tcp:console->ms.example:9876",
+        "tcp:console->198.18.0.31:9876",  # page 2: managing agents
+        "tcp:console->ms.example:8080",  # page 2: the browser on the console's machine
+    ]
     skipped = [c for c in checks if c.skip_reason]
     assert [c.id for c in skipped] == [
         "tcp:console->198.18.0.31:445",
@@ -60,6 +67,9 @@ def test_management_server_installs_agents() -> None:
         "tcp:management-server->198.18.0.51:25001",
         "tcp:management-server->198.18.0.41:22",
         "tcp:management-server->198.18.0.51:22",
+        "tcp:management-server->198.18.0.31:9876",  # page 2: registering, managing agents
+        "tcp:management-server->198.18.0.41:9876",
+        "tcp:management-server->198.18.0.51:9876",
         "access:management-server->198.18.0.31:445",
         "access:management-server->198.18.0.51:445",
         "access:management-server->198.18.0.41:22",
@@ -78,12 +88,13 @@ def test_one_host_as_both_servers_is_one_probe_with_both_purposes() -> None:
     both = Target("ms.example", Role.LICENSE_SERVER)
     checks = plan_checks(Topology(management_server=MS, license_server=both), Role.AGENT)
     assert ids(checks) == ["name:ms.example", "tcp:agent->ms.example:9876"]
-    assert checks[1].purpose == "Registration on the management server; Acquiring a license"
+    assert checks[1].purpose.startswith("Registration on the management server; Checking licenses")
+    assert "integrated license server: same machine, same port" in checks[1].purpose
 
 
 def test_port_overrides_from_the_plan() -> None:
     checks = plan_checks(Topology(agents=(WIN,), ports={"install": 25002}), Role.CONSOLE)
-    assert [c.port for c in checks if c.kind is Kind.TCP] == [445, 25002]
+    assert [c.port for c in checks if c.kind is Kind.TCP] == [445, 25002, 9876]
 
 
 @pytest.mark.parametrize(
@@ -92,7 +103,7 @@ def test_port_overrides_from_the_plan() -> None:
         (Topology(agents=(WIN,)), Role.LICENSE_SERVER, "initiates no connection"),
         (Topology(agents=(WIN,)), Role.AGENT, "give --management-server"),
         (Topology(), Role.CONSOLE, "nothing to check from the console"),
-        (Topology(license_server=LS), Role.MANAGEMENT_SERVER, "give --agent"),
+        (Topology(), Role.MANAGEMENT_SERVER, "give --agent"),
     ],
 )
 def test_nothing_to_check_says_what_to_give(topology: Topology, role: Role, message: str) -> None:

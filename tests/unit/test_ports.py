@@ -33,9 +33,14 @@ def test_rules_follow_the_matrix() -> None:
         (None, "198.18.0.20", 9876),  # the console (not named: any console) asks the management server to install
         ("198.18.0.31", "198.18.0.20", 9876),
         ("198.18.0.41", "198.18.0.20", 9876),
-        (None, "198.18.0.25", 9876),
         ("198.18.0.31", "198.18.0.25", 9876),
         ("198.18.0.41", "198.18.0.25", 9876),
+        ("198.18.0.20", "198.18.0.25", 9876),  # the management server acquires (page 1) and manages (page 2) licences
+        ("198.18.0.20", "198.18.0.41", 9876),  # page 2: the management server manages agents
+        ("198.18.0.20", "198.18.0.31", 9876),
+        (None, "198.18.0.41", 9876),  # page 2: the console manages agents
+        (None, "198.18.0.31", 9876),
+        (None, "198.18.0.20", 8080),  # page 2: a web browser opens the management server's page
     }
     installer = next(r for r in rules if r.port == 445)
     assert installer.source_role is Role.MANAGEMENT_SERVER
@@ -45,7 +50,7 @@ def test_rules_follow_the_matrix() -> None:
 
 def test_without_a_management_server_the_console_installs_and_nothing_registers() -> None:
     rules = firewall_rules(Topology(agents=(WIN,)))
-    assert {(r.source_role, r.port) for r in rules} == {(Role.CONSOLE, 445), (Role.CONSOLE, 25001)}
+    assert {(r.source_role, r.port) for r in rules} == {(Role.CONSOLE, 445), (Role.CONSOLE, 25001), (Role.CONSOLE, 9876)}
 
 
 def test_formats() -> None:
@@ -59,6 +64,7 @@ def test_formats() -> None:
         "port": "22",
         "source_ports": "1025-5000 32768-65535",
         "purpose": "Sending files (installation packages) and starting installation (SSH)",
+        "documented_in": "Acronis Backup Advanced 11.5 Network Connections, 1. Remote installation of Agents",
     }
     nft = render_rules(rules, RuleFormat.NFTABLES)
     assert "add rule inet filter input ip saddr 198.18.0.41 tcp sport { 32768-61000 } tcp dport 9876 accept" in nft
@@ -70,6 +76,6 @@ def test_formats() -> None:
 
 def test_ports_command() -> None:
     result = CliRunner().invoke(cli.main, ["ports", "--agent", "198.18.0.31:windows", "--format", "iptables"])
-    assert result.exit_code == 0 and result.output.count("iptables -A INPUT") == 2
+    assert result.exit_code == 0 and result.output.count("iptables -A INPUT") == 3  # 445, 25001; 9876 (managing agents)
     bad = CliRunner().invoke(cli.main, ["ports", "--agent", "198.18.0.31:beos"])
     assert bad.exit_code == 2 and "unknown OS 'beos'" in bad.output
