@@ -357,13 +357,18 @@ def _merge_parser() -> _Parser:
         "--unreachable", metavar="HOST[=REASON]", action="append",
         help="An agent that could not be reached to run netcheck (repeatable): it becomes an error row.",
     )  # fmt: skip
+    parser.add_argument(
+        "--keep-going", action="store_true",
+        help="A file that is not a readable report becomes an error row for the host it is named after (HOST.json).",
+    )  # fmt: skip
     return parser
 
 
 def merge(args: argparse.Namespace) -> int:
     """Combine reports taken from several vantage points into one report with a link matrix."""
     with _guarded():
-        _render_saved(args.files, Output(args.output_format, args.output, args.redact_report), args.unreachable or [])
+        output = Output(args.output_format, args.output, args.redact_report)
+        _render_saved(args.files, output, args.unreachable or [], keep_going=args.keep_going)
     return EXIT_PASS
 
 
@@ -735,15 +740,17 @@ def _load_report(path: Path) -> Report:
         raise InputError(f"{path}: {exc}") from None
 
 
-def _render_saved(files: list[Path], output: Output, unreachable: Sequence[str] = ()) -> None:
+def _render_saved(files: list[Path], output: Output, unreachable: Sequence[str] = (), *, keep_going: bool = False) -> None:
     from netcheck.report.json import ReportError  # noqa: PLC0415
-    from netcheck.report.merge import merge_with_notes, parse_unreachable  # noqa: PLC0415
+    from netcheck.report.merge import merge_with_notes, parse_unreachable, readable_reports  # noqa: PLC0415
 
     if output.path:
         _check_output_path(output.path)
-    reports = [_load_report(path) for path in files]
+    reports, unreadable = readable_reports(files, _load_report) if keep_going else ([_load_report(p) for p in files], [])
+    if keep_going and not reports:
+        raise InputError(f"no file is a readable report: {'; '.join(f'{u.hostname}: {u.reason}' for u in unreadable)}")
     try:
-        hosts = [parse_unreachable(spec) for spec in unreachable]
+        hosts = [parse_unreachable(spec) for spec in unreachable] + unreadable
         if len(reports) == 1 and not hosts:
             combined = reports[0]
         else:
