@@ -44,7 +44,8 @@ def main() -> None:
         (folder / "a.json").write_text(render_json(replace(base, results=(base.results[0],) * size)))
         (folder / "b.json").write_text(render_json(other))
         started = time.perf_counter()
-        code = cli.main(["merge", str(folder / "a.json"), str(folder / "b.json"), "--format", "json", "--output", str(folder / "m.json")])
+        files = [str(folder / "a.json"), str(folder / "b.json")]
+        code = cli.main(["merge", *files, "--format", "json", "--output", str(folder / "m.json")])
         took = time.perf_counter() - started
         megabytes = (folder / "a.json").stat().st_size / 1e6
         print(f"netcheck merge of a {megabytes:.1f} MB report of {size} checks of one link: {took:.2f} s (exit {code})")
