@@ -159,8 +159,8 @@ def unreachable_result(host: Unreachable) -> Result:
         State.UNREACHABLE,
         Verdict.ERROR,
         f"not checked: netcheck did not run on {host.hostname} ({reason})",
-        f"Power {host.hostname} on, check that the machine that runs the playbook can log in to it (SSH for Linux, "
-        "WinRM for Windows) and that it has Python 3.11 or later, then run again.",
+        f"Fix what the reason says, then run again: {host.hostname} must be on, the machine that runs the playbook "
+        "must be able to log in to it (SSH for Linux, WinRM for Windows), and it needs Python 3.11 or later.",
         source_host=host.hostname,
     )
 

@@ -36,8 +36,20 @@ def ansible_playbook() -> str:
     return found
 
 
-def start_agent(lab: Lab, name: str, address: str, workdir: Path, authorized_key: Path, *, stale: bool = False) -> Host:
-    """A namespace with eth0, its own /etc/hosts and resolv.conf, and sshd in a UTS namespace named `name`."""
+def start_agent(
+    lab: Lab,
+    name: str,
+    address: str,
+    workdir: Path,
+    authorized_key: Path,
+    *,
+    stale: bool = False,
+    hostname: str | None = None,
+    noexec_tmp: bool = False,
+) -> Host:
+    """A namespace with eth0, its own /etc/hosts and resolv.conf, and sshd in a UTS namespace named `hostname`
+    (default: `name`). `noexec_tmp`: sshd and what it runs see /tmp mounted noexec (a mount namespace of their
+    own), as on a hardened machine."""
     host = lab.add_host(name, f"{address}/22")
     stale_line = f"{STALE_MS}\t{MS_NAME}\n" if stale else ""
     host.etc_file("hosts", f"127.0.0.1 localhost\n{stale_line}")
@@ -53,7 +65,9 @@ def start_agent(lab: Lab, name: str, address: str, workdir: Path, authorized_key
         "StrictModes no\nLogLevel ERROR\nSubsystem sftp internal-sftp\nMaxStartups 200\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)
-    host.spawn(["unshare", "--uts", "sh", "-c", f"hostname {name} && exec /usr/sbin/sshd -D -e -f {config}"])
+    noexec = "mount --bind /tmp /tmp && mount -o remount,bind,noexec /tmp && " if noexec_tmp else ""
+    unshare = ["unshare", "--uts", *(["--mount", "--propagation", "private"] if noexec_tmp else [])]
+    host.spawn([*unshare, "sh", "-c", f"{noexec}hostname {hostname or name} && exec /usr/sbin/sshd -D -e -f {config}"])
     lab.wait_tcp(host, 22)
     return host
 
