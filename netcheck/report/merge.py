@@ -11,6 +11,7 @@ rows of their own (`unreachable_result`), so they are never silently missing.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -142,9 +143,10 @@ def unreachable_result(host: Unreachable) -> Result:
             check,
             State.ERROR,
             Verdict.ERROR,
-            f"not checked: the report that came back from {host.hostname} is not a readable netcheck report ({reason})",
-            f"Run netcheck on {host.hostname} again and look at the report it writes: something other than netcheck "
-            "wrote the file, or it was cut short (a full disk, a copy that failed).",
+            f"not checked: the report that came back from {host.hostname} could not be used ({reason})",
+            f"Run netcheck on {host.hostname} again, with the options the other machines had, and look at the report "
+            "it writes: a file that is not netcheck's JSON was written by something else or cut short (a full disk, a "
+            "copy that failed).",
             source_host=host.hostname,
         )
     check = Check(
@@ -168,16 +170,25 @@ def unreachable_result(host: Unreachable) -> Result:
 def readable_reports(paths: Sequence[Path], load: Callable[[Path], Report]) -> tuple[list[Report], list[Unreachable]]:
     """The reports `load` can read, and an unreadable row for each file it cannot, named after the host the
     file is named after (HOST.json, as a fleet engine fetches them): one agent's bad file (random bytes, a
-    number of 5,000 digits, 257 MiB, JSON nested 100,000 deep) costs that agent's row, not the site report."""
-    reports: list[Report] = []
+    number of 5,000 digits, 257 MiB, JSON nested 100,000 deep) costs that agent's row, not the site report.
+    A report of another phase than most (an agent given other options) is such a row too."""
+    read: list[tuple[str, Report]] = []
     rows: list[Unreachable] = []
     for path in paths:
+        host = path.name.removesuffix(".json") or path.name
         try:
-            reports.append(load(path))
+            read.append((host, load(path)))
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with one agent's file becomes that agent's row
-            why = str(exc) or type(exc).__name__
-            rows.append(Unreachable(path.name.removesuffix(".json") or path.name, why, unreadable=True))
-    return reports, rows
+            rows.append(Unreachable(host, str(exc) or type(exc).__name__, unreadable=True))
+    phases = Counter(report.phase for _, report in read)
+    if len(phases) > 1:
+        most = phases.most_common(1)[0][0]
+        for host, report in read:
+            if report.phase != most:
+                why = f"a report of the {report.phase} phase, the others are {most}: merge one phase at a time"
+                rows.append(Unreachable(host, why, unreadable=True))
+        read = [(host, report) for host, report in read if report.phase == most]
+    return [report for _, report in read], rows
 
 
 def parse_unreachable(spec: str) -> Unreachable:

@@ -167,17 +167,18 @@ def test_unreadable_agent_files_become_rows_naming_the_agent(tmp_path: Path) -> 
     good.write_text(render_json(agent("agent-1")))
     bad = hostile_files(tmp_path)
     reports, rows = readable_reports([good, *bad], cli._load_report)
-    assert [r.vantage.hostname for r in reports] == ["agent-1", "other-phase"]
-    assert [r.hostname for r in rows] == ["random", "digits", "deep", "huge"]
+    assert [r.vantage.hostname for r in reports] == ["agent-1"]
+    assert [r.hostname for r in rows] == ["random", "digits", "deep", "huge", "other-phase"]
     assert all(r.unreadable and r.reason for r in rows)
-    assert "256 MiB" in rows[-1].reason
+    assert "256 MiB" in rows[3].reason
+    assert "post-install phase, the others are pre-install" in rows[4].reason
 
 
 def test_merge_keep_going_writes_the_site_report_with_a_row_per_unreadable_agent(tmp_path: Path) -> None:
     good, other = tmp_path / "agent-1.json", tmp_path / "agent-2.json"
     good.write_text(render_json(agent("agent-1")))
     other.write_text(render_json(agent("agent-2", addresses=("198.18.1.2",))))
-    bad = [p for p in hostile_files(tmp_path) if p.name != "other-phase.json"]
+    bad = hostile_files(tmp_path)
     site = tmp_path / "site.json"
     files = [str(good), *map(str, bad), str(other)]
     stopped = CliRunner().invoke(cli.app, ["merge", *files, "--format", "json", "--output", str(site)])
@@ -187,9 +188,10 @@ def test_merge_keep_going_writes_the_site_report_with_a_row_per_unreadable_agent
     merged = parse_report(site.read_text())
     assert [v.hostname for v in merged.merged_from] == ["agent-1", "agent-2"]
     rows = {r.source_host: r for r in merged.results if r.check.id.startswith("host:report@")}
-    assert sorted(rows) == ["deep", "digits", "huge", "random"]
+    assert sorted(rows) == ["deep", "digits", "huge", "other-phase", "random"]
     for host, row in rows.items():
-        assert row.verdict is Verdict.ERROR and host in row.detail and "not a readable netcheck report" in row.detail
+        assert row.verdict is Verdict.ERROR and host in row.detail and "could not be used" in row.detail
     validate_report(report_to_dict(merged))
-    nothing = CliRunner().invoke(cli.app, ["merge", *map(str, bad), "--keep-going", "--output", str(tmp_path / "x")])
+    unreadable = [str(p) for p in bad if p.name != "other-phase.json"]
+    nothing = CliRunner().invoke(cli.app, ["merge", *unreadable, "--keep-going", "--output", str(tmp_path / "x")])
     assert nothing.exit_code == 2 and "no file is a readable report" in nothing.output
