@@ -1,11 +1,12 @@
 """netcheck merge: reports from several vantage points (the console, each agent) as one report and matrix.
 
-A vantage point is identified by host name + role + start time. The same run given twice (a report copied
-twice, or once alone and once inside a merged report) is merged once. Two vantage points may share a host
-name: one machine in two roles (console and management server at once), or clones and containers that all
-call themselves the same; both are kept, with a note, and the second clone's checks carry NAME#2 so every
-check id stays unique. Hosts that could not be checked at all (a fleet engine could not reach them) become
-rows of their own (`unreachable_result`), so they are never silently missing.
+A vantage point is identified by host name + role + start time + addresses. The same run given twice (a report
+copied twice, or once alone and once inside a merged report) is merged once. Two vantage points may share a host
+name: one machine in two roles (console and management server at once: one label, and its checks whose ids name
+no role get it, `host:firewall@agent@vm`), or clones, containers and machines left with a default name that all
+call themselves the same; both are kept, with a note, and the second one's checks carry NAME#2 so every check id
+stays unique. Hosts that could not be checked at all (Ansible could not reach them, netcheck could not run, or
+their report cannot be used) become rows of their own (`unreachable_result`), so they are never silently missing.
 """
 
 from __future__ import annotations
