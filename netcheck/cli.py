@@ -93,14 +93,16 @@ def report(args: argparse.Namespace) -> int:
 
 def merge(args: argparse.Namespace) -> int:
     """Combine reports taken from several vantage points into one report with a link matrix."""
-    return _rendered(args.files, args.unreachable or (), Output(args.output_format, args.output, args.redact_report))
+    output = Output(args.output_format, args.output, args.redact_report)
+    return _rendered(args.files, args.unreachable or (), output, keep_going=args.keep_going)
 
 
-def _rendered(files: Sequence[Path], unreachable: Sequence[str], output: Output) -> int:
+def _rendered(files: Sequence[Path], unreachable: Sequence[str], output: Output, *, keep_going: bool = False) -> int:
     with _guarded():
         if output.path:
             check_writable(output.path)
-        emit(combine(files, unreachable, lambda note: _say(f"netcheck merge: warning: {note}", err=True)), output, _say)
+        warn = lambda note: _say(f"netcheck merge: warning: {note}", err=True)  # noqa: E731
+        emit(combine(files, unreachable, warn, keep_going=keep_going), output, _say)
     return EXIT_PASS
 
 

@@ -245,6 +245,10 @@ def merge_parser() -> Parser:
         "--unreachable", metavar="HOST[=REASON]", action="append",
         help="An agent that could not be reached to run netcheck (repeatable): it becomes an error row.",
     )  # fmt: skip
+    parser.add_argument(
+        "--keep-going", action="store_true",
+        help="A file that is not a readable report becomes an error row for the host it is named after (HOST.json).",
+    )  # fmt: skip
     return parser
 
 

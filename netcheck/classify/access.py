@@ -310,6 +310,7 @@ _TCP_STATES = {
     "refused": (State.CLOSED, Reply.RST),
     "timeout": (State.FILTERED, Reply.NONE),
     "unreachable": (State.UNREACHABLE, Reply.ERROR),
+    "no-arp": (State.UNREACHABLE, Reply.ERROR),
 }
 
 
@@ -353,11 +354,12 @@ def agent_side_results(agent: Target, obs: SshObservation, servers: Sequence[Ser
 def _tcp_on_agent(check: Check, agent: Target, probe: TcpFromAgent, phase: Phase) -> Result:
     state, reply = _TCP_STATES.get(probe.outcome, (State.ERROR, Reply.ERROR))
     message = probe.message if probe.message and probe.outcome != "connected" else None
-    evidence = TcpReply("connect", reply, attempts=1, message=message, via="ssh", tool=probe.tool)
+    no_arp = probe.outcome == "no-arp"
+    evidence = TcpReply("connect", reply, attempts=1, message=message, no_arp_answer=no_arp, via="ssh", tool=probe.tool)
     observation = Observation(state, probe.address, evidence, probe.elapsed_ms, probe.message if state is State.ERROR else None)
     result = classify_tcp(check, observation, phase=phase, source_os="Linux")
     detail = f"{result.detail} [seen on {agent.name} with {probe.tool}]"
-    if state is State.UNREACHABLE:
+    if state is State.UNREACHABLE and not no_arp:
         detail = (
             f"{result.detail}: {probe.message or 'no route'} — an ICMP reject (a firewall) or no route [seen on {agent.name}]"
         )

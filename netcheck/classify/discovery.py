@@ -29,8 +29,9 @@ DISCOVERY_GROUPS = {
 }
 
 
-def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None) -> Result:
-    """Network Discovery / File and Printer Sharing / network profile on the installing machine."""
+def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None, *, names_given: bool = True) -> Result:
+    """Network Discovery / File and Printer Sharing / network profile on the installing machine. `names_given`:
+    whether the topology names any machine (when every machine is given by address, no name is resolved)."""
     group = DISCOVERY_GROUPS.get(check.aspect) if isinstance(check.aspect, DiscoveryAspect) else None
     feature = group or "Network Discovery"
     evidence: dict[str, Any] = {"non_dns": non_dns, "platform": facts.platform, "ports": ports_text(group)}
@@ -39,7 +40,8 @@ def classify_discovery(check: Check, facts: DiscoveryFacts, non_dns: str | None)
         return Result(check, state, verdict, detail, remediation, None, evidence)
 
     if non_dns is None:
-        return result(State.NOT_APPLICABLE, Verdict.SKIP, f"names resolve through DNS: {feature} is not needed for installation")
+        how = "names resolve through DNS" if names_given else "every machine is given by its address"
+        return result(State.NOT_APPLICABLE, Verdict.SKIP, f"{how}: {feature} is not needed for installation")
     if not facts.windows:
         return result(
             State.NOT_APPLICABLE,

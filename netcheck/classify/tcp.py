@@ -88,7 +88,9 @@ def misdirected(check: Check, address: str) -> Result | None:
             check,
             State.NOT_PROBED,
             Verdict.FAIL,
-            f"not probed: {check.target.name} is {address}, which is no machine's address",
+            f"not probed: {address} is no machine's address (to a server it means every address it has)"
+            if address == check.target.name
+            else f"not probed: {check.target.name} resolves to {address}, which is no machine's address",
             f"Give the {role}'s real address or name instead of {check.target.name}.",
             address,
         )

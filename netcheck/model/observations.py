@@ -380,7 +380,7 @@ class TcpFromAgent:
 
     address: str
     port: int
-    outcome: str  # connected | refused | timeout | unreachable | error
+    outcome: str  # connected | refused | timeout | unreachable | no-arp (the next hop answered no ARP) | error
     message: str
     tool: str
     elapsed_ms: float

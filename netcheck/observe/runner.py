@@ -282,7 +282,7 @@ class _Run:
             non_dns = non_dns_reason(config.nameservers, observations)
             facts = await asyncio.to_thread(self.probes.discovery)
             for check in checks:
-                self.done(classify_discovery(check, facts, non_dns))
+                self.done(classify_discovery(check, facts, non_dns, names_given=bool(observations)))
         except Exception as exc:  # noqa: BLE001
             self.fail(checks, exc)
 

@@ -40,23 +40,25 @@ _DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 """An IPv4 address exactly as ipaddress writes it (no leading zeros): kept as is, without parsing it."""
 
 
-def validate_host(host: str, *, what: str = "host") -> str:
+def validate_host(host: str, *, what: str = "host", named: bool = False) -> str:
     """Return `host` if it is an IP address or a well-formed host name, else raise InputError.
 
     The grammar is strict because names reach firewall rules and shell commands (`netcheck ports`): only
     [A-Za-z0-9_.:-], so no IPv6 zone id (`fe80::1%eth0`) and no whitespace. One rule for numbers: a name whose
     last label is a number (decimal, octal or 0x hex: `127.1`, `0127.0.0.1`, `0x7f.0.0.1`) is an IPv4 address
     to every resolver, so it must be one in dotted-quad form (top-level domains are never numeric, RFC 3696).
+    `named`: `what` already shows the value ("host in agent '0x7f.0.0.1'"), so the message does not repeat it.
     """
     candidate = host.strip()
+    shown = what if named else f"{what} {host!r}"
     if not candidate:
         raise InputError(f"empty {what}")
     if "%" in candidate:
-        raise InputError(f"malformed {what} {host!r}: IPv6 zone ids (%...) are not supported")
+        raise InputError(f"malformed {shown}: IPv6 zone ids (%...) are not supported")
     if _DOTTED_QUAD.fullmatch(candidate):
         return candidate  # the common case of a large agents file
     if not _HOST_CHARACTERS.match(candidate):
-        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
+        raise InputError(f"malformed {shown}: not an IP address or a valid host name")
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
@@ -64,9 +66,9 @@ def validate_host(host: str, *, what: str = "host") -> str:
     name = candidate[:-1] if candidate.endswith(".") else candidate
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise InputError(f"malformed {what} {host!r}: not an IP address or a valid host name")
+        raise InputError(f"malformed {shown}: not an IP address or a valid host name")
     if _NUMERIC_LABEL.match(labels[-1]):
-        raise InputError(f"malformed {what} {host!r}: not a valid IPv4 address (write it as four decimal numbers)")
+        raise InputError(f"malformed {shown}: not a valid IPv4 address (write it as four decimal numbers)")
     return name
 
 
@@ -106,7 +108,7 @@ def parse_agent_spec(spec: str, *, context: str | None = None) -> Target:
     elif text.count(":") == 1:
         host, os_text = text.split(":")
     agent_os = parse_os(os_text, context=where) if os_text is not None else None
-    return Target(validate_host(host, what=f"host in {where}"), Role.AGENT, agent_os)
+    return Target(validate_host(host, what=f"host in {where}", named=context is None), Role.AGENT, agent_os)
 
 
 def parse_agents_file(text: str, *, filename: str) -> list[Target]:

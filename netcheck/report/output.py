@@ -83,15 +83,20 @@ def load_report(path: Path) -> Report:
         raise InputError(f"{path}: {exc}") from None
 
 
-def combine(files: Sequence[Path], unreachable: Sequence[str], warn: Callable[[str], None]) -> Report:
+def combine(
+    files: Sequence[Path], unreachable: Sequence[str], warn: Callable[[str], None], *, keep_going: bool = False
+) -> Report:
     """`report` and `merge`: one saved report as it is, or several (and agents that could not be reached,
-    HOST[=REASON]) merged into one, each merge note passed to `warn`."""
+    HOST[=REASON]) merged into one, each merge note passed to `warn`. `keep_going`: a file that is not a readable
+    report becomes an error row for the host it is named after, instead of an input error."""
     from netcheck.report.json import ReportError  # noqa: PLC0415
-    from netcheck.report.merge import merge_with_notes, parse_unreachable  # noqa: PLC0415
+    from netcheck.report.merge import merge_with_notes, parse_unreachable, readable_reports  # noqa: PLC0415
 
-    reports = [load_report(path) for path in files]
+    reports, unreadable = readable_reports(files, load_report) if keep_going else ([load_report(p) for p in files], [])
+    if keep_going and not reports:
+        raise InputError(f"no file is a readable report: {'; '.join(f'{u.hostname}: {u.reason}' for u in unreadable)}")
     try:
-        hosts = [parse_unreachable(spec) for spec in unreachable]
+        hosts = [parse_unreachable(spec) for spec in unreachable] + unreadable
         if len(reports) == 1 and not hosts:
             return reports[0]
         merged = merge_with_notes(reports, tool_version=__version__, unreachable=hosts)

@@ -36,8 +36,20 @@ def ansible_playbook() -> str:
     return found
 
 
-def start_agent(lab: Lab, name: str, address: str, workdir: Path, authorized_key: Path, *, stale: bool = False) -> Host:
-    """A namespace with eth0, its own /etc/hosts and resolv.conf, and sshd in a UTS namespace named `name`."""
+def start_agent(
+    lab: Lab,
+    name: str,
+    address: str,
+    workdir: Path,
+    authorized_key: Path,
+    *,
+    stale: bool = False,
+    hostname: str | None = None,
+    noexec_tmp: bool = False,
+) -> Host:
+    """A namespace with eth0, its own /etc/hosts and resolv.conf, and sshd in a UTS namespace named `hostname`
+    (default: `name`). `noexec_tmp`: sshd and what it runs see /tmp mounted noexec (a mount namespace of their
+    own), as on a hardened machine."""
     host = lab.add_host(name, f"{address}/22")
     stale_line = f"{STALE_MS}\t{MS_NAME}\n" if stale else ""
     host.etc_file("hosts", f"127.0.0.1 localhost\n{stale_line}")
@@ -51,9 +63,14 @@ def start_agent(lab: Lab, name: str, address: str, workdir: Path, authorized_key
         f"Port 22\nListenAddress {address}\nHostKey {key}\nPidFile none\nAuthorizedKeysFile {authorized_key}\n"
         "UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
         "StrictModes no\nLogLevel ERROR\nSubsystem sftp internal-sftp\nMaxStartups 200\n"
+        # root's shell on a development machine may run `pyenv rehash` at every login, which waits up to 60 s for
+        # a lock that a killed rehash elsewhere left behind: every Ansible step would take a minute
+        "SetEnv PYENV_REHASH_TIMEOUT=1\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)
-    host.spawn(["unshare", "--uts", "sh", "-c", f"hostname {name} && exec /usr/sbin/sshd -D -e -f {config}"])
+    noexec = "mount --bind /tmp /tmp && mount -o remount,bind,noexec /tmp && " if noexec_tmp else ""
+    unshare = ["unshare", "--uts", *(["--mount", "--propagation", "private"] if noexec_tmp else [])]
+    host.spawn([*unshare, "sh", "-c", f"{noexec}hostname {hostname or name} && exec /usr/sbin/sshd -D -e -f {config}"])
     lab.wait_tcp(host, 22)
     return host
 
@@ -86,10 +103,15 @@ def build_fleet(lab: Lab, workdir: Path, agents: int = 5, *, faults: bool = True
 
 
 def ansible_env(workdir: Path, **extra: str) -> dict[str, str]:
-    """This environment without the caller's ANSIBLE_* settings, plus the lab's."""
+    """This environment without the caller's ANSIBLE_* settings, plus the lab's. SSH's shared connections
+    (ControlPersist) live in the lab's folder: under ~/.ansible/cp a master left by an earlier lab, or by another
+    lab running at the same time with the same agent addresses, would carry this run's sessions into the wrong
+    namespace."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    return (
-        env
-        | {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-local")}
-        | extra
-    )
+    lab = {
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-local"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(workdir / "cp"),
+    }
+    return env | lab | extra

@@ -49,6 +49,11 @@ PROBE_PYTHON = (
     "except OSError as e:\n print('error',e.strerror)\n"
 )
 
+ARP_FAILURE_S = 3
+"""Linux gives up on a neighbour that answers no ARP after about 3 s (three probes a second apart) and then says
+"No route to host": the connect tried on the agent waits longer, so a stale address is `unreachable`, not silence."""
+NEIGHBOURS = "cat /proc/net/route; echo --; cat /proc/net/arp"
+
 
 def available() -> bool:
     """Whether the optional SSH library is installed."""
@@ -275,7 +280,7 @@ async def _probe(conn: Any, address: str, port: int, tool: str, step: float) -> 
     if parsed is None or getattr(parsed, "scope_id", None):
         return TcpFromAgent(address, port, "error", "the agent's resolver gave something that is not a plain IP address", "", 0.0)
     ip = str(parsed)
-    wait = max(1, int(step / 2))
+    wait = max(ARP_FAILURE_S + 1, int(step / 2))
     started = time.monotonic()
     if tool == "bash /dev/tcp":
         script = shlex.quote(f"exec 3<>/dev/tcp/{ip}/{int(port)} && echo connected")
@@ -297,6 +302,9 @@ async def _probe(conn: Any, address: str, port: int, tool: str, step: float) -> 
         outcome = "unreachable"
     else:
         outcome = "error"
+    if outcome in ("unreachable", "timeout") and parsed.version == 4:
+        route, _, arp = (await _run(conn, NEIGHBOURS, step)).stdout.partition("--\n")
+        outcome = "no-arp" if _no_arp_answer(route, arp, ip) else outcome
     message = next((line.split(": ")[-1].strip() for line in text.splitlines() if "rc=" not in line and line.strip()), "")
     return TcpFromAgent(ip, port, outcome, message[:200], tool, elapsed)
 
@@ -304,6 +312,18 @@ async def _probe(conn: Any, address: str, port: int, tool: str, step: float) -> 
 def _client_keys(credentials: Credentials) -> list[Any]:
     """The keys loaded before the run; their paths when a caller built Credentials without loading them."""
     return list(credentials.client_keys) or [str(k) for k in credentials.ssh_keys]
+
+
+def _no_arp_answer(proc_net_route: str, proc_net_arp: str, address: str) -> bool:
+    """True when the agent's next hop towards `address` never answered ARP (its neighbour table), as a local run
+    finds it (probes/tcp.py)."""
+    from netcheck.observe.probes.syn import incomplete_neighbours, next_hop  # noqa: PLC0415 - only a failed connect needs it
+
+    try:
+        stale = incomplete_neighbours(proc_net_arp)
+        return bool(stale) and next_hop(proc_net_route, address) in stale
+    except (ValueError, IndexError, OSError):  # the agent's tables, as it printed them
+        return False
 
 
 def _first_line(text: str) -> str:
