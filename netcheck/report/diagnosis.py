@@ -487,7 +487,10 @@ class _Diagnoser:
             # the same link from the same machine, tried at the right address
             tried = [r for r in self.index.at_address.get((host, check.kind, check.port, right), ()) if r is not result]
             if not tried:
-                words = f"{host} -> {right}:{check.port} was not tried at the right address: run netcheck again after the fix"
+                words = (
+                    f"whether fixing the name is enough on {host} is not known ({right}:{check.port} was not tried "
+                    "from there): run netcheck again after the fix"
+                )
             elif all(r.verdict is Verdict.PASS for r in tried):
                 words = f"fixing the name is enough on {host}: {right}:{check.port} answers from there"
             else:
@@ -546,9 +549,12 @@ class _Diagnoser:
         what = check.purpose or str(kind)
         key = (str(kind), what, check.port, result.verdict, result.remediation.replace(host, ""))
         cause = f"{_first_clause(result.detail, '')}" if result.detail else what
+        if kind is Kind.HOST and result.state is State.UNREACHABLE:  # a merge's row for a host without a report
+            cause = "netcheck did not run on these machines: no report from them, none of their checks was made"
         draft = self.place(key, result, host, cause=cause, fix=result.remediation, link=f"{kind} check: {what}")
-        if len(draft.results) > 1:
-            draft.cause = what if len({r.detail for r in draft.results}) > 1 else draft.cause
+        if len(draft.results) > 1 and result.state is not State.UNREACHABLE:
+            if len({r.detail for r in draft.results}) > 1:
+                draft.cause = f"{what}: {_first_clause(draft.results[0].detail, '')} (and the like: see each check)"
             draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
         draft.blocks_all = draft.blocks_all or (role in _INSTALLING and result.verdict is Verdict.FAIL)
 
