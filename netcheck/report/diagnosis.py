@@ -144,19 +144,20 @@ def diagnose(report: Report) -> Diagnosis:
 # --- Words a helpdesk reads ---------------------------------------------------------------------------------
 
 
-def state_words(result: Result) -> str:  # noqa: PLR0911, PLR0912 - one return a state
+def state_words(result: Result, *, causes: bool = True) -> str:  # noqa: PLR0911, PLR0912 - one return a state
     """A result's state as a person reads it: "reachable, nothing listens yet (expected before installation)"
-    for a closed port that may be closed, "login refused" for a refused login (the JSON keeps the enum values)."""
+    for a closed port that may be closed, "login refused" for a refused login (the JSON keeps the enum values).
+    An access result's named causes follow ("login refused: bad-password-1326") unless `causes` is False."""
     state, kind = result.state, result.check.kind
     if kind is Kind.ACCESS:
         if state is State.ENABLED:
             return "logged in"
         if state is State.DISABLED:
-            causes = access_causes(result)
-            named = ": " + ", ".join(causes) if causes else ""
-            if causes and causes[0].endswith("-timeout"):
+            named_causes = access_causes(result)
+            named = ": " + ", ".join(named_causes) if named_causes and causes else ""
+            if named_causes and named_causes[0].endswith("-timeout"):
                 return "the visit did not finish in time" + named
-            if not causes or any(cause.startswith(_LOGIN_CAUSES) for cause in causes):
+            if not named_causes or any(cause.startswith(_LOGIN_CAUSES) for cause in named_causes):
                 return "login refused" + named
             return "logged in, not ready" + named
     if state is State.CLOSED:

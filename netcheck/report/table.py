@@ -142,6 +142,8 @@ def found_text(result: Result, suspect: str, *, verbose: bool) -> str:
     kind = result.check.kind
     if kind in (Kind.HOST, Kind.DISCOVERY, Kind.NAME, Kind.SERVICE):
         text = result.detail
+    elif kind is Kind.ACCESS:  # its detail starts with the named cause: "bad-password-1326: win1 refused ..."
+        text = f"{state_words(result, causes=False)}; {result.detail}" if result.detail else state_words(result)
     else:
         text = state_words(result)
         if verbose and result.detail:
