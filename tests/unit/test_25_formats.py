@@ -154,3 +154,15 @@ def test_every_groups_count_matches_its_machines_at_ten_thousand() -> None:
     assert group.count == len(group.machines) == 2_500
     assert len(group.checks) == fleet().count(Verdict.FAIL) == 7_500
     assert diagnosis.passed + diagnosis.skipped + sum(len(g.checks) for g in diagnosis.groups) == len(fleet().results)
+
+
+def test_the_diagnosis_and_its_formats_do_not_import_the_plan() -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys, netcheck.report.diagnosis, netcheck.report.table, netcheck.report.markdown, netcheck.report.json;"
+        "print('netcheck.plan' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
