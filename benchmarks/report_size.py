@@ -135,7 +135,8 @@ def main() -> None:
     from netcheck.report.diagnosis import diagnose  # noqa: PLC0415
 
     _, took = _measure(lambda: str(diagnose(report)))
-    print(f"diagnosis: {len(diagnose(report).groups)} groups in {took:.2f} s")
+    groups = len(diagnose(report).groups)
+    print(f"diagnosis: {groups} group{'' if groups == 1 else 's'} in {took:.2f} s")
     print(f"{'format':<26} {'lines':>9} {'characters':>12} {'bytes':>12} {'seconds':>8}")
     for name in formats(report):
         if any(skip in name for skip in args.skip):
