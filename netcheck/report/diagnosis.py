@@ -605,7 +605,7 @@ class _Diagnoser:
             if result.state in SILENT and check.kind is Kind.TCP:
                 draft.fix = (
                     f"On {server}, allow inbound TCP {port} in its own firewall (and in any firewall in front of it), "
-                    f"from the {ROLE_WORDS[source_role]}s."
+                    f"from the {ROLE_WORDS[source_role]}s; if nothing answers at all, check that {server} is on."
                 )
             else:
                 draft.fix = _common_fix([r.remediation for r in draft.results], [])
