@@ -101,6 +101,16 @@ class Diagnosis:
     placed: Mapping[int, int] = field(default_factory=dict, repr=False, compare=False)
     """id(result) -> the index of its group in `groups` (check ids may repeat: access checks of one agent)."""
 
+    misled: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    """id(result) -> how a stale name misled that link ("the stale hosts line sent it to 198.18.0.99, not ...")."""
+
+    def row_note(self, result: Result) -> str:
+        """What to say beside a result's row: a pass made suspect, or a link that a stale name misled."""
+        suspect = self.suspect.get(result.check.id) if result.verdict is Verdict.PASS else None
+        if suspect:
+            return f"suspect: {suspect}"
+        return self.misled.get(id(result), "")
+
     def group_number(self, result: Result) -> int | None:
         """The 1-based number of the group `result` is in (a result of the report diagnosed), else None."""
         index = self.placed.get(id(result))
@@ -280,6 +290,7 @@ class _Diagnoser:
         self.drafts: dict[tuple[Any, ...], _Draft] = {}
         self.placed: set[int] = set()
         self.suspect: dict[str, str] = {}
+        self.misled: dict[int, str] = {}
 
     # machines -----------------------------------------------------------------------------------------------
 
@@ -363,6 +374,7 @@ class _Diagnoser:
             skipped,
             len(results),
             placed,
+            self.misled,
         )
 
     def held_ports(self, results: Sequence[Result]) -> None:
@@ -483,6 +495,7 @@ class _Diagnoser:
             if misled is None or result.address not in misled[0]:
                 continue
             _wrong, right, draft = misled
+            self.misled[id(result)] = f"the stale hosts line for {check.target.name} sent it to {result.address}, not {right}"
             draft.add(result, host)
             self.placed.add(id(result))
             # the same link from the same machine, tried at the right address

@@ -31,6 +31,8 @@ ROWS_PER_GROUP = 10
 MAX_ROWS = 60
 """Failing or warning links shown in all (a 10,000-agent report stays a few screens)."""
 SHOWN_MACHINES = 5
+MAX_GROUPS = 20
+"""Groups shown (the most blocking first; show_all shows every one)."""
 
 _COLOURS = {Verdict.FAIL: "\x1b[1;31m", Verdict.ERROR: "\x1b[1;35m", Verdict.WARN: "\x1b[33m", Verdict.PASS: "\x1b[32m"}
 _RESET = "\x1b[0m"
@@ -75,8 +77,12 @@ def render_table(
     lines += _wrap(paint(diagnosis.verdict, visible(diagnosis.headline)), width)
     if diagnosis.groups:
         lines += ["", *_wrap("What to fix, most blocking first:", width)]
-        for number, group in enumerate(diagnosis.groups, start=1):
+        shown = diagnosis.groups if show_all else diagnosis.groups[:MAX_GROUPS]
+        for number, group in enumerate(shown, start=1):
             lines += _group_lines(number, group, width, paint)
+        if len(shown) < len(diagnosis.groups):
+            more = len(diagnosis.groups) - len(shown)
+            lines += _wrap(f"... and {plural(more, 'more group')}: --all lists them (so does the JSON report).", width)
     rows, left = attention_rows(report, diagnosis, show_all=show_all)
     if rows:
         title = "Every check:" if show_all else "Failing and warning checks (passing ones are counted below):"
@@ -137,7 +143,7 @@ def _passing_line(diagnosis: Diagnosis) -> str:
     return f"Passing: {plural(diagnosis.passed, 'check')}{suspect}{skipped}. --all lists every check."
 
 
-def found_text(result: Result, suspect: str, *, verbose: bool) -> str:
+def found_text(result: Result, note: str, *, verbose: bool) -> str:
     """What was found: for host, discovery and name checks the finding itself, for links the state in words."""
     kind = result.check.kind
     if kind in (Kind.HOST, Kind.DISCOVERY, Kind.NAME, Kind.SERVICE):
@@ -148,8 +154,8 @@ def found_text(result: Result, suspect: str, *, verbose: bool) -> str:
         text = state_words(result)
         if verbose and result.detail:
             text = f"{text}: {result.detail}"
-    if suspect:
-        text = f"{text}; suspect: {suspect}"
+    if note:  # Diagnosis.row_note: a suspect pass, a link a stale name misled
+        text = f"{text}; {note}"
     return visible(text)
 
 
@@ -168,7 +174,7 @@ def check_label(result: Result) -> str:
 
 
 def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> tuple[list[tuple[int, Result, str]], int]:
-    """(group number or 0, result, suspect note) rows, and how many failing or warning rows were left out."""
+    """(group number or 0, result, note beside it) rows, and how many failing or warning rows were left out."""
     last = len(diagnosis.groups) + 1
 
     def number(result: Result) -> int:
@@ -176,7 +182,7 @@ def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> t
 
     if show_all:
         ordered = sorted(report.results, key=lambda r: (r.verdict not in _ATTENTION, number(r) or last, ORDER[r.verdict]))
-        return [(number(r), r, diagnosis.suspect.get(r.check.id, "")) for r in ordered], 0
+        return [(number(r), r, diagnosis.row_note(r)) for r in ordered], 0
     shown: list[tuple[int, Result, str]] = []
     per_group: dict[int, int] = {}
     left = 0
@@ -186,9 +192,9 @@ def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> t
             left += 1
             continue
         per_group[group] = per_group.get(group, 0) + 1
-        shown.append((group, result, ""))
+        shown.append((group, result, diagnosis.row_note(result)))
     suspect = [r for r in report.results if r.check.id in diagnosis.suspect and r.verdict not in _ATTENTION]
-    shown += [(number(r), r, diagnosis.suspect[r.check.id]) for r in suspect[:ROWS_PER_GROUP]]
+    shown += [(number(r), r, diagnosis.row_note(r)) for r in suspect[:ROWS_PER_GROUP]]
     return shown, left + max(0, len(suspect) - ROWS_PER_GROUP)
 
 

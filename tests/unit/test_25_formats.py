@@ -166,3 +166,26 @@ def test_the_diagnosis_and_its_formats_do_not_import_the_plan() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_many_groups_are_capped_in_the_table_but_not_with_all() -> None:
+    from netcheck.model import Role, State  # noqa: PLC0415
+    from netcheck.report.table import MAX_GROUPS  # noqa: PLC0415
+    from tests.unit.test_25_diagnosis import link, report  # noqa: PLC0415
+
+    results = [
+        link(Role.AGENT, f"server{n}.example", Role.LICENSE_SERVER, 9876, State.FILTERED, Verdict.FAIL, host=f"a{n}")
+        for n in range(50)
+    ]
+    many = report(*results)
+    assert len(diagnose(many).groups) == 50
+    short, every = render_table(many), render_table(many, show_all=True)
+    assert f"{MAX_GROUPS}. FAIL" in short and f"{MAX_GROUPS + 1}. FAIL" not in short
+    assert f"... and {50 - MAX_GROUPS} more groups" in short
+    assert "50. FAIL" in every
+
+
+def test_a_link_misled_by_a_stale_name_says_so_in_its_row() -> None:
+    text = render_table(fixture("report_console.json"), width=200)
+    row = next(line for line in text.splitlines() if "console -> stale.lab.test:9876" in line)
+    assert "the stale hosts line for stale.lab.test sent it to 198.18.0.99, not 198.18.0.26" in row
