@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,6 +222,8 @@ class _Draft:
     blocks_all: bool = False
     note: str = ""
     verdict: Verdict | None = None
+    finish: Callable[[_Draft], None] | None = None
+    """Finds the group's words and fix once every result is in (a group may hold 10,000)."""
 
     def add(self, result: Result, machine: str) -> None:
         self.results.append(result)
@@ -356,7 +358,10 @@ class _Diagnoser:
         self.stale_names(results, problems)
         for result in problems:
             if id(result) not in self.placed:
-                self.by_link(result, results)
+                self.by_link(result)
+        for draft in self.drafts.values():
+            if draft.finish is not None:
+                draft.finish(draft)
         drafts = sorted(
             ((draft.group(), draft) for draft in self.drafts.values()),
             key=lambda pair: (not pair[0].blocks_all, _VERDICT_RANK[pair[0].verdict], -pair[0].count, pair[0].cause),
@@ -520,13 +525,14 @@ class _Diagnoser:
                     f"firewall: {shown}."
                 )
 
-    def by_link(self, result: Result, results: Sequence[Result]) -> None:
-        """The general rule: the same matrix link, state or named cause, and fix."""
+    def by_link(self, result: Result) -> None:
+        """The general rule: the same matrix link, state or named cause, and fix. Results are only gathered
+        here; each group's words and fix are found once it is whole (`_Draft.finish`): 10,000 agents in a group."""
         check = result.check
         kind = check.kind
         key: tuple[Any, ...]
         if kind in (Kind.TCP, Kind.SERVICE):
-            self.link_group(result, results)
+            self.link_group(result)
             return
         if kind is Kind.ACCESS:
             causes = access_causes(result)
@@ -536,26 +542,16 @@ class _Diagnoser:
                 f" (with {', '.join(causes[1:])})" if len(causes) > 1 else ""
             )
             key = ("access", check.source, check.port, causes or result.detail, result.verdict)
-            fix = _common_fix([result.remediation], [self.target(result), check.target.name])
-            draft = self.place(key, result, self.target(result), cause=cause, fix=fix, link=link)
-            if draft.results[:-1]:
-                names = [self.target(r) for r in draft.results] + [r.check.target.name for r in draft.results]
-                draft.fix = _common_fix([r.remediation for r in draft.results], names)
+            draft = self.place(key, result, self.target(result), cause=cause, fix="", link=link)
+            draft.finish = self.finish_agents
             return
         if kind is Kind.NAME:
             name = check.target.name
             words = "does not resolve" if result.state is State.UNRESOLVED else _first_clause(result.detail, name)
-            cause = f"Name {name}: {words}"
-            key = (
-                "name",
-                name,
-                result.state,
-                result.verdict,
-                words if result.state is not State.UNRESOLVED else "",
-            )
+            key = ("name", name, result.state, result.verdict, words if result.state is not State.UNRESOLVED else "")
             host = self.source(result)
-            draft = self.place(key, result, host, cause=cause, fix=result.remediation, link=f"name {name}")
-            draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
+            draft = self.place(key, result, host, cause=f"Name {name}: {words}", fix="", link=f"name {name}")
+            draft.finish = self.finish_machines
             draft.blocks_all = draft.blocks_all or (self.installing_needs(result) and result.verdict is Verdict.FAIL)
             return
         # host and discovery checks: what was found on the machine that ran them
@@ -566,41 +562,39 @@ class _Diagnoser:
         cause = f"{_first_clause(result.detail, '')}" if result.detail else what
         if kind is Kind.HOST and result.state is State.UNREACHABLE:  # a merge's row for a host without a report
             cause = "netcheck did not run on these machines: no report from them, none of their checks was made"
-        draft = self.place(key, result, host, cause=cause, fix=result.remediation, link=f"{kind} check: {what}")
-        if len(draft.results) > 1 and result.state is not State.UNREACHABLE:
-            if len({r.detail for r in draft.results}) > 1:
-                draft.cause = f"{what}: {_first_clause(draft.results[0].detail, '')} (and the like: see each check)"
-            draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
+        draft = self.place(key, result, host, cause=cause, fix="", link=f"{kind} check: {what}")
+        draft.finish = functools.partial(self.finish_found, what=what)
         draft.blocks_all = draft.blocks_all or (role in _INSTALLING and result.verdict is Verdict.FAIL)
 
-    def link_group(self, result: Result, results: Sequence[Result]) -> None:
+    def finish_machines(self, draft: _Draft) -> None:
+        """One fix for a group of names or host checks: the machines' names made "each machine listed"."""
+        draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
+
+    def finish_found(self, draft: _Draft, *, what: str) -> None:
+        """Host and discovery checks: one finding on every machine is said as it is; several are the check's
+        purpose and the first finding."""
+        first = draft.results[0]
+        if first.state is not State.UNREACHABLE and any(r.detail != first.detail for r in draft.results):
+            draft.cause = f"{what}: {_first_clause(first.detail, '')} (and the like: see each check)"
+        self.finish_machines(draft)
+
+    def finish_agents(self, draft: _Draft) -> None:
+        """One fix for a group of links or logins to agents: the agents' names and addresses made generic."""
+        names = [self.target(r) for r in draft.results] + [r.check.target.name for r in draft.results]
+        names += [r.address for r in draft.results if r.address]
+        draft.fix = _common_fix([r.remediation for r in draft.results], names)
+
+    def link_group(self, result: Result) -> None:
         check = result.check
         source_role, target_role, port = check.source, check.target.role, check.port
-        key: tuple[Any, ...]
         kind = "service " if check.kind is Kind.SERVICE else ""
         words = state_words(result) if check.kind is Kind.TCP else _first_clause(result.detail, "")
-        link = f"{kind}{source_role} -> {target_role}:{port}"
         if target_role is Role.AGENT:
-            key = ("link", check.kind, source_role, target_role, port, result.state, result.verdict, words)
-            draft = self.draft(key, f"{_role_cap(source_role)} to agents, {kind}TCP {port}: {words}", "", link)
+            key: tuple[Any, ...] = ("link", check.kind, source_role, target_role, port, result.state, result.verdict, words)
+            draft = self.draft(key, "", "", f"{kind}{source_role} -> {target_role}:{port}")
             draft.add(result, self.target(result))
             self.placed.add(id(result))
-            sources = sorted({self.source(r) for r in draft.results})
-            draft.fix = self.agent_fix(draft, result, port, sources)
-            # every agent that was tried fails: the installing machine's side, or the network in front of it
-            tried = self.index.agents_tried.get((check.kind, source_role, port), set())
-            if len(tried) >= 3 and len(draft.machines) == len(tried) and result.state in SILENT:
-                draft.cause = (
-                    f"{_role_cap(source_role)} to every agent, {kind}TCP {port}: {words}: the {ROLE_WORDS[source_role]}'s "
-                    "own firewall or the network in front of it"
-                )
-                draft.fix = (
-                    f"Allow outbound TCP {port} on {', '.join(sources)} (its own firewall) and on the network firewall "
-                    "between it and the agents."
-                )
-                draft.blocks_all = source_role in _INSTALLING
-            else:
-                draft.cause = f"{_role_cap(source_role)} to agents, {kind}TCP {port}: {words}"
+            draft.finish = functools.partial(self.finish_to_agents, result=result, words=words)
             return
         # links to a server: the same server, from every machine that tried it or from some
         server = self.target(result)
@@ -608,6 +602,47 @@ class _Diagnoser:
         draft = self.draft(key, "", "", f"{kind}{source_role} -> {target_role} {server}:{port}")
         draft.add(result, self.source(result) if source_role is Role.AGENT else server)
         self.placed.add(id(result))
+        draft.finish = functools.partial(self.finish_to_server, result=result, words=words, server=server)
+
+    def finish_to_agents(self, draft: _Draft, *, result: Result, words: str) -> None:
+        """Links from one role to agents on one port: every agent failing silently is the source's side."""
+        check = result.check
+        source_role, port = check.source, check.port
+        kind = "service " if check.kind is Kind.SERVICE else ""
+        sources = sorted({self.source(r) for r in draft.results})
+        tried = self.index.agents_tried.get((check.kind, source_role, port), set())
+        if len(tried) >= 3 and len(draft.machines) == len(tried) and result.state in SILENT:
+            draft.cause = (
+                f"{_role_cap(source_role)} to every agent, {kind}TCP {port}: {words}: the {ROLE_WORDS[source_role]}'s "
+                "own firewall or the network in front of it"
+            )
+            draft.fix = (
+                f"Allow outbound TCP {port} on {', '.join(sources)} (its own firewall) and on the network firewall "
+                "between it and the agents."
+            )
+            draft.blocks_all = source_role in _INSTALLING
+            return
+        draft.cause = f"{_role_cap(source_role)} to agents, {kind}TCP {port}: {words}"
+        if check.kind is Kind.TCP and result.state is State.FILTERED:
+            origin = f"the {ROLE_WORDS[source_role]} ({', '.join(sources)})"
+            draft.fix = (
+                f"Allow TCP {port} from {origin} to each agent listed: on the agent's own firewall (inbound) and on "
+                "every firewall between them."
+            )
+        elif check.kind is Kind.TCP and result.state is State.UNREACHABLE:
+            draft.fix = (
+                f"Check each agent's address and the routing from the {ROLE_WORDS[source_role]} to it "
+                "(is it on, is the address right?)."
+            )
+        else:
+            self.finish_agents(draft)
+
+    def finish_to_server(self, draft: _Draft, *, result: Result, words: str, server: str) -> None:
+        """Links to one server on one port: from every machine that tried it is the server's side; from some,
+        those machines or their path."""
+        check = result.check
+        source_role, target_role, port = check.source, check.target.role, check.port
+        kind = "service " if check.kind is Kind.SERVICE else ""
         tried = self.index.server_tried.get((check.kind, port, server), set())
         failing = {self.source(r) for r in draft.results}
         server_words = f"the {ROLE_WORDS[target_role]} {server}"
@@ -635,25 +670,9 @@ class _Diagnoser:
                 "the network path between them."
             )
         else:
-            draft.fix = _common_fix([r.remediation for r in draft.results], [self.source(r) for r in draft.results])
+            draft.fix = _common_fix([r.remediation for r in draft.results], sorted(failing))
         if source_role in _INSTALLING and target_role is Role.MANAGEMENT_SERVER and result.verdict is Verdict.FAIL:
             draft.blocks_all = True
-
-    def agent_fix(self, draft: _Draft, result: Result, port: int | None, sources: Sequence[str]) -> str:
-        if result.check.kind is Kind.TCP and result.state is State.FILTERED:
-            origin = f"the {ROLE_WORDS[result.check.source]} ({', '.join(sources)})"
-            return (
-                f"Allow TCP {port} from {origin} to each agent listed: on the agent's own firewall (inbound) and on "
-                "every firewall between them."
-            )
-        if result.check.kind is Kind.TCP and result.state is State.UNREACHABLE:
-            return (
-                f"Check each agent's address and the routing from the {ROLE_WORDS[result.check.source]} to it "
-                "(is it on, is the address right?)."
-            )
-        names = [self.target(r) for r in draft.results] + [r.check.target.name for r in draft.results]
-        names += [r.address for r in draft.results if r.address]
-        return _common_fix([r.remediation for r in draft.results], names)
 
 
 def _role_cap(role: Role) -> str:
