@@ -57,7 +57,7 @@ def check(args: argparse.Namespace) -> int:
     """Probe every link of the connection matrix that starts at this machine."""
     from netcheck.observe.session import CheckRequest, fewer_collections, run_check  # noqa: PLC0415
 
-    output = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose)
+    output = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose, args.show_all)
     request = CheckRequest(
         plan=args.plan, agents=args.agent or (), agents_file=args.agents_file, management_server=args.management_server,
         license_server=args.license_server, product=args.product, storage_nodes=args.storage_node or (),
@@ -88,12 +88,13 @@ def _note(quiet: bool) -> Callable[[str], None]:
 
 def report(args: argparse.Namespace) -> int:
     """Render a saved JSON report in another format."""
-    return _rendered([args.file], (), Output(args.output_format, args.output, args.redact_report, verbose=args.verbose))
+    output = Output(args.output_format, args.output, args.redact_report, verbose=args.verbose, show_all=args.show_all)
+    return _rendered([args.file], (), output)
 
 
 def merge(args: argparse.Namespace) -> int:
     """Combine reports taken from several vantage points into one report with a link matrix."""
-    output = Output(args.output_format, args.output, args.redact_report)
+    output = Output(args.output_format, args.output, args.redact_report, show_all=args.show_all)
     return _rendered(args.files, args.unreachable or (), output, keep_going=args.keep_going)
 
 
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _guarded():
             report = check_this_machine(progress=_progress(False), note=_note(False))
             emit(report, Output(), _say)
-            _say("Check a deployment's links with 'netcheck check --help'; answer probes with 'netcheck listen'.")
+            _say("Check a deployment's links: 'netcheck check --help'. Answer probes: 'netcheck listen'.")
             return exit_code(report)
     first = args[0]
     if first in ("-h", "--help"):

@@ -32,6 +32,7 @@ from netcheck.model.observations import (
     UnknownService,
     bare_user,
 )
+from netcheck.report.diagnosis import diagnose
 from netcheck.report.validate import SchemaError, validate
 
 SCHEMA_VERSION = 1
@@ -306,6 +307,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "method": report.method,
         "product": str(report.product),
         "summary": summary_to_dict(report),
+        "diagnosis": diagnose(report).group_dicts(),
         "checks": [result_to_dict(r) for r in report.results],
     }
 
@@ -370,6 +372,7 @@ def iter_json(report: Report) -> Iterator[str]:
     holding the whole document as objects (a run of 40,000 checks would otherwise need hundreds of MB)."""
     header = report_to_dict(replace(report, results=()))
     header["summary"] = summary_to_dict(report)
+    header["diagnosis"] = diagnose(report).group_dicts()
     del header["checks"]
     head = json.dumps(header, indent=2)
     if not report.results:
@@ -423,7 +426,8 @@ def _result_from(item: dict[str, Any]) -> Result:
 
 
 def report_from_dict(data: Any) -> Report:
-    """The inverse of report_to_dict, for a document valid against schema.json; ReportError names what is wrong."""
+    """The inverse of report_to_dict, for a document valid against schema.json; ReportError names what is wrong.
+    The `diagnosis` list is not read back: it is a function of the checks, computed again when asked."""
     tool = data.get("tool") if isinstance(data, dict) else None
     if not isinstance(tool, dict) or tool.get("name") != "netcheck":
         raise ReportError("not a netcheck report (no tool.name = netcheck)")
@@ -467,6 +471,6 @@ def parse_report(text: str) -> Report:
     return report_from_dict(data)
 
 
-def json_chunks(report: Report, *, verbose: bool) -> Iterator[str]:
+def json_chunks(report: Report, *, verbose: bool, show_all: bool = False) -> Iterator[str]:
     """The streamed JSON report (`verbose` changes nothing: every check carries its evidence)."""
     return iter_json(report)

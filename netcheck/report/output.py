@@ -25,6 +25,8 @@ class Output:
     redact: bool = False
     quiet: bool = False
     verbose: bool = False
+    show_all: bool = False
+    """--all: list every check, passing ones too (the table)."""
 
 
 def check_writable(path: Path, what: str = "--output") -> None:
@@ -63,13 +65,25 @@ def emit(report: Report, output: Output, say: Callable[[str], None]) -> None:
         from netcheck.report.redact import redact  # noqa: PLC0415
 
         report = redact(report)
-    chunks = render(report, output.format, verbose=output.verbose)
-    if output.path is None:
+    to_stdout = output.path is None
+    target = None
+    if output.path is not None:
+        target = output_target(output.path)  # once: a FIFO's write end is held from the check to the write
+        to_stdout = target.is_stdout
+    chunks: Iterable[str]
+    if output.format is Format.TABLE:
+        from netcheck.report.table import Terminal, table_chunks, terminal  # noqa: PLC0415
+
+        where = terminal()  # a file gets the width (COLUMNS, else 80), never colour
+        chosen = where if to_stdout else Terminal(where.width if os.environ.get("COLUMNS") else 80, colour=False)
+        chunks = table_chunks(report, verbose=output.verbose, show_all=output.show_all, terminal_=chosen)
+    else:
+        chunks = render(report, output.format, verbose=output.verbose, show_all=output.show_all)
+    if target is None:
         write_text(None, chunks)
         return
-    target = output_target(output.path)  # once: a FIFO's write end is held from the check to the write
     write_output(target, chunks)
-    if not output.quiet and not target.is_stdout:  # the summary must not end up inside the report
+    if not output.quiet and not to_stdout:  # the summary must not end up inside the report
         say(f"{summary_line(report)}; report written to {output.path}")
 
 
