@@ -31,6 +31,7 @@ from netcheck.observations import (
     UnknownService,
     bare_user,
 )
+from netcheck.report.diagnosis import diagnose
 from netcheck.report.validate import SchemaError, validate
 
 SCHEMA_VERSION = 1
@@ -302,6 +303,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "phase": str(report.phase),
         "method": report.method,
         "summary": summary_to_dict(report),
+        "diagnosis": diagnose(report).group_dicts(),
         "checks": [result_to_dict(r) for r in report.results],
     }
 
@@ -366,6 +368,7 @@ def iter_json(report: Report) -> Iterator[str]:
     holding the whole document as objects (a run of 40,000 checks would otherwise need hundreds of MB)."""
     header = report_to_dict(replace(report, results=()))
     header["summary"] = summary_to_dict(report)
+    header["diagnosis"] = diagnose(report).group_dicts()
     del header["checks"]
     head = json.dumps(header, indent=2)
     if not report.results:
@@ -417,7 +420,8 @@ def _result_from(item: dict[str, Any]) -> Result:
 
 
 def report_from_dict(data: Any) -> Report:
-    """The inverse of report_to_dict, for a document valid against schema.json; ReportError names what is wrong."""
+    """The inverse of report_to_dict, for a document valid against schema.json; ReportError names what is wrong.
+    The `diagnosis` list is not read back: it is a function of the checks, computed again when asked."""
     tool = data.get("tool") if isinstance(data, dict) else None
     if not isinstance(tool, dict) or tool.get("name") != "netcheck":
         raise ReportError("not a netcheck report (no tool.name = netcheck)")
