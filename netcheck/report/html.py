@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from html import escape as _html_escape
 
 import orjson
 
 from netcheck.model import Kind, Report, Result, Role, State, Verdict
 from netcheck.report.base import ORDER, heading, summary_line, worst
+from netcheck.report.diagnosis import Diagnosis, Group, diagnose, first_machines, plural, state_words
 from netcheck.report.text import visible
 
 COLOURS = {
@@ -65,15 +65,18 @@ th { background: #f3f3f3; }
 .t-pass { color: var(--pass); } .t-warn { color: var(--warn); } .t-fail { color: var(--fail); }
 .t-error { color: var(--error); } .t-skip { color: var(--skip); }
 ol.groups { padding-left: 22px; } ol.groups > li { margin-bottom: 14px; }
+.blocks { font-weight: 700; color: var(--fail); } .link { color: #555; } .fix-note { color: #333; margin-top: 3px; }
 .cause { font-weight: 600; } .fix { margin-top: 3px; } .machines { color: #333; font-size: 13px; margin-top: 3px; }
 .matrix td.cell { white-space: nowrap; } .matrix td.none { color: #aaa; }
 .diagram { overflow-x: auto; border: 1px solid #eee; }
 svg text { font-family: system-ui, sans-serif; }
 .controls { display: flex; gap: 10px; flex-wrap: wrap; align-items: center; margin: 8px 0; font-size: 14px; }
-.controls input[type=search] { width: 260px; }
+.controls input[type=search] { width: 260px; } .controls select { max-width: 360px; }
 #links { width: 100%; } #links th { cursor: pointer; user-select: none; white-space: nowrap; }
 #links th[aria-sort=ascending]::after { content: " \\25B2"; } #links th[aria-sort=descending]::after { content: " \\25BC"; }
-#links td { word-break: break-word; } .pager { margin: 8px 0; font-size: 14px; } .pager button { margin-right: 6px; }
+#links td { overflow-wrap: break-word; }
+#links td[data-col=verdict], #links td[data-col=port] { white-space: nowrap; }
+.pager { margin: 8px 0; font-size: 14px; } .pager button { margin-right: 6px; }
 .print-only { display: none; }
 @media print {
   body { margin: 0; max-width: none; } .controls, .pager button, .no-print { display: none !important; }
@@ -91,7 +94,7 @@ _SCRIPT = r"""
   "use strict";
   var D = JSON.parse(document.getElementById("netcheck-data").textContent);
   var S = D.strings, R = D.rows, V = D.verdicts, G = D.groups, PAGE = D.page;
-  var COLS = ["verdict", "check", "from", "to", "port", "address", "found", "fix"];
+  var COLS = ["verdict", "check", "from", "to", "port", "found", "fix"];
   var table = document.getElementById("links"), body = table.tBodies[0], info = document.getElementById("links-info");
   var f = {verdict: document.getElementById("f-verdict"), role: document.getElementById("f-role"),
            port: document.getElementById("f-port"), group: document.getElementById("f-group"),
@@ -103,21 +106,23 @@ _SCRIPT = r"""
     return str(t).split("\u0001").join(str(row[5])).split("\u0002").join(str(row[7]));
   }
   function from(row) { return str(row[2]) + (row[3] >= 0 ? " " + str(row[3]) : ""); }
-  function to(row) { return str(row[4]) + (row[5] >= 0 ? " " + str(row[5]) : ""); }
-  function check(row) {
-    if (row[12] >= 0) return str(row[12]);
-    return str(row[1]) + " " + str(row[3]) + " \u2192 " + str(row[5]) + (row[6] ? ":" + row[6] : "");
+  function to(row) {
+    var name = str(row[5]), address = str(row[7]);
+    return str(row[4]) + (name ? " " + name : "") + (address && address !== name ? " (" + address + ")" : "");
   }
-  function found(row) { return str(row[8]) + (row[9] >= 0 ? ": " + fill(row[9], row) : ""); }
+  function check(row) { return row[12] >= 0 ? str(row[12]) : str(row[1]); }
+  function found(row) {
+    return str(row[8]) + (row[9] >= 0 ? ": " + fill(row[9], row) : "") + (row[14] >= 0 ? " \u26a0 " + str(row[14]) : "");
+  }
   function cell(row, c) {
     switch (c) {
       case "verdict": return V[row[0]]; case "check": return check(row); case "from": return from(row);
-      case "to": return to(row); case "port": return row[6] ? String(row[6]) : ""; case "address": return str(row[7]);
+      case "to": return to(row); case "port": return row[6] ? String(row[6]) : "";
       case "found": return found(row); default: return fill(row[10], row);
     }
   }
   function text(row) {
-    return [check(row), from(row), to(row), str(row[7]), found(row), fill(row[10], row), str(row[11])]
+    return [check(row), from(row), to(row), found(row), fill(row[10], row), str(row[11])]
       .join("\n").toLowerCase();
   }
   function options(select, values) {
@@ -134,7 +139,9 @@ _SCRIPT = r"""
   options(f.role, Object.keys(roles).sort().map(function (k) { return [k, k]; }));
   options(f.port, Object.keys(ports).map(Number).sort(function (a, b) { return a - b; })
     .map(function (k) { return [String(k), String(k)]; }));
-  options(f.group, G.map(function (g, i) { return [String(i + 1), (i + 1) + ". " + g]; }));
+  options(f.group, G.map(function (g, i) {
+    return [String(i + 1), (i + 1) + ". " + (g.length > 70 ? g.slice(0, 69) + "\u2026" : g)];
+  }));
   function readHash() {
     var h = new URLSearchParams(location.hash.replace(/^#/, ""));
     ["verdict", "role", "port", "group", "q", "sort"].forEach(function (k) { state[k] = h.get(k) || ""; });
@@ -219,46 +226,9 @@ _SCRIPT = r"""
   window.addEventListener("hashchange", function () { readHash(); apply(); });
   document.getElementById("links-section").hidden = false;
   readHash(); apply();
+  document.documentElement.setAttribute("data-drawn-ms", String(Math.round(performance.now())));
 })();
 """
-
-
-# --- stand-in for the diagnosis module (branch issue-25), replaced when it lands ---------------------------------
-
-
-@dataclass(frozen=True)
-class Group:
-    """Results that share a cause and a fix."""
-
-    cause: str
-    verdict: Verdict
-    count: int
-    machines: tuple[str, ...]
-    fix: str
-    check_ids: tuple[str, ...]
-
-
-def diagnosis_groups(report: Report) -> list[Group]:
-    found: dict[tuple[object, ...], list[Result]] = {}
-    for r in report.results:
-        if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.WARN):
-            key = (r.verdict, r.check.kind, r.check.source, r.check.target.role, r.check.port, r.state)
-            found.setdefault(key, []).append(r)
-    groups = []
-    for (verdict, kind, source, target, port, state), results in found.items():
-        cause = f"{kind} {source} -> {target}" + (f":{port}" if port else "") + f" {state}"
-        machines = tuple(dict.fromkeys(r.check.target.name for r in results))
-        fix = results[0].remediation
-        groups.append(Group(cause, verdict, len(results), machines, fix, tuple(r.check.id for r in results)))  # type: ignore[arg-type]
-    return sorted(groups, key=lambda g: (ORDER[g.verdict], -len(g.machines)))
-
-
-def headline(report: Report) -> str:
-    return summary_line(report)
-
-
-def helpdesk_state(result: Result) -> str:
-    return str(result.state)
 
 
 def escape(text: object) -> str:
@@ -278,35 +248,36 @@ def _machine_of(report: Report, result: Result) -> str:
 # --- the summary and the groups ------------------------------------------------------------------------------
 
 
-def _summary(report: Report) -> str:
+def _summary(report: Report, diagnosis: Diagnosis) -> str:
     verdict = report.verdict
+    words = diagnosis.headline
+    prefix = f"{verdict.upper()}: "
+    words = words[len(prefix) :] if words.startswith(prefix) else words
     counts = "".join(
-        f'<div class="count"><b class="t-{v}">{report.count(v)}</b>{escape(v)}</div>' for v in VERDICTS if report.count(v)
+        f'<div class="count"><b class="t-{v}">{report.count(v):,}</b>{escape(v)}</div>' for v in VERDICTS if report.count(v)
     )
     return (
         f'<div class="headline" style="border-color:{COLOURS[verdict]};background:{TINTS[verdict]}">'
-        f"{badge(verdict)} {escape(headline(report))}</div>"
+        f"{badge(verdict)} {escape(words)}</div>"
         f'<div class="counts">{counts}</div><div class="meta">{escape(summary_line(report))}</div>'
     )
 
 
 def _groups_html(groups: Sequence[Group]) -> str:
     if not groups:
-        return "<h2>What to fix</h2><p>Nothing: every check passed or was not needed from here.</p>"
+        return "<h2>What to fix</h2><p>Nothing: every check passed or was not needed.</p>"
     items = []
     for number, group in enumerate(groups, 1):
-        machines = ", ".join(escape(m) for m in group.machines[:MACHINES_SHOWN])
-        more = len(group.machines) - MACHINES_SHOWN
-        if more > 0:
-            machines += f" and {more} more"
-        count = f"{group.count} check{'s' if group.count != 1 else ''} on {len(group.machines)} machine" + (
-            "s" if len(group.machines) != 1 else ""
-        )
+        blocks = "<span class='blocks'>blocks every agent: fix first</span> " if group.blocks_all else ""
+        checks = plural(len(group.checks), "check")
         items.append(
-            f"<li>{badge(group.verdict)} <span class='cause'>{escape(group.cause)}</span> ({count}) "
-            f"<a class='no-print' href='#group={number}'>show these checks</a>"
+            f"<li id='group-{number}'>{badge(group.verdict)} {blocks}<span class='cause'>{escape(group.cause)}</span>"
+            f"<div class='machines'><b>{escape(plural(group.count, 'machine'))}</b>"
+            + (f": {escape(first_machines(group.machines, MACHINES_SHOWN))}" if group.machines else "")
+            + (f" <span class='link'>({escape(group.link)})</span>" if group.link else "")
+            + f" <a class='no-print' href='#group={number}'>show the {checks}</a></div>"
             + (f"<div class='fix'><b>Fix:</b> {escape(group.fix)}</div>" if group.fix else "")
-            + (f"<div class='machines'>Machines: {machines}</div>" if machines else "")
+            + (f"<div class='fix-note'>{escape(group.note)}</div>" if group.note else "")
             + "</li>"
         )
     return f"<h2>What to fix, most blocking first</h2><ol class='groups'>{''.join(items)}</ol>"
@@ -430,8 +401,69 @@ def _machines_and_edges(report: Report) -> tuple[list[_Machine], dict[tuple[int,
     return machines.all, edges
 
 
-def _short(text: str, limit: int = 24) -> str:
+def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+_ROLE_LABEL = {Role.CONSOLE: "console", Role.MANAGEMENT_SERVER: "management server", Role.LICENSE_SERVER: "license server"}
+
+
+def _box(machine: _Machine, x: float, box_w: int, heights: tuple[int, int, int], fits: int) -> str:
+    """A machine's box (its role, its name, its other names) and its lifeline; coloured by its own checks."""
+    top, box_h, height = heights
+    centre = x + box_w / 2
+    verdict = worst(machine.own) if machine.own else None
+    stroke = COLOURS[verdict] if verdict and verdict is not Verdict.PASS else "#455a64"
+    fill = TINTS[verdict] if verdict else "#f7f9fc"
+    dash = ' stroke-dasharray="6 4"' if machine.unreachable else ""
+    role = _ROLE_LABEL.get(machine.role, str(machine.role))
+    state = " \u00b7 unreachable" if machine.unreachable else (f" \u00b7 {verdict}" if verdict else "")
+    others = ", ".join(machine.names[1:])
+    title = escape(", ".join(machine.names) + f" ({role}{state})")
+    return (
+        f'<line x1="{centre}" y1="{top + box_h}" x2="{centre}" y2="{height - 6}" stroke="#cfd8dc" stroke-dasharray="3 4"/>'
+        f'<g class="machine" data-machine="{escape(machine.name)}" data-verdict="{verdict or ""}"><title>{title}</title>'
+        f'<rect x="{x}" y="{top}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" stroke="{stroke}" '
+        f'stroke-width="{3 if stroke != "#455a64" else 1.5}"{dash}/>'
+        f'<text x="{centre}" y="{top + 18}" font-size="11" text-anchor="middle" fill="#555">'
+        f"{escape(_short(role + state, fits + 4))}</text>"
+        f'<text x="{centre}" y="{top + 35}" font-size="13" font-weight="600" text-anchor="middle">'
+        f"{escape(_short(machine.name, fits))}</text>"
+        + (
+            f'<text x="{centre}" y="{top + 50}" font-size="11" text-anchor="middle" fill="#555">'
+            f"{escape(_short(others, fits + 4))}</text>"
+            if others
+            else ""
+        )
+        + "</g>"
+    )
+
+
+def _edge(results: Sequence[Result], x1: float, x2: float, y: float) -> str:
+    """One pair of machines: an arrow in its own row, labelled with each port and its worst verdict."""
+    edge_verdict = worst(r.verdict for r in results)
+    colour = COLOURS[edge_verdict]
+    by_port: dict[int | None, list[Verdict]] = {}
+    for r in results:
+        by_port.setdefault(r.check.port, []).append(r.verdict)
+    spans = [(f"{port} {worst(verdicts)}", worst(verdicts)) for port, verdicts in by_port.items()]
+    label_len = sum(len(text) + 3 for text, _ in spans)
+    marker = f'stroke="{colour}" stroke-width="2.5" marker-end="url(#arrow-{edge_verdict})"'
+    if x1 == x2:  # a machine's link to itself (one machine in two roles): a short loop to the right
+        line = f'<path d="M{x1},{y - 6} h24 v12 h-24" fill="none" {marker}/>'
+        label_x, anchor = x1 + 30, "start"
+    else:
+        direction = 1 if x2 > x1 else -1
+        line = f'<line x1="{x1 + direction * 4}" y1="{y}" x2="{x2 - direction * 6}" y2="{y}" {marker}/>'
+        label_x, anchor = (x1 + x2) / 2, "middle"
+    text_w = label_len * 6.6
+    left = label_x - text_w / 2 if anchor == "middle" else label_x - 2
+    tspans = " \u00b7 ".join(f'<tspan fill="{COLOURS[v]}">{escape(text)}</tspan>' for text, v in spans)
+    return (
+        f'{line}<rect class="edge-label" x="{left:.0f}" y="{y - 17:.0f}" width="{text_w:.0f}" height="14" fill="#fff" '
+        f'opacity="0.9"/><text x="{label_x:.0f}" y="{y - 6:.0f}" font-size="12" font-weight="600" '
+        f'text-anchor="{anchor}">{tspans}</text>'
+    )
 
 
 def diagram(report: Report) -> str:
@@ -450,7 +482,9 @@ def diagram(report: Report) -> str:
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}
     order = sorted(range(len(machines)), key=lambda i: (rank.get(machines[i].role, 9), i))
     column = {machine_index: n for n, machine_index in enumerate(order)}
-    col_w, box_w, box_h, top, row_h, margin = 180, 164, 58, 34, 34, 16
+    col_w = max(100, min(150, 1200 // len(machines)))  # fits a 1280-pixel window up to 12 machines, scrolls beyond
+    box_w, box_h, top, row_h, margin = col_w - 8, 58, 34, 34, 12
+    fits = box_w // 7  # characters of a name that fit in a box
     pairs = sorted(edges, key=lambda pair: (column[pair[0]], column[pair[1]]))
     width = margin * 2 + col_w * len(machines)
     height = top + box_h + 18 + row_h * max(1, len(pairs)) + 10
@@ -465,67 +499,14 @@ def diagram(report: Report) -> str:
         )
         + "</defs>",
     ]
-    role_label = {Role.CONSOLE: "console", Role.MANAGEMENT_SERVER: "management server", Role.LICENSE_SERVER: "license server"}
     for machine_index in order:
-        machine = machines[machine_index]
         x = margin + column[machine_index] * col_w + (col_w - box_w) / 2
-        centre = x + box_w / 2
-        verdict = worst(machine.own) if machine.own else None
-        stroke = COLOURS[verdict] if verdict and verdict is not Verdict.PASS else "#455a64"
-        fill = TINTS[verdict] if verdict else "#f7f9fc"
-        dash = ' stroke-dasharray="6 4"' if machine.unreachable else ""
-        role = role_label.get(machine.role, str(machine.role))
-        state = " \u00b7 unreachable" if machine.unreachable else (f" \u00b7 {verdict}" if verdict else "")
-        others = ", ".join(n for n in machine.names[1:])
-        title = escape(", ".join(machine.names) + f" ({role}{state})")
-        parts.append(
-            f'<line x1="{centre}" y1="{top + box_h}" x2="{centre}" y2="{height - 6}" stroke="#cfd8dc" stroke-dasharray="3 4"/>'
-            f"<g><title>{title}</title>"
-            f'<rect x="{x}" y="{top}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" stroke="{stroke}" '
-            f'stroke-width="{3 if stroke != "#455a64" else 1.5}"{dash}/>'
-            f'<text x="{centre}" y="{top + 18}" font-size="11" text-anchor="middle" fill="#555">{escape(role + state)}</text>'
-            f'<text x="{centre}" y="{top + 35}" font-size="13" font-weight="600" text-anchor="middle">'
-            f"{escape(_short(machine.name))}</text>"
-            + (
-                f'<text x="{centre}" y="{top + 50}" font-size="11" text-anchor="middle" fill="#555">'
-                f"{escape(_short(others, 28))}</text>"
-                if others
-                else ""
-            )
-            + "</g>"
-        )
+        parts.append(_box(machines[machine_index], x, box_w, (top, box_h, height), fits))
     for row, pair in enumerate(pairs):
-        results = edges[pair]
         y = top + box_h + 18 + row * row_h + row_h / 2 + 4
         x1 = margin + column[pair[0]] * col_w + col_w / 2
         x2 = margin + column[pair[1]] * col_w + col_w / 2
-        edge_verdict = worst(r.verdict for r in results)
-        colour = COLOURS[edge_verdict]
-        by_port: dict[int | None, list[Verdict]] = {}
-        for r in results:
-            by_port.setdefault(r.check.port, []).append(r.verdict)
-        spans = [(f"{port} {worst(verdicts)}", worst(verdicts)) for port, verdicts in by_port.items()]
-        label_len = sum(len(text) + 3 for text, _ in spans)
-        if x1 == x2:  # a machine's link to itself (one machine in two roles): a short loop to the right
-            parts.append(
-                f'<path d="M{x1},{y - 6} h24 v12 h-24" fill="none" stroke="{colour}" stroke-width="2.5" '
-                f'marker-end="url(#arrow-{edge_verdict})"/>'
-            )
-            label_x, anchor = x1 + 30, "start"
-        else:
-            direction = 1 if x2 > x1 else -1
-            parts.append(
-                f'<line x1="{x1 + direction * 4}" y1="{y}" x2="{x2 - direction * 6}" y2="{y}" stroke="{colour}" '
-                f'stroke-width="2.5" marker-end="url(#arrow-{edge_verdict})"/>'
-            )
-            label_x, anchor = (x1 + x2) / 2, "middle"
-        text_w = label_len * 6.6
-        left = label_x - text_w / 2 if anchor == "middle" else label_x - 2
-        tspans = " \u00b7 ".join(f'<tspan fill="{COLOURS[v]}">{escape(text)}</tspan>' for text, v in spans)
-        parts.append(
-            f'<rect x="{left:.0f}" y="{y - 17}" width="{text_w:.0f}" height="14" fill="#fff" opacity="0.9"/>'
-            f'<text x="{label_x:.0f}" y="{y - 6}" font-size="12" font-weight="600" text-anchor="{anchor}">{tspans}</text>'
-        )
+        parts.append(_edge(edges[pair], x1, x2, y))
     parts.append("</svg>")
     legend = " ".join(badge(v) for v in VERDICTS)
     return (
@@ -567,16 +548,17 @@ def _template(text: str, name: str, address: str) -> str:
     return text.replace(name, "\x01") if name else text
 
 
-def table_data(report: Report, groups: Sequence[Group]) -> dict[str, object]:
+def table_data(report: Report, diagnosis: Diagnosis) -> dict[str, object]:
     """The JSON the table is drawn from: a string table and one row of indexes a check.
 
     A row: verdict code, kind, source role, source host, target role, target name, port (0: none), address,
-    state words, detail (templated), fix (templated), purpose, label (-1: a link, drawn from its parts), and the
-    numbers of the groups the check belongs to."""
+    state words, detail (templated), fix (templated), purpose, label (-1: a link, drawn from its parts), the
+    numbers of the groups the check belongs to, and the note beside a pass that may have reached another program."""
     strings = _Strings()
     group_of: dict[str, list[int]] = {}
+    groups = diagnosis.groups
     for number, group in enumerate(groups):
-        for check_id in group.check_ids:
+        for check_id in dict.fromkeys(group.checks):
             group_of.setdefault(check_id, []).append(number)
     codes = {v: i for i, v in enumerate(VERDICTS)}
     rows = []
@@ -595,12 +577,13 @@ def table_data(report: Report, groups: Sequence[Group]) -> dict[str, object]:
                 strings(check.target.name),
                 check.port or 0,
                 strings(result.address),
-                strings(helpdesk_state(result)),
+                strings(state_words(result)),
                 strings(_template(visible(result.detail), name, address), shown=True),
                 strings(_template(visible(result.remediation), name, address), shown=True),
                 strings(check.purpose),
                 -1 if link else strings(check.id),
                 group_of.get(check.id, []),
+                strings(diagnosis.suspect.get(check.id)),
             ]
         )
     return {
@@ -619,14 +602,13 @@ def script_json(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _table_section(report: Report, groups: Sequence[Group]) -> Iterator[str]:
+def _table_section(report: Report, diagnosis: Diagnosis) -> Iterator[str]:
     headers = [
         ("verdict", "Verdict"),
         ("check", "Check"),
         ("from", "From"),
         ("to", "To"),
         ("port", "Port"),
-        ("address", "Address"),
         ("found", "What was found"),
         ("fix", "Fix"),
     ]
@@ -648,7 +630,7 @@ def _table_section(report: Report, groups: Sequence[Group]) -> Iterator[str]:
         f'<table id="links"><thead><tr>{ths}</tr></thead><tbody></tbody></table></div>'
         '<script type="application/json" id="netcheck-data">'
     )
-    yield script_json(table_data(report, groups))
+    yield script_json(table_data(report, diagnosis))
     yield f"</script><script>{_SCRIPT}</script>"
 
 
@@ -674,7 +656,7 @@ def _vantages(report: Report) -> str:
 
 def html_parts(report: Report) -> Iterator[str]:
     """The page in parts: the head and the static sections, then the table's data and script."""
-    groups = diagnosis_groups(report)
+    diagnosis = diagnose(report)
     yield (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -682,10 +664,10 @@ def html_parts(report: Report) -> Iterator[str]:
         "script-src 'unsafe-inline'; img-src data:\">"
         f"<title>netcheck report: {escape(report.vantage.hostname)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>netcheck report</h1><div class='meta'>{escape(heading(report))}; started {escape(report.started_at)}</div>"
-        f"{_vantages(report)}{_summary(report)}{_groups_html(groups)}{_matrix_html(report)}"
+        f"{_vantages(report)}{_summary(report, diagnosis)}{_groups_html(diagnosis.groups)}{_matrix_html(report)}"
         f"<h2>Machines and links</h2>{diagram(report)}"
     )
-    yield from _table_section(report, groups)
+    yield from _table_section(report, diagnosis)
     yield "</body></html>\n"
 
 
