@@ -38,12 +38,11 @@ def screenshot(page: Path, shot: Path, workdir: Path, size: tuple[int, int] = (1
     assert shot.exists(), "chromium wrote no screenshot"
 
 
-def dump_dom(page: Path, workdir: Path, fragment: str = "", *, javascript: bool = True) -> str:
+def dump_dom(page: Path, workdir: Path, fragment: str = "") -> str:
     """The DOM as serialised after the page loaded (its inline script has run), opened at `#fragment`."""
-    no_script = [] if javascript else ["--blink-settings=scriptEnabled=false"]
     url = page.as_uri() + (f"#{fragment}" if fragment else "")
     run = subprocess.run(
-        [chromium(), *FLAGS, *no_script, f"--user-data-dir={workdir / 'profile'}", "--dump-dom", url],
+        [chromium(), *FLAGS, f"--user-data-dir={workdir / 'profile'}", "--dump-dom", url],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert run.stdout.strip(), f"chromium dumped no DOM: {run.stderr[-2000:]}"

@@ -12,7 +12,7 @@ from netcheck.report.merge import Unreachable, merge_with_notes
 
 FIXTURES = Path(__file__).parent / "unit" / "fixtures"
 VANTAGES = ("report_console.json", "report_agent_win.json", "report_agent_lin.json")
-HOSTILE = '</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>"\'&amp;\u2028'
+HOSTILE = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>\"'&amp;\u2028"
 
 
 def load(name: str) -> Report:
