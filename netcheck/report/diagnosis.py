@@ -136,7 +136,7 @@ def diagnose(report: Report) -> Diagnosis:
 # --- Words a helpdesk reads ---------------------------------------------------------------------------------
 
 
-def state_words(result: Result) -> str:
+def state_words(result: Result) -> str:  # noqa: PLR0911 - one return a state
     """A result's state as a person reads it: "reachable, nothing listens yet (expected before installation)"
     for a closed port that may be closed, "login refused" for a refused login (the JSON keeps the enum values)."""
     state, kind = result.state, result.check.kind
@@ -226,9 +226,7 @@ def _stale_name(result: Result) -> tuple[tuple[str, ...], str] | None:
             reference = tuple(str(a) for a in raw_dns) or tuple(str(a) for a in evidence.get("here") or [])
         else:
             hosts = tuple(str(e.get("address")) for e in raw_hosts if isinstance(e, Mapping))
-            reference = tuple(
-                str(a) for answer in raw_dns if isinstance(answer, Mapping) for a in answer.get("addresses") or []
-            )
+            reference = tuple(str(a) for answer in raw_dns if isinstance(answer, Mapping) for a in answer.get("addresses") or [])
     else:
         return None
     if hosts and reference and not set(hosts) & set(reference):
@@ -250,9 +248,7 @@ class _Diagnoser:
         self.report = report
         self.alias: dict[str, str] = {}
         self.roles: dict[str, Role] = {}
-        for vantage in (*report.merged_from, report.vantage):
-            if vantage.hostname.startswith("merged from"):
-                continue
+        for vantage in report.merged_from or (report.vantage,):  # a merged report's own vantage is no machine
             self.alias.setdefault(vantage.hostname, vantage.hostname)
             self.roles.setdefault(vantage.hostname, vantage.role)
             for address in vantage.addresses:
@@ -276,9 +272,10 @@ class _Diagnoser:
         """The machine a problem is on or stops: the agent of a link when there is one, else the target of a link,
         and the machine that ran the check for names, host and discovery checks."""
         check = result.check
-        if check.kind in (Kind.TCP, Kind.SERVICE, Kind.ACCESS):
-            if check.target.role is Role.AGENT or check.source is not Role.AGENT:
-                return self.target(result)
+        if check.kind in (Kind.TCP, Kind.SERVICE, Kind.ACCESS) and (
+            check.target.role is Role.AGENT or check.source is not Role.AGENT
+        ):
+            return self.target(result)
         return self.source(result)
 
     def installing_needs(self, result: Result) -> bool:
@@ -294,7 +291,7 @@ class _Diagnoser:
             found = self.drafts[key] = _Draft(cause, fix, link)
         return found
 
-    def place(self, key: tuple[Any, ...], result: Result, machine: str, cause: str, fix: str, link: str) -> _Draft:
+    def place(self, key: tuple[Any, ...], result: Result, machine: str, *, cause: str, fix: str, link: str) -> _Draft:
         draft = self.draft(key, cause, fix, link)
         draft.add(result, machine)
         self.placed.add(id(result))
@@ -347,17 +344,15 @@ class _Diagnoser:
             cause = f"TCP {port} on {where} is already held by {holder}: the product cannot listen there"
             note = ""
             if passes:
-                cause += (
-                    f", and the {plural(len(passes), 'link')} that pass to it may have reached {holder}, not the product"
-                )
+                cause += f", and the {plural(len(passes), 'link')} that pass to it may have reached {holder}, not the product"
                 note = "Run netcheck again once the port is free: only then does a pass show the product's port is reachable."
             draft = self.place(
                 ("held", host, port),
                 result,
                 host,
-                cause,
-                result.remediation or f"Stop or reconfigure {holder} on {host} before installing.",
-                f"host port {port} on {host}",
+                cause=cause,
+                fix=result.remediation or f"Stop or reconfigure {holder} on {host} before installing.",
+                link=f"host port {port} on {host}",
             )
             draft.blocks_all = role in _INSTALLING
             draft.note = note
@@ -390,7 +385,9 @@ class _Diagnoser:
         if not silent:
             return
         silent_names = set(silent)
-        sources = sorted({ROLE_WORDS[r.check.source] for found in silent.values() for r in found if r.check.source is not Role.AGENT})
+        sources = sorted(
+            {ROLE_WORDS[r.check.source] for found in silent.values() for r in found if r.check.source is not Role.AGENT}
+        )
         tried = ", ".join(map(str, ports))
         cause = f"Agents that drop everything or are down: no answer on any port tried ({tried})"
         origin = " or ".join(sources) or "the other machines"
@@ -428,7 +425,7 @@ class _Diagnoser:
             line = f"{right} {name}"
             cause = f"Stale hosts-file line: {name} is mapped to {', '.join(wrong)} instead of {right}"
             fix = f"On each machine listed, change the hosts-file line for {name} to '{line}' (or delete it so that DNS is used)."
-            draft = self.place(("stale", name, right), result, host, cause, fix, f"name {name}")
+            draft = self.place(("stale", name, right), result, host, cause=cause, fix=fix, link=f"name {name}")
             draft.blocks_all = draft.blocks_all or self.installing_needs(result)
             stale[(host, name)] = (wrong, right, draft)
         if not stale:
@@ -439,10 +436,10 @@ class _Diagnoser:
             if check.kind not in (Kind.TCP, Kind.SERVICE) or id(result) in self.placed:
                 continue
             host = self.source(result)
-            found = stale.get((host, check.target.name))
-            if found is None or result.address not in found[0]:
+            misled = stale.get((host, check.target.name))
+            if misled is None or result.address not in misled[0]:
                 continue
-            wrong, right, draft = found
+            _wrong, right, draft = misled
             draft.add(result, host)
             self.placed.add(id(result))
             # the same link from the same machine, tried at the right address
@@ -476,6 +473,7 @@ class _Diagnoser:
         """The general rule: the same matrix link, state or named cause, and fix."""
         check = result.check
         kind = check.kind
+        key: tuple[Any, ...]
         if kind in (Kind.TCP, Kind.SERVICE):
             self.link_group(result, results)
             return
@@ -488,7 +486,7 @@ class _Diagnoser:
             )
             key = ("access", check.source, check.port, causes or result.detail, result.verdict)
             fix = _common_fix([result.remediation], [self.target(result), check.target.name])
-            draft = self.place(key, result, self.target(result), cause, fix, link)
+            draft = self.place(key, result, self.target(result), cause=cause, fix=fix, link=link)
             if draft.results[:-1]:
                 draft.fix = _common_fix([r.remediation for r in draft.results], [])
             return
@@ -496,9 +494,15 @@ class _Diagnoser:
             name = check.target.name
             words = "does not resolve" if result.state is State.UNRESOLVED else _first_clause(result.detail, name)
             cause = f"Name {name}: {words}"
-            key = ("name", name, result.state, result.verdict, words if result.state is not State.UNRESOLVED else "")
+            key = (
+                "name",
+                name,
+                result.state,
+                result.verdict,
+                words if result.state is not State.UNRESOLVED else "",
+            )
             host = self.source(result)
-            draft = self.place(key, result, host, cause, result.remediation, f"name {name}")
+            draft = self.place(key, result, host, cause=cause, fix=result.remediation, link=f"name {name}")
             draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
             draft.blocks_all = draft.blocks_all or (self.installing_needs(result) and result.verdict is Verdict.FAIL)
             return
@@ -508,7 +512,7 @@ class _Diagnoser:
         what = check.purpose or str(kind)
         key = (str(kind), what, check.port, result.verdict, result.remediation.replace(host, ""))
         cause = f"{_first_clause(result.detail, '')}" if result.detail else what
-        draft = self.place(key, result, host, cause, result.remediation, f"{kind} check: {what}")
+        draft = self.place(key, result, host, cause=cause, fix=result.remediation, link=f"{kind} check: {what}")
         if len(draft.results) > 1:
             draft.cause = what if len({r.detail for r in draft.results}) > 1 else draft.cause
             draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
@@ -517,11 +521,12 @@ class _Diagnoser:
     def link_group(self, result: Result, results: Sequence[Result]) -> None:
         check = result.check
         source_role, target_role, port = check.source, check.target.role, check.port
+        key: tuple[Any, ...]
         kind = "service " if check.kind is Kind.SERVICE else ""
         words = state_words(result) if check.kind is Kind.TCP else _first_clause(result.detail, "")
         link = f"{kind}{source_role} -> {target_role}:{port}"
         if target_role is Role.AGENT:
-            key: tuple[Any, ...] = ("link", check.kind, source_role, target_role, port, result.state, result.verdict, words)
+            key = ("link", check.kind, source_role, target_role, port, result.state, result.verdict, words)
             draft = self.draft(key, f"{_role_cap(source_role)} to agents, {kind}TCP {port}: {words}", "", link)
             draft.add(result, self.target(result))
             self.placed.add(id(result))
@@ -531,7 +536,10 @@ class _Diagnoser:
             tried = {
                 self.target(r)
                 for r in results
-                if r.check.kind is check.kind and r.check.source is source_role and r.check.port == port and r.check.target.role is Role.AGENT
+                if r.check.kind is check.kind
+                and r.check.source is source_role
+                and r.check.port == port
+                and r.check.target.role is Role.AGENT
                 and r.verdict is not Verdict.SKIP
             }
             if len(tried) >= 3 and len(draft.machines) == len(tried) and result.state in SILENT:
@@ -650,5 +658,9 @@ def _headline(report: Report, groups: Sequence[Group]) -> str:
     line = f"{verdict}: {' and '.join(parts)} on {plural(len(machines), 'machine')}"
     blocking = [g for g in groups if g.blocks_all]
     if blocking:
-        line += f"; {plural(len(blocking), 'problem')} on the management server or installing machine block every agent: fix {'it' if len(blocking) == 1 else 'them'} first"
+        which = "it" if len(blocking) == 1 else "them"
+        line += (
+            f"; {plural(len(blocking), 'problem')} on the management server or installing machine stop every agent: "
+            f"fix {which} first"
+        )
     return line + "."
