@@ -74,14 +74,16 @@ svg text { font-family: system-ui, sans-serif; }
 .controls input[type=search] { width: 260px; } .controls select { max-width: 360px; }
 #links { width: 100%; } #links th { cursor: pointer; user-select: none; white-space: nowrap; }
 #links th[aria-sort=ascending]::after { content: " \\25B2"; } #links th[aria-sort=descending]::after { content: " \\25BC"; }
-#links td { overflow-wrap: break-word; }
+#links { table-layout: fixed; } #links td { overflow-wrap: anywhere; }
+#links th[data-col=verdict] { width: 64px; } #links th[data-col=port] { width: 52px; }
+#links th[data-col=check] { width: 13%; } #links th[data-col=from] { width: 11%; } #links th[data-col=to] { width: 15%; }
 #links td[data-col=verdict], #links td[data-col=port] { white-space: nowrap; }
 .pager { margin: 8px 0; font-size: 14px; } .pager button { margin-right: 6px; }
 .print-only { display: none; }
 @media print {
   body { margin: 0; max-width: none; } .controls, .pager button, .no-print { display: none !important; }
   .print-only { display: block; } .diagram { overflow: visible; border: 0; } .diagram svg { max-width: 100%; height: auto; }
-  h2 { break-after: avoid; } li, tr { break-inside: avoid; }
+  h2 { break-after: avoid; } li, tr { break-inside: avoid; } #links { font-size: 11px; }
   .badge, .headline, .count, td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
@@ -426,7 +428,7 @@ def _box(machine: _Machine, x: float, box_w: int, heights: tuple[int, int, int],
         f'<rect x="{x}" y="{top}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" stroke="{stroke}" '
         f'stroke-width="{3 if stroke != "#455a64" else 1.5}"{dash}/>'
         f'<text x="{centre}" y="{top + 18}" font-size="11" text-anchor="middle" fill="#555">'
-        f"{escape(_short(role + state, fits + 4))}</text>"
+        f"{escape(_short(role + state, box_w // 6))}</text>"
         f'<text x="{centre}" y="{top + 35}" font-size="13" font-weight="600" text-anchor="middle">'
         f"{escape(_short(machine.name, fits))}</text>"
         + (
@@ -482,7 +484,7 @@ def diagram(report: Report) -> str:
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}
     order = sorted(range(len(machines)), key=lambda i: (rank.get(machines[i].role, 9), i))
     column = {machine_index: n for n, machine_index in enumerate(order)}
-    col_w = max(100, min(150, 1200 // len(machines)))  # fits a 1280-pixel window up to 12 machines, scrolls beyond
+    col_w = max(100, min(150, 1160 // len(machines)))  # fits a 1280-pixel window up to 11 machines, scrolls beyond
     box_w, box_h, top, row_h, margin = col_w - 8, 58, 34, 34, 12
     fits = box_w // 7  # characters of a name that fit in a box
     pairs = sorted(edges, key=lambda pair: (column[pair[0]], column[pair[1]]))
