@@ -114,7 +114,8 @@ _SCRIPT = r"""
   }
   function check(row) { return row[12] >= 0 ? str(row[12]) : str(row[1]); }
   function found(row) {
-    return str(row[8]) + (row[9] >= 0 ? ": " + fill(row[9], row) : "") + (row[14] >= 0 ? " \u26a0 " + str(row[14]) : "");
+    var parts = [str(row[8]), row[9] >= 0 ? fill(row[9], row) : ""].filter(Boolean).join(": ");
+    return parts + (row[14] >= 0 ? " \u26a0 " + str(row[14]) : "");
   }
   function cell(row, c) {
     switch (c) {
@@ -220,10 +221,13 @@ _SCRIPT = r"""
   document.getElementById("prev").addEventListener("click", function () { state.page--; draw(); });
   document.getElementById("next").addEventListener("click", function () { state.page++; draw(); });
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
-    th.addEventListener("click", function () {
+    function sortHere() {
       var c = th.getAttribute("data-col");
       state.desc = state.sort === c ? !state.desc : false; state.sort = c; state.page = 1; apply();
-    });
+    }
+    th.tabIndex = 0; th.title = "Sort by this column";
+    th.addEventListener("click", sortHere);
+    th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortHere(); } });
   });
   window.addEventListener("hashchange", function () { readHash(); apply(); });
   document.getElementById("links-section").hidden = false;
@@ -550,6 +554,15 @@ def _template(text: str, name: str, address: str) -> str:
     return text.replace(name, "\x01") if name else text
 
 
+def _state_unless_said(words: str, detail: str) -> str:
+    """The state in words, unless the detail starts by saying the same ("reachable; nothing listens yet ...")."""
+
+    def letters(text: str) -> str:
+        return "".join(c for c in text[:40].lower() if c.isalnum())
+
+    return "" if letters(detail).startswith(letters(words)[:20]) else words
+
+
 def table_data(report: Report, diagnosis: Diagnosis) -> dict[str, object]:
     """The JSON the table is drawn from: a string table and one row of indexes a check.
 
@@ -579,7 +592,7 @@ def table_data(report: Report, diagnosis: Diagnosis) -> dict[str, object]:
                 strings(check.target.name),
                 check.port or 0,
                 strings(result.address),
-                strings(state_words(result)),
+                strings(_state_unless_said(state_words(result), result.detail)),
                 strings(_template(visible(result.detail), name, address), shown=True),
                 strings(_template(visible(result.remediation), name, address), shown=True),
                 strings(check.purpose),

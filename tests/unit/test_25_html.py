@@ -14,7 +14,7 @@ from benchmarks.html_render import fleet_report
 from netcheck import cli
 from netcheck.model import Check, Kind, Report, Result, Role, State, Target, Verdict
 from netcheck.report.diagnosis import diagnose
-from netcheck.report.html import COLOURS, DIAGRAM_LIMIT, diagram, render_html, role_port_matrix, script_json
+from netcheck.report.html import COLOURS, DIAGRAM_LIMIT, diagram, render_html, role_port_matrix, script_json, table_data
 from tests.cli_runner import CliRunner
 from tests.report_sites import FIXTURES, HOSTILE, hostile, load, site
 
@@ -162,3 +162,20 @@ def test_unknown_role_and_self_link_render() -> None:
     page = Page(render_html(replace(report, results=(*report.results, loop))))
     assert page.machines.count("console1") == 1
     assert isinstance(report, Report)
+
+
+def test_a_suspect_pass_carries_its_note_and_repeated_state_words_are_dropped() -> None:
+    report = site()
+    passing = next(r for r in report.results if r.check.kind is Kind.TCP and r.verdict is Verdict.PASS)
+    note = "may have reached nginx, which holds TCP 9876 on ms1, not the product"
+    found = diagnose(report)
+    data = table_data(report, replace(found, suspect={passing.check.id: note}))
+    strings = data["strings"]
+    rows = data["rows"]
+    assert isinstance(strings, list) and isinstance(rows, list)
+    row = rows[report.results.index(passing)]
+    assert strings[row[14]] == note
+    closed = next(r for r in report.results if r.detail.startswith("reachable; nothing listens yet"))
+    assert rows[report.results.index(closed)][8] == -1  # its detail already says it
+    filtered = next(r for r in report.results if r.detail.startswith("filtered"))
+    assert strings[rows[report.results.index(filtered)][8]].startswith("no answer")  # words a helpdesk reads
