@@ -139,6 +139,12 @@ def report_options(parser: argparse.ArgumentParser, *, redact: bool = True) -> N
         help="Report format. [default: table]",
     )  # fmt: skip
     parser.add_argument("--output", metavar="FILE", type=Path, help="Write the report to this file instead of stdout.")
+    parser.add_argument(
+        "--all",
+        dest="show_all",
+        action="store_true",
+        help="List every check in the table, passing ones too (default: failures and warnings).",
+    )
     if redact:
         parser.add_argument(
             "--redact", dest="redact_report", action="store_true", help="Replace host names and addresses with stable pseudonyms."

@@ -67,3 +67,37 @@ def link_matrix(report: Report) -> tuple[list[str], list[str], dict[tuple[str, s
         lambda r: f"{r.check.target.name}:{r.check.port}",
     )
     return rows, columns, {key: worst(r.verdict for r in results) for key, results in cells.items()}
+
+
+def compact_link_matrix(
+    report: Report, *, most_rows: int = 12, most_columns: int = 6
+) -> tuple[list[str], list[str], dict[tuple[str, str], str]]:
+    """The link matrix, small at any fleet size: rows are the machines that probed ("host (role)"), or their roles
+    when there are more than `most_rows`; columns the destinations ("target:port"), or "role:port" beyond
+    `most_columns`. A cell is its worst verdict, and "n/m" when it holds several links (n of m have that verdict)."""
+    links = [r for r in report.results if r.check.kind is Kind.TCP and r.verdict is not Verdict.SKIP]
+    hosts = {r.source_host or report.vantage.hostname for r in links}
+    destinations = {(r.check.target.name, r.check.port) for r in links}
+
+    def source(r: Result) -> str:
+        if len(hosts) <= most_rows:
+            return f"{r.source_host or report.vantage.hostname} ({r.check.source})"
+        return f"{r.check.source}"
+
+    def target(r: Result) -> str:
+        return (
+            f"{r.check.target.name}:{r.check.port}"
+            if len(destinations) <= most_columns
+            else f"{r.check.target.role}:{r.check.port}"
+        )
+
+    rows, columns, grouped = group_links(report, source, target)
+    cells: dict[tuple[str, str], str] = {}
+    for key, results in grouped.items():
+        kept = [r for r in results if r.verdict is not Verdict.SKIP]
+        if not kept:
+            continue
+        bad = worst(r.verdict for r in kept)
+        same = sum(1 for r in kept if r.verdict is bad)
+        cells[key] = bad.upper() if len(kept) == 1 else f"{bad.upper()} {same:,}/{len(kept):,}"
+    return rows, columns, cells

@@ -21,6 +21,7 @@ Pure: a function of the report's results (typed evidence or the plain mappings o
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,6 +98,13 @@ class Diagnosis:
     """Checks that passed (suspect ones included)."""
     skipped: int = 0
     total: int = 0
+    placed: Mapping[int, int] = field(default_factory=dict, repr=False, compare=False)
+    """id(result) -> the index of its group in `groups` (check ids may repeat: access checks of one agent)."""
+
+    def group_number(self, result: Result) -> int | None:
+        """The 1-based number of the group `result` is in (a result of the report diagnosed), else None."""
+        index = self.placed.get(id(result))
+        return None if index is None else index + 1
 
     def group_dicts(self) -> list[dict[str, Any]]:
         """The JSON report's `diagnosis` list."""
@@ -136,7 +144,7 @@ def diagnose(report: Report) -> Diagnosis:
 # --- Words a helpdesk reads ---------------------------------------------------------------------------------
 
 
-def state_words(result: Result) -> str:  # noqa: PLR0911 - one return a state
+def state_words(result: Result) -> str:  # noqa: PLR0911, PLR0912 - one return a state
     """A result's state as a person reads it: "reachable, nothing listens yet (expected before installation)"
     for a closed port that may be closed, "login refused" for a refused login (the JSON keeps the enum values)."""
     state, kind = result.state, result.check.kind
@@ -145,9 +153,12 @@ def state_words(result: Result) -> str:  # noqa: PLR0911 - one return a state
             return "logged in"
         if state is State.DISABLED:
             causes = access_causes(result)
+            named = ": " + ", ".join(causes) if causes else ""
+            if causes and causes[0].endswith("-timeout"):
+                return "the visit did not finish in time" + named
             if not causes or any(cause.startswith(_LOGIN_CAUSES) for cause in causes):
-                return "login refused"
-            return "logged in, not ready: " + ", ".join(causes)
+                return "login refused" + named
+            return "logged in, not ready" + named
     if state is State.CLOSED:
         if result.verdict is Verdict.PASS:
             return "reachable, nothing listens yet (expected before installation)"
@@ -243,6 +254,18 @@ def _holder(result: Result) -> str | None:
     return None
 
 
+@dataclass
+class _Index:
+    at_address: defaultdict[tuple[str, Kind, int | None, str | None], list[Result]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """(machine that ran it, kind, port, address) -> the links tried there."""
+    agents_tried: defaultdict[tuple[Kind, Role, int | None], set[str]] = field(default_factory=lambda: defaultdict(set))
+    """(kind, source role, port) -> the agents a link to them was tried of."""
+    server_tried: defaultdict[tuple[Kind, int | None, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    """(kind, port, server) -> the machines that tried it."""
+
+
 class _Diagnoser:
     def __init__(self, report: Report) -> None:
         self.report = report
@@ -283,6 +306,22 @@ class _Diagnoser:
         role = self.roles.get(self.source(result), result.check.source)
         return role in _INSTALLING and result.check.target.role is Role.MANAGEMENT_SERVER
 
+    @functools.cached_property
+    def index(self) -> _Index:
+        """Who tried what, found in one walk over the results (the rules ask it for each failing link)."""
+        index = _Index()
+        for r in self.report.results:
+            check = r.check
+            if check.kind not in (Kind.TCP, Kind.SERVICE) or r.verdict is Verdict.SKIP:
+                continue
+            source = self.source(r)
+            index.at_address[(source, check.kind, check.port, r.address)].append(r)
+            if check.target.role is Role.AGENT:
+                index.agents_tried[(check.kind, check.source, check.port)].add(self.target(r))
+            else:
+                index.server_tried[(check.kind, check.port, self.target(r))].add(source)
+        return index
+
     # the passes ------------------------------------------------------------------------------------------------
 
     def draft(self, key: tuple[Any, ...], cause: str, fix: str, link: str) -> _Draft:
@@ -306,10 +345,12 @@ class _Diagnoser:
         for result in problems:
             if id(result) not in self.placed:
                 self.by_link(result, results)
-        groups = sorted(
-            (draft.group() for draft in self.drafts.values()),
-            key=lambda g: (not g.blocks_all, _VERDICT_RANK[g.verdict], -g.count, g.cause),
+        drafts = sorted(
+            ((draft.group(), draft) for draft in self.drafts.values()),
+            key=lambda pair: (not pair[0].blocks_all, _VERDICT_RANK[pair[0].verdict], -pair[0].count, pair[0].cause),
         )
+        groups = [group for group, _draft in drafts]
+        placed = {id(result): index for index, (_group, draft) in enumerate(drafts) for result in draft.results}
         passed = self.report.count(Verdict.PASS)
         skipped = self.report.count(Verdict.SKIP)
         return Diagnosis(
@@ -320,6 +361,7 @@ class _Diagnoser:
             passed,
             skipped,
             len(results),
+            placed,
         )
 
     def held_ports(self, results: Sequence[Result]) -> None:
@@ -443,15 +485,7 @@ class _Diagnoser:
             draft.add(result, host)
             self.placed.add(id(result))
             # the same link from the same machine, tried at the right address
-            tried = [
-                r
-                for r in results
-                if r is not result
-                and self.source(r) == host
-                and r.check.kind is check.kind
-                and r.check.port == check.port
-                and r.address == right
-            ]
+            tried = [r for r in self.index.at_address.get((host, check.kind, check.port, right), ()) if r is not result]
             if not tried:
                 words = f"{host} -> {right}:{check.port} was not tried at the right address: run netcheck again after the fix"
             elif all(r.verdict is Verdict.PASS for r in tried):
@@ -533,15 +567,7 @@ class _Diagnoser:
             sources = sorted({self.source(r) for r in draft.results})
             draft.fix = self.agent_fix(draft, result, port, sources)
             # every agent that was tried fails: the installing machine's side, or the network in front of it
-            tried = {
-                self.target(r)
-                for r in results
-                if r.check.kind is check.kind
-                and r.check.source is source_role
-                and r.check.port == port
-                and r.check.target.role is Role.AGENT
-                and r.verdict is not Verdict.SKIP
-            }
+            tried = self.index.agents_tried.get((check.kind, source_role, port), set())
             if len(tried) >= 3 and len(draft.machines) == len(tried) and result.state in SILENT:
                 draft.cause = (
                     f"{_role_cap(source_role)} to every agent, {kind}TCP {port}: {words}: the {ROLE_WORDS[source_role]}'s "
@@ -561,11 +587,7 @@ class _Diagnoser:
         draft = self.draft(key, "", "", f"{kind}{source_role} -> {target_role} {server}:{port}")
         draft.add(result, self.source(result) if source_role is Role.AGENT else server)
         self.placed.add(id(result))
-        tried = {
-            self.source(r)
-            for r in results
-            if r.check.kind is check.kind and r.check.port == port and self.target(r) == server and r.verdict is not Verdict.SKIP
-        }
+        tried = self.index.server_tried.get((check.kind, port, server), set())
         failing = {self.source(r) for r in draft.results}
         server_words = f"the {ROLE_WORDS[target_role]} {server}"
         if len(tried) >= 2 and failing >= tried:

@@ -22,9 +22,12 @@ class Format(StrEnum):
 
 
 class Renderer(Protocol):
-    """A pure function of the report: its text in chunks (a large JSON report is never one string)."""
+    """A pure function of the report: its text in chunks (a large JSON report is never one string).
 
-    def __call__(self, report: Report, *, verbose: bool) -> Iterable[str]: ...
+    `show_all`: list every check, not only the failing and warning ones (the table; formats that always list
+    every check, or never can, ignore it)."""
+
+    def __call__(self, report: Report, *, verbose: bool, show_all: bool = False) -> Iterable[str]: ...
 
 
 _RENDERERS: dict[Format, str] = {
@@ -43,5 +46,7 @@ def renderer(fmt: Format) -> Renderer:
     return found
 
 
-def render(report: Report, fmt: Format, *, verbose: bool = False) -> Iterable[str]:
+def render(report: Report, fmt: Format, *, verbose: bool = False, show_all: bool = False) -> Iterable[str]:
+    if show_all:
+        return renderer(fmt)(report, verbose=verbose, show_all=True)
     return renderer(fmt)(report, verbose=verbose)

@@ -462,6 +462,6 @@ def parse_report(text: str) -> Report:
     return report_from_dict(data)
 
 
-def json_chunks(report: Report, *, verbose: bool) -> Iterator[str]:
+def json_chunks(report: Report, *, verbose: bool, show_all: bool = False) -> Iterator[str]:
     """The streamed JSON report (`verbose` changes nothing: every check carries its evidence)."""
     return iter_json(report)

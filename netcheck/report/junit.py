@@ -56,5 +56,5 @@ def render_junit(report: Report) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def junit_chunks(report: Report, *, verbose: bool) -> list[str]:
+def junit_chunks(report: Report, *, verbose: bool, show_all: bool = False) -> list[str]:
     return [render_junit(report)]

@@ -25,6 +25,8 @@ class Output:
     redact: bool = False
     quiet: bool = False
     verbose: bool = False
+    show_all: bool = False
+    """--all: list every check, passing ones too (the table)."""
 
 
 def check_writable(path: Path, what: str = "--output") -> None:
@@ -63,8 +65,18 @@ def emit(report: Report, output: Output, say: Callable[[str], None]) -> None:
         from netcheck.report.redact import redact  # noqa: PLC0415
 
         report = redact(report)
-    write_text(output.path, render(report, output.format, verbose=output.verbose))
-    if output.path and not output.quiet and not output_target(output.path).is_stdout:
+    to_stdout = output.path is None or output_target(output.path).is_stdout
+    chunks: Iterable[str]
+    if output.format is Format.TABLE:
+        from netcheck.report.table import Terminal, table_chunks, terminal  # noqa: PLC0415
+
+        where = terminal()  # a file gets the width (COLUMNS, else 80), never colour
+        chosen = where if to_stdout else Terminal(where.width if os.environ.get("COLUMNS") else 80, colour=False)
+        chunks = table_chunks(report, verbose=output.verbose, show_all=output.show_all, terminal_=chosen)
+    else:
+        chunks = render(report, output.format, verbose=output.verbose, show_all=output.show_all)
+    write_text(output.path, chunks)
+    if output.path and not output.quiet and not to_stdout:
         say(f"{summary_line(report)}; report written to {output.path}")
 
 

@@ -1,289 +1,258 @@
-"""The terminal report: a table, failing links first, then what to fix for each.
+"""The terminal report: the headline, the diagnosis (what is wrong, on how many machines, what to do), then the
+failing and warning links; passing links are counted (`show_all` lists every check).
 
-The table is the one tabulate's "simple" format draws; for plain text (printable ASCII, no column of
-numbers) it is drawn here instead, because tabulate needs most of a minute for 30,000 rows. A unit test
-holds the two to the same output.
+It fits the terminal's width: tabulate wraps text inside its cells (maxcolwidths), and the diagnosis is wrapped
+to the same width. Colour only when asked (`terminal()` says whether stdout is a terminal and NO_COLOR is unset).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import textwrap
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
-from itertools import starmap, zip_longest
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO
 
-from netcheck.model import Report, Result, State, Verdict
-from netcheck.report.base import heading, link_label, link_matrix, ordered, summary_line
-from netcheck.report.json import evidence_to_dict
+from tabulate import tabulate
+
+from netcheck.model import Kind, Report, Result, Verdict
+from netcheck.report.base import ORDER, compact_link_matrix, heading, link_label, summary_line
+from netcheck.report.diagnosis import Diagnosis, Group, diagnose, first_machines, plural, state_words
 from netcheck.report.text import visible
 
-MIN_PADDING = 2
-"""tabulate's: a column is at least its header plus two."""
+DEFAULT_WIDTH = 80
+MIN_WIDTH = 40
+ROWS_PER_GROUP = 10
+"""Failing or warning links shown for each group (the rest are counted; show_all lists them)."""
+MAX_ROWS = 60
+"""Failing or warning links shown in all (a 10,000-agent report stays a few screens)."""
+SHOWN_MACHINES = 5
+
+_COLOURS = {Verdict.FAIL: "\x1b[1;31m", Verdict.ERROR: "\x1b[1;35m", Verdict.WARN: "\x1b[33m", Verdict.PASS: "\x1b[32m"}
+_RESET = "\x1b[0m"
 
 
-def render_table(report: Report, *, verbose: bool = False) -> str:
+@dataclass(frozen=True)
+class Terminal:
+    """Where the table goes: its width in columns, and whether it may be coloured."""
+
+    width: int = DEFAULT_WIDTH
+    colour: bool = False
+
+
+def terminal(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> Terminal:
+    """The width (COLUMNS, else the terminal's, else 80 when `stream` is no terminal) and whether to colour
+    (only on a terminal, and never with NO_COLOR set or TERM=dumb)."""
+    stream = sys.stdout if stream is None else stream
+    env = os.environ if env is None else env
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    columns = env.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        width = int(columns)
+    elif tty:
+        width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    else:
+        width = DEFAULT_WIDTH
+    colour = tty and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+    return Terminal(max(width, MIN_WIDTH), colour)
+
+
+def render_table(
+    report: Report, *, verbose: bool = False, show_all: bool = False, width: int = DEFAULT_WIDTH, colour: bool = False
+) -> str:
     """Every string passes through `visible`: a banner's escape sequences must not drive the terminal."""
-    rows = list(map(_Rows(verbose=verbose).make, ordered(report.results)))
-    headers = ["verdict", "link", "address", "state", "detail", "purpose"] + (["evidence"] if verbose else [])
-    lines = [visible(heading(report)), "", _table([row.cells for row in rows], [row.shape for row in rows], headers)]
+    width = max(width, MIN_WIDTH)
+    diagnosis = diagnose(report)
+    paint = _Paint(colour=colour)
+    lines = [*_wrap(visible(heading(report)), width), ""]
+    lines += _wrap(paint(diagnosis.verdict, visible(diagnosis.headline)), width)
+    if diagnosis.groups:
+        lines += ["", "What to fix, most blocking first:"]
+        for number, group in enumerate(diagnosis.groups, start=1):
+            lines += _group_lines(number, group, width, paint)
+    rows, left = attention_rows(report, diagnosis, show_all=show_all)
+    if rows:
+        title = "Every check:" if show_all else "Failing and warning checks (passing ones are counted below):"
+        lines += ["", title, _rows_table(rows, width, paint, verbose=verbose)]
+    if left:
+        lines += _wrap(f"... and {left:,} more failing or warning checks: --all lists them (so does the JSON report).", width)
+    if not show_all:
+        lines += ["", *_wrap(_passing_line(diagnosis), width)]
     if report.merged_from:
-        sources, targets, cells = link_matrix(report)
-        matrix = [[visible(source), *(str(cells.get((source, t), "")).upper() for t in targets)] for source in sources]
-        lines += [
-            "",
-            "Link matrix (worst verdict per source and target port):",
-            simple_table(matrix, ["from", *map(visible, targets)]),
-        ]
-    fixes = [row for row in rows if row.fix is not None]  # needs_attention's, in its order
-    if fixes:
-        lines += ["", "What to fix:"]
-        lines += [f"{number:>3}. {row.label}\n{row.fix}" for number, row in enumerate(fixes, start=1)]
-    lines += ["", visible(summary_line(report))]
+        matrix = compact_link_matrix(report)
+        if matrix[1]:
+            lines += ["", "Link matrix (worst verdict per source and destination; n/m: n of m links):"]
+            lines.append(_matrix_table(*matrix, width))
+    lines += ["", *_wrap(visible(summary_line(report)), width)]
     return "\n".join(lines) + "\n"
 
 
-class Row(NamedTuple):
-    """One result's row of the table, ready to be laid out, and its entry under "What to fix"."""
-
-    cells: tuple[str, ...]
-    shape: Shape
-    label: str
-    fix: str | None
-    """The remediation, wrapped and indented, when the result needs attention and says what to do."""
+def table_chunks(report: Report, *, verbose: bool, show_all: bool = False, terminal_: Terminal | None = None) -> list[str]:
+    """The table for `terminal_` (by default what stdout is: see `terminal`)."""
+    where = terminal_ or terminal()
+    return [render_table(report, verbose=verbose, show_all=show_all, width=where.width, colour=where.colour)]
 
 
-class _Rows:
-    """Makes each result's row, finding each purpose's cell once (thousands of rows share a few purposes)."""
+class _Paint:
+    def __init__(self, *, colour: bool) -> None:
+        self.colour = colour
 
-    def __init__(self, *, verbose: bool = False) -> None:
-        self.verbose = verbose
-        self.purposes: dict[str, _Purpose] = {}
-
-    def make(self, result: Result) -> Row:
-        purpose = self.purposes.get(result.check.purpose)
-        if purpose is None:
-            purpose = self.purposes[result.check.purpose] = _purpose(result.check.purpose)
-        label = visible(link_label(result))
-        address = visible(result.address or "")
-        verdict = _VERDICTS.get(result.verdict) or result.verdict.upper()
-        state = _STATES.get(result.state) or visible(result.state)
-        detail = fill(visible(result.detail), 60)
-        fix = None
-        if result.remediation and result.verdict in ATTENTION:
-            fix = indented(fill(visible(result.remediation), 100 - len(INDENT)))
-        if self.verbose:
-            evidence = ", ".join(f"{k}={v}" for k, v in evidence_to_dict(result.evidence).items())
-            with_evidence = (verdict, label, address, state, detail, purpose.text, fill(visible(evidence), 50))
-            return Row(with_evidence, shape(with_evidence), label, fix)
-        cells = (verdict, label, address, state, detail, purpose.text)
-        return Row(cells, _report_row_shape(cells, purpose), label, fix)
+    def __call__(self, verdict: Verdict, text: str) -> str:
+        code = _COLOURS.get(verdict)
+        return f"{code}{text}{_RESET}" if self.colour and code else text
 
 
-class _Purpose(NamedTuple):
-    """A purpose as its cell shows it, found once a purpose (thousands of rows share a few)."""
-
-    text: str
-    """Filled to the column's width."""
-    plain: bool
-    lines: list[str]
-    width: int
-    tail: tuple[tuple[str, ...], ...]
-    """The printed lines after a row's first, where the purpose is its only cell of more lines than one."""
+def _wrap(text: str, width: int, indent: str = "", first: str = "") -> list[str]:
+    return textwrap.wrap(text, width, initial_indent=first or indent, subsequent_indent=indent) or [first.rstrip()]
 
 
-def _purpose(purpose: str) -> _Purpose:
-    text = fill(visible(purpose), 34)
-    lines = text.split("\n")
-    tail = tuple(("", "", "", "", "", line) for line in lines[1:])
-    return _Purpose(text, _plain_text(text) and text[:1] != "\n" and text[-1:] != "\n", lines, max(map(len, lines)), tail)
-
-
-def _report_row_shape(cells: tuple[str, ...], purpose: _Purpose) -> Shape:
-    """shape(cells) for a report's row (verdict, label, address, state, detail, purpose: made by _Rows.make),
-    knowing what make knows: the first four cells are one line each (visible escapes line breaks, and a verdict
-    has none), and the purpose's plainness and lines. A unit test holds it to shape."""
-    verdict, label, address, state, detail, _ = cells
-    if not verdict:  # never made (a verdict has a name): the general case
-        return shape(cells)
-    text = f"{verdict}\n{label}\n{address}\n{state}\n{detail}"
-    if not (purpose.plain and _plain_text(text) and detail[:1] != "\n" and detail[-1:] != "\n"):
-        return shape(cells)  # tabulate's table, or an odd verdict or state: the general case decides
-    first = len(verdict), len(label), len(address), len(state)
-    if "\n" not in detail:
-        widths = (*first, len(detail), purpose.width)
-        if not purpose.tail:
-            return Shape(True, widths, False, None)
-        # Rows of one-line details share their purpose's later lines (memory: 50,000 rows are held)
-        return Shape(True, widths, True, ((verdict, label, address, state, detail, purpose.lines[0]), *purpose.tail))
-    detail_lines = detail.split("\n")
-    lines = zip_longest((verdict,), (label,), (address,), (state,), detail_lines, purpose.lines, fillvalue="")
-    return Shape(True, (*first, max(map(len, detail_lines)), purpose.width), True, tuple(lines))
-
-
-_VERDICTS = {verdict: verdict.upper() for verdict in Verdict}
-_STATES = {state: visible(state) for state in State}
-ATTENTION = frozenset((Verdict.FAIL, Verdict.ERROR, Verdict.WARN))
-"""The verdicts of needs_attention: their remediations are listed under "What to fix"."""
-
-
-INDENT = "     "
-
-
-def indented(text: str) -> str:
-    """textwrap.fill(text, width, initial_indent=INDENT, subsequent_indent=INDENT) is fill(text, width -
-    len(INDENT)) with each line indented (the same width for every line); an empty text stays empty."""
-    return "\n".join(INDENT + line for line in text.split("\n")) if text else ""
-
-
-def table_chunks(report: Report, *, verbose: bool) -> list[str]:
-    return [render_table(report, verbose=verbose)]
-
-
-def fill(text: str, width: int) -> str:
-    """textwrap.fill(text, width), without its cost for the common short line (kept as is), for plain words
-    (split here at spaces, as textwrap would) or for a text seen before."""
-    if len(text) <= width and text.isprintable() and not text.endswith(" ") and (not text or not text.isspace()):
-        return text
-    if _greedy_is_textwrap(text, width):
-        lines = []
-        while len(text) > width:
-            cut = text.rfind(" ", 0, width + 1)
-            lines.append(text[:cut])
-            text = text[cut + 1 :]
-        lines.append(text)
-        return "\n".join(lines)
-    return _fill(text, width)
-
-
-_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_BEFORE_DASH = _LETTERS | frozenset("0123456789!\"'&.,?")
-
-
-def _hyphen_break(text: str) -> bool:
-    """Whether textwrap might break an ASCII `text` at a hyphen (TextWrapper.wordsep_re): a hyphen between
-    letters, or an em-dash ("--") after a word. Looser than textwrap's own test, so a text without one has no
-    break but its spaces. Each hyphen is looked at where it is (a regular expression over the whole text
-    took 20 µs a remediation)."""
-    at = text.find("-")
-    while at != -1:
-        before, after = text[at - 1 : at], text[at + 1 : at + 2]
-        if before and after and ((before in _LETTERS and after in _LETTERS) or (after == "-" and before in _BEFORE_DASH)):
-            return True
-        at = text.find("-", at + 1)
-    return False
-
-
-def _greedy_is_textwrap(text: str, width: int) -> bool:
-    """True when textwrap.fill(text, width) is the greedy split at single spaces: printable ASCII words, one
-    space apart, none longer than the width (textwrap would break it), no hyphen textwrap could break at."""
-    return (
-        text.isascii()
-        and text.isprintable()
-        and text == text.strip(" ")
-        and "  " not in text
-        and not _hyphen_break(text)
-        and max(map(len, text.split(" "))) <= width
-    )
-
-
-@lru_cache(maxsize=4096)
-def _fill(text: str, width: int) -> str:
-    return textwrap.fill(text, width)
-
-
-def simple_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """tabulate(rows, headers, tablefmt="simple") for text columns: each column as wide as its widest line
-    (at least its header + 2), cells left-aligned and top-aligned, two spaces between columns, no trailing
-    blanks. Anything tabulate would treat differently (non-ASCII or control characters, padding blanks, a
-    column of numbers) goes to tabulate itself."""
-    return _table(rows, [shape(row) for row in rows], headers)
-
-
-class Shape(NamedTuple):
-    """What laying out one row needs to know of it, found once a row (see shape)."""
-
-    plain: bool
-    """Every cell is printable ASCII text whose lines have no padding blanks (see _plain)."""
-    widths: tuple[int, ...]
-    """Each cell's longest line."""
-    newline: bool
-    """A cell has more than one line."""
-    lines: tuple[tuple[str, ...], ...] | None
-    """Where a cell has more lines: the row's printed lines, each cell's line (or "") per line; None for a
-    row of one line. (tabulate: in a table with a multi-line cell, every cell is its splitlines(), so a row
-    of empty cells draws no line at all.)"""
-
-
-def shape(row: Sequence[str]) -> Shape:
-    if not all(type(cell) is str for cell in row):  # no text, or a str subclass (its format may differ): tabulate's
-        return _UNUSUAL
-    text = "\n".join(row)
-    # A cell that starts or ends with a line break shows as two in a row, or at the row's edge.
-    edges = "\n\n" in text or text[:1] == "\n" or text[-1:] == "\n"
-    if not _plain_text(text) or (edges and not all(cell[:1] != "\n" and cell[-1:] != "\n" for cell in row)):
-        return _UNUSUAL
-    if text.count("\n") == len(row) - 1:  # the join's own line breaks: every cell is one line
-        return Shape(True, tuple(map(len, row)), False, None if text.strip("\n") else ())
-    parts = [cell.split("\n") for cell in row]  # an empty cell is one empty line: zip_longest pads with those
-    widths = tuple([max(map(len, lines)) for lines in parts])
-    return Shape(True, widths, True, tuple(zip_longest(*parts, fillvalue="")))
-
-
-_UNUSUAL = Shape(False, (), False, None)
-
-
-def _plain_text(text: str) -> bool:
-    """A row's cells joined by line breaks (its lines are the cells' lines): printable ASCII, no line that
-    starts or ends with a blank. (A cell must not start or end with a line break either: see shape.)"""
-    return (
-        text.isascii()
-        and text.replace("\n", "").isprintable()
-        and text == text.strip(" ")
-        and " \n" not in text
-        and "\n " not in text
-    )
-
-
-def _table(rows: Sequence[Sequence[str]], shapes: Sequence[Shape], headers: Sequence[str]) -> str:
-    """simple_table, with each row's shape found already."""
-    if not _plain_shapes(rows, shapes, headers):
-        from tabulate import tabulate  # noqa: PLC0415 - only the unusual table needs it
-
-        return tabulate(rows, headers=list(headers), tablefmt="simple", disable_numparse=True)
-    columns = zip(*(row.widths for row in shapes), strict=True)  # each cell's longest line, by column
-    widths = [max(len(h) + MIN_PADDING, *column) for h, column in zip(headers, columns, strict=True)]
-    layout = "  ".join(f"{{:<{w}}}" for w in widths)
+def _group_lines(number: int, group: Group, width: int, paint: _Paint) -> list[str]:
+    label = f"{number:>2}. {group.verdict.upper():<5} "
+    indent = " " * len(label)
+    blocks = " [stops every agent: fix first]" if group.blocks_all else ""
+    # the label's colour goes on after wrapping: textwrap counts the escape codes as text
+    cause = _wrap(visible(group.cause) + blocks, width, indent, label)
+    cause[0] = cause[0].replace(label, paint(group.verdict, label.rstrip()) + " ", 1)
+    machines = visible(first_machines(group.machines, SHOWN_MACHINES))
     out = [
-        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-        "  ".join("-" * w for w in widths),
+        *cause,
+        *_wrap(f"{plural(group.count, 'machine')}: {machines}", width, indent),
+        *_wrap(f"Fix: {visible(group.fix)}", width, indent),
     ]
-    printed: Iterable[Sequence[str]] = rows  # each printed line's cells
-    if any(row.newline for row in shapes):
-        printed = []
-        for row, found in zip(rows, shapes, strict=True):
-            if found.lines is None:
-                printed.append(row)
-            else:
-                printed += found.lines
-    # 135,000 lines for 10,000 agents: formatted and stripped in C, a line at a time
-    out += map(str.rstrip, starmap(layout.format, printed))
-    return "\n".join(out)
+    if group.note:
+        out += _wrap(f"Note: {visible(group.note)}", width, indent)
+    return out
 
 
-def _plain(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> bool:
-    """True when every cell and header is printable ASCII text (lines without padding blanks): then simple_table
-    draws what tabulate draws with disable_numparse (every cell is text, as the report wants)."""
-    return _plain_shapes(rows, [shape(row) for row in rows], headers)
+def _passing_line(diagnosis: Diagnosis) -> str:
+    suspect = f" ({len(diagnosis.suspect):,} of them suspect: see above)" if diagnosis.suspect else ""
+    skipped = f"; {plural(diagnosis.skipped, 'check')} not needed here" if diagnosis.skipped else ""
+    return f"Passing: {plural(diagnosis.passed, 'check')}{suspect}{skipped}. --all lists every check."
 
 
-def _plain_shapes(rows: Sequence[Sequence[str]], shapes: Sequence[Shape], headers: Sequence[str]) -> bool:
-    if not rows or not headers or any(len(row) != len(headers) for row in rows):
-        return False
-    if not all(_plain_line(header) and header for header in headers):
-        return False
-    return all(row.plain for row in shapes)
+def found_text(result: Result, suspect: str, *, verbose: bool) -> str:
+    """What was found: for host, discovery and name checks the finding itself, for links the state in words."""
+    kind = result.check.kind
+    if kind in (Kind.HOST, Kind.DISCOVERY, Kind.NAME, Kind.SERVICE):
+        text = result.detail
+    else:
+        text = state_words(result)
+        if verbose and result.detail:
+            text = f"{text}: {result.detail}"
+    if suspect:
+        text = f"{text}; suspect: {suspect}"
+    return visible(text)
 
 
-def _plain_line(line: str) -> bool:
-    return line.isascii() and line.isprintable() and line == line.strip()
+def check_label(result: Result) -> str:
+    """The check as a person names it: "console -> win1:445", "access console -> win1:445", "name ms@lin1"."""
+    check = result.check
+    if check.kind in (Kind.TCP, Kind.SERVICE, Kind.ACCESS):
+        source = f"{check.source}@{result.source_host}" if result.source_host else str(check.source)
+        prefix = "" if check.kind is Kind.TCP else f"{check.kind} "
+        label = f"{prefix}{source} -> {check.target.name}:{check.port}"
+    else:
+        label = link_label(result)
+    if result.address and result.address != check.target.name and check.kind is not Kind.HOST:
+        label = f"{label} ({result.address})"
+    return visible(label)
+
+
+def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> tuple[list[tuple[int, Result, str]], int]:
+    """(group number or 0, result, suspect note) rows, and how many failing or warning rows were left out."""
+    last = len(diagnosis.groups) + 1
+
+    def number(result: Result) -> int:
+        return diagnosis.group_number(result) or 0
+
+    if show_all:
+        ordered = sorted(report.results, key=lambda r: (r.verdict not in _ATTENTION, number(r) or last, ORDER[r.verdict]))
+        return [(number(r), r, diagnosis.suspect.get(r.check.id, "")) for r in ordered], 0
+    shown: list[tuple[int, Result, str]] = []
+    per_group: dict[int, int] = {}
+    left = 0
+    for result in sorted((r for r in report.results if r.verdict in _ATTENTION), key=lambda r: number(r) or last):
+        group = number(result)
+        if len(shown) >= MAX_ROWS or per_group.get(group, 0) >= ROWS_PER_GROUP:
+            left += 1
+            continue
+        per_group[group] = per_group.get(group, 0) + 1
+        shown.append((group, result, ""))
+    suspect = [r for r in report.results if r.check.id in diagnosis.suspect and r.verdict not in _ATTENTION]
+    shown += [(number(r), r, diagnosis.suspect[r.check.id]) for r in suspect[:ROWS_PER_GROUP]]
+    return shown, left + max(0, len(suspect) - ROWS_PER_GROUP)
+
+
+_ATTENTION = frozenset((Verdict.FAIL, Verdict.ERROR, Verdict.WARN))
+
+
+def _fit(natural: Sequence[int], headers: Sequence[str], width: int, flexible: Sequence[int]) -> list[int | None]:
+    """Each column's most width (tabulate's maxcolwidths), so the table's lines fit `width`: fixed columns keep
+    their natural width; the flexible ones share the rest in proportion to their natural widths."""
+    drawn = [max(n, len(h) + 2) for n, h in zip(natural, headers, strict=True)]
+    room = width - 2 * (len(natural) - 1) - sum(d for i, d in enumerate(drawn) if i not in flexible)
+    wanted = sum(drawn[i] for i in flexible)
+    limits: list[int | None] = [None] * len(natural)
+    if wanted <= room:
+        return limits
+    for i in flexible:
+        limits[i] = max(len(headers[i]) + 2, room * drawn[i] // wanted)
+    return limits
+
+
+def _rows_table(rows: Sequence[tuple[int, Result, str]], width: int, paint: _Paint, *, verbose: bool) -> str:
+    """One row a check: its verdict and group number ("FAIL #2"), the check, and what was found."""
+    headers = ["result", "check", "found"]
+    cells = [
+        [
+            f"{result.verdict.upper()} #{number}" if number else result.verdict.upper(),
+            check_label(result),
+            found_text(result, note, verbose=verbose),
+        ]
+        for number, result, note in rows
+    ]
+    natural = [max(len(headers[i]) + 2, *(len(row[i]) for row in cells)) for i in range(len(headers))]
+    room = width - natural[0] - 4
+    # the check's name gets at most 40 % of the room (at least 24 columns): the finding is what a person reads
+    check = min(natural[1], max(24, room * 40 // 100))
+    limits: list[int | None] = [None, check if natural[1] > check else None, None]
+    if check + natural[2] > room:
+        limits[2] = room - check
+    for row, (_number, result, _note) in zip(cells, rows, strict=True):
+        row[0] = paint(result.verdict, row[0])
+    return _tabulate(cells, headers, limits)
+
+
+def _matrix_table(sources: Sequence[str], targets: Sequence[str], cells: Mapping[tuple[str, str], str], width: int) -> str:
+    # "ms.example\n9876", "console1\n(console)": two short lines fit more columns than one long
+    headers = ["from", *(visible(target).rpartition(":")[0] + "\n" + target.rpartition(":")[2] for target in targets)]
+    rows = [
+        [visible(source).replace(" (", "\n(", 1), *(cells.get((source, target), "") for target in targets)] for source in sources
+    ]
+    natural = [max(_longest(h), *(_longest(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    flexible = range(len(headers))
+    limits = _fit(natural, ["" for _ in headers], width, flexible)
+    return _tabulate(rows, headers, limits, header_limits=limits)
+
+
+def _longest(cell: str) -> int:
+    return max(map(len, cell.split("\n")))
+
+
+def _tabulate(
+    rows: Sequence[Sequence[str]], headers: Sequence[str], limits: Sequence[int | None], header_limits: Sequence[int | None] = ()
+) -> str:
+    wrap = any(limit is not None for limit in limits)
+    return tabulate(
+        rows,
+        headers=list(headers),
+        tablefmt="simple",
+        disable_numparse=True,
+        maxcolwidths=list(limits) if wrap else None,
+        maxheadercolwidths=list(header_limits) or None if wrap else None,  # type: ignore[arg-type]
+    )

@@ -253,5 +253,5 @@ def test_helpdesk_words_for_states() -> None:
     assert state_words(closed) == "reachable, nothing listens yet (expected before installation)"
     check = Check("access:console->a:445", Kind.ACCESS, Role.CONSOLE, Target("a", Role.AGENT), 445)
     refused = Result(check, State.DISABLED, Verdict.FAIL, "x", evidence={"causes": ["bad-password-1326"]})
-    assert state_words(refused) == "login refused"
+    assert state_words(refused) == "login refused: bad-password-1326"
     assert first_machines([f"m{n}" for n in range(8)], 3) == "m0, m1, m2 and 5 more"

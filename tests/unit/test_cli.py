@@ -115,7 +115,7 @@ def test_post_install_closed_port_exits_1(tmp_path: Path) -> None:
     plan.write_text(f'from = "agent"\nmanagement_server = "127.0.0.1"\n[ports]\nproduct = {free_port}\n')
     pre = invoke("check", "--plan", str(plan), "--method", "connect")
     post = invoke("check", "--plan", str(plan), "--method", "connect", "--phase", "post-install")
-    assert pre.exit_code == 0 and "nothing listens yet" in pre.output
+    assert pre.exit_code == 0 and "netcheck PASS" in pre.output
     assert post.exit_code == 1 and "FAIL" in post.output
 
 

@@ -126,17 +126,11 @@ def test_subnet(address: str | None, in_hosts: bool, verdict: Verdict, text: str
         assert "'198.18.1.20 ms.corp.example'" in result.remediation
 
 
-def test_bare_netcheck_prints_a_report_of_this_machine() -> None:
+def test_bare_netcheck_prints_a_report_of_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     result = CliRunner().invoke(cli.main, [])
     assert result.exit_code in (0, 1), result.output
-    for label in (
-        "host interfaces",
-        "host port-9876",
-        "host port-25001",
-        "host source-ports",
-        "host firewall",
-        "host privileges",
-    ):
-        assert label in result.output
-    assert "127.0.0.1:25001" in result.output and "127.0.0.1:9876" in result.output
+    assert "Passing: " in result.output  # passing checks are counted; failing ones are listed with their finding
+    table = result.output.split("\nCheck a deployment's links")[0]  # the CLI's own hint follows the report
+    assert max(map(len, table.splitlines())) <= 80  # not a terminal: 80 columns
     assert "netcheck PASS" in result.output or "netcheck FAIL" in result.output

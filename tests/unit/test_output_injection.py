@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from netcheck.model import Report, Target, Vantage
+from netcheck.model import Report, Target, Vantage, Verdict
 from netcheck.report.html import render_html
 from netcheck.report.json import parse_report, render_json
 from netcheck.report.junit import render_junit
@@ -74,14 +74,17 @@ def test_markdown_injects_no_heading_link_html_or_row() -> None:
     assert not CONTROL.findall(text)
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings == ["netcheck report", "What fails, and how to fix it", "All checks"]
+    groups = [h for h in headings if h[:1].isdigit()]  # "1. FAIL: <cause>", the cause escaped
+    assert headings == ["netcheck report", "What to fix, most blocking first", *groups, headings[-1]]
+    assert headings[-1].startswith("Failing and warning checks")
     inline = [child for t in tokens if t.children for child in t.children]
     assert not [c for c in inline if c.type in ("link_open", "image", "html_inline", "em_open", "strong_open")
                 and "evil" in (c.attrGet("href") or c.attrGet("src") or c.content or "")]  # fmt: skip
     assert not [c for c in inline if c.type in ("link_open", "image", "html_inline")]
     assert not [t for t in tokens if t.type == "html_block"]
     table_rows = [t for t in tokens if t.type == "tr_open"]
-    assert len(table_rows) == 1 + len(hostile_report().results)  # the header and one row a check: no row injected
+    attention = [r for r in hostile_report().results if r.verdict in (Verdict.FAIL, Verdict.WARN, Verdict.ERROR)]
+    assert len(table_rows) == 1 + len(attention)  # the header and one row a failing check: no row injected
     list_items = [tokens[i + 2].content for i, t in enumerate(tokens) if t.type == "list_item_open"]
     assert not [item for item in list_items if item.startswith("injected item")]
 
