@@ -326,7 +326,7 @@ def _matrix_html(report: Report) -> str:
                 tds.append("<td class='none'>\u2014</td>")
                 continue
             worst_verdict = worst(counts)
-            parts = " \u00b7 ".join(f"<span class='t-{v}'>{counts[v]} {escape(v)}</span>" for v in VERDICTS if counts[v])
+            parts = " \u00b7 ".join(f"<span class='t-{v}'>{counts[v]:,} {escape(v)}</span>" for v in VERDICTS if counts[v])
             tds.append(f"<td class='cell' style='background:{TINTS[worst_verdict]}'>{parts}</td>")
         body.append(f"<tr><th>{escape(row)}</th>{''.join(tds)}</tr>")
     return (
