@@ -101,6 +101,16 @@ class Diagnosis:
     placed: Mapping[int, int] = field(default_factory=dict, repr=False, compare=False)
     """id(result) -> the index of its group in `groups` (check ids may repeat: access checks of one agent)."""
 
+    misled: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    """id(result) -> how a stale name misled that link ("the stale hosts line sent it to 198.18.0.99, not ...")."""
+
+    def row_note(self, result: Result) -> str:
+        """What to say beside a result's row: a pass made suspect, or a link that a stale name misled."""
+        suspect = self.suspect.get(result.check.id) if result.verdict is Verdict.PASS else None
+        if suspect:
+            return f"suspect: {suspect}"
+        return self.misled.get(id(result), "")
+
     def group_number(self, result: Result) -> int | None:
         """The 1-based number of the group `result` is in (a result of the report diagnosed), else None."""
         index = self.placed.get(id(result))
@@ -144,19 +154,20 @@ def diagnose(report: Report) -> Diagnosis:
 # --- Words a helpdesk reads ---------------------------------------------------------------------------------
 
 
-def state_words(result: Result) -> str:  # noqa: PLR0911, PLR0912 - one return a state
+def state_words(result: Result, *, causes: bool = True) -> str:  # noqa: PLR0911, PLR0912 - one return a state
     """A result's state as a person reads it: "reachable, nothing listens yet (expected before installation)"
-    for a closed port that may be closed, "login refused" for a refused login (the JSON keeps the enum values)."""
+    for a closed port that may be closed, "login refused" for a refused login (the JSON keeps the enum values).
+    An access result's named causes follow ("login refused: bad-password-1326") unless `causes` is False."""
     state, kind = result.state, result.check.kind
     if kind is Kind.ACCESS:
         if state is State.ENABLED:
             return "logged in"
         if state is State.DISABLED:
-            causes = access_causes(result)
-            named = ": " + ", ".join(causes) if causes else ""
-            if causes and causes[0].endswith("-timeout"):
+            named_causes = access_causes(result)
+            named = ": " + ", ".join(named_causes) if named_causes and causes else ""
+            if named_causes and named_causes[0].endswith("-timeout"):
                 return "the visit did not finish in time" + named
-            if not causes or any(cause.startswith(_LOGIN_CAUSES) for cause in causes):
+            if not named_causes or any(cause.startswith(_LOGIN_CAUSES) for cause in named_causes):
                 return "login refused" + named
             return "logged in, not ready" + named
     if state is State.CLOSED:
@@ -279,6 +290,7 @@ class _Diagnoser:
         self.drafts: dict[tuple[Any, ...], _Draft] = {}
         self.placed: set[int] = set()
         self.suspect: dict[str, str] = {}
+        self.misled: dict[int, str] = {}
 
     # machines -----------------------------------------------------------------------------------------------
 
@@ -362,6 +374,7 @@ class _Diagnoser:
             skipped,
             len(results),
             placed,
+            self.misled,
         )
 
     def held_ports(self, results: Sequence[Result]) -> None:
@@ -482,12 +495,16 @@ class _Diagnoser:
             if misled is None or result.address not in misled[0]:
                 continue
             _wrong, right, draft = misled
+            self.misled[id(result)] = f"the stale hosts line for {check.target.name} sent it to {result.address}, not {right}"
             draft.add(result, host)
             self.placed.add(id(result))
             # the same link from the same machine, tried at the right address
             tried = [r for r in self.index.at_address.get((host, check.kind, check.port, right), ()) if r is not result]
             if not tried:
-                words = f"{host} -> {right}:{check.port} was not tried at the right address: run netcheck again after the fix"
+                words = (
+                    f"whether fixing the name is enough on {host} is not known ({right}:{check.port} was not tried "
+                    "from there): run netcheck again after the fix"
+                )
             elif all(r.verdict is Verdict.PASS for r in tried):
                 words = f"fixing the name is enough on {host}: {right}:{check.port} answers from there"
             else:
@@ -546,9 +563,12 @@ class _Diagnoser:
         what = check.purpose or str(kind)
         key = (str(kind), what, check.port, result.verdict, result.remediation.replace(host, ""))
         cause = f"{_first_clause(result.detail, '')}" if result.detail else what
+        if kind is Kind.HOST and result.state is State.UNREACHABLE:  # a merge's row for a host without a report
+            cause = "netcheck did not run on these machines: no report from them, none of their checks was made"
         draft = self.place(key, result, host, cause=cause, fix=result.remediation, link=f"{kind} check: {what}")
-        if len(draft.results) > 1:
-            draft.cause = what if len({r.detail for r in draft.results}) > 1 else draft.cause
+        if len(draft.results) > 1 and result.state is not State.UNREACHABLE:
+            if len({r.detail for r in draft.results}) > 1:
+                draft.cause = f"{what}: {_first_clause(draft.results[0].detail, '')} (and the like: see each check)"
             draft.fix = _common_fix([r.remediation for r in draft.results], list(draft.machines))
         draft.blocks_all = draft.blocks_all or (role in _INSTALLING and result.verdict is Verdict.FAIL)
 
@@ -598,7 +618,7 @@ class _Diagnoser:
             if result.state in SILENT and check.kind is Kind.TCP:
                 draft.fix = (
                     f"On {server}, allow inbound TCP {port} in its own firewall (and in any firewall in front of it), "
-                    f"from the {ROLE_WORDS[source_role]}s."
+                    f"from the {ROLE_WORDS[source_role]}s; if nothing answers at all, check that {server} is on."
                 )
             else:
                 draft.fix = _common_fix([r.remediation for r in draft.results], [])

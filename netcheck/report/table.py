@@ -7,12 +7,14 @@ to the same width. Colour only when asked (`terminal()` says whether stdout is a
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import TextIO
 
 from tabulate import tabulate
@@ -29,6 +31,8 @@ ROWS_PER_GROUP = 10
 MAX_ROWS = 60
 """Failing or warning links shown in all (a 10,000-agent report stays a few screens)."""
 SHOWN_MACHINES = 5
+MAX_GROUPS = 20
+"""Groups shown (the most blocking first; show_all shows every one)."""
 
 _COLOURS = {Verdict.FAIL: "\x1b[1;31m", Verdict.ERROR: "\x1b[1;35m", Verdict.WARN: "\x1b[33m", Verdict.PASS: "\x1b[32m"}
 _RESET = "\x1b[0m"
@@ -72,13 +76,17 @@ def render_table(
     lines = [*_wrap(visible(heading(report)), width), ""]
     lines += _wrap(paint(diagnosis.verdict, visible(diagnosis.headline)), width)
     if diagnosis.groups:
-        lines += ["", "What to fix, most blocking first:"]
-        for number, group in enumerate(diagnosis.groups, start=1):
+        lines += ["", *_wrap("What to fix, most blocking first:", width)]
+        shown = diagnosis.groups if show_all else diagnosis.groups[:MAX_GROUPS]
+        for number, group in enumerate(shown, start=1):
             lines += _group_lines(number, group, width, paint)
+        if len(shown) < len(diagnosis.groups):
+            more = len(diagnosis.groups) - len(shown)
+            lines += _wrap(f"... and {plural(more, 'more group')}: --all lists them (so does the JSON report).", width)
     rows, left = attention_rows(report, diagnosis, show_all=show_all)
     if rows:
         title = "Every check:" if show_all else "Failing and warning checks (passing ones are counted below):"
-        lines += ["", title, _rows_table(rows, width, paint, verbose=verbose)]
+        lines += ["", *_wrap(title, width), _rows_table(rows, width, paint, verbose=verbose)]
     if left:
         lines += _wrap(f"... and {left:,} more failing or warning checks: --all lists them (so does the JSON report).", width)
     if not show_all:
@@ -86,7 +94,7 @@ def render_table(
     if report.merged_from:
         matrix = compact_link_matrix(report)
         if matrix[1]:
-            lines += ["", "Link matrix (worst verdict per source and destination; n/m: n of m links):"]
+            lines += ["", *_wrap("Link matrix (worst verdict per source and destination; n/m: n of m links):", width)]
             lines.append(_matrix_table(*matrix, width))
     lines += ["", *_wrap(visible(summary_line(report)), width)]
     return "\n".join(lines) + "\n"
@@ -135,17 +143,19 @@ def _passing_line(diagnosis: Diagnosis) -> str:
     return f"Passing: {plural(diagnosis.passed, 'check')}{suspect}{skipped}. --all lists every check."
 
 
-def found_text(result: Result, suspect: str, *, verbose: bool) -> str:
+def found_text(result: Result, note: str, *, verbose: bool) -> str:
     """What was found: for host, discovery and name checks the finding itself, for links the state in words."""
     kind = result.check.kind
     if kind in (Kind.HOST, Kind.DISCOVERY, Kind.NAME, Kind.SERVICE):
         text = result.detail
+    elif kind is Kind.ACCESS:  # its detail starts with the named cause: "bad-password-1326: win1 refused ..."
+        text = f"{state_words(result, causes=False)}; {result.detail}" if result.detail else state_words(result)
     else:
         text = state_words(result)
         if verbose and result.detail:
             text = f"{text}: {result.detail}"
-    if suspect:
-        text = f"{text}; suspect: {suspect}"
+    if note:  # Diagnosis.row_note: a suspect pass, a link a stale name misled
+        text = f"{text}; {note}"
     return visible(text)
 
 
@@ -164,7 +174,7 @@ def check_label(result: Result) -> str:
 
 
 def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> tuple[list[tuple[int, Result, str]], int]:
-    """(group number or 0, result, suspect note) rows, and how many failing or warning rows were left out."""
+    """(group number or 0, result, note beside it) rows, and how many failing or warning rows were left out."""
     last = len(diagnosis.groups) + 1
 
     def number(result: Result) -> int:
@@ -172,7 +182,7 @@ def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> t
 
     if show_all:
         ordered = sorted(report.results, key=lambda r: (r.verdict not in _ATTENTION, number(r) or last, ORDER[r.verdict]))
-        return [(number(r), r, diagnosis.suspect.get(r.check.id, "")) for r in ordered], 0
+        return [(number(r), r, diagnosis.row_note(r)) for r in ordered], 0
     shown: list[tuple[int, Result, str]] = []
     per_group: dict[int, int] = {}
     left = 0
@@ -182,9 +192,9 @@ def attention_rows(report: Report, diagnosis: Diagnosis, *, show_all: bool) -> t
             left += 1
             continue
         per_group[group] = per_group.get(group, 0) + 1
-        shown.append((group, result, ""))
+        shown.append((group, result, diagnosis.row_note(result)))
     suspect = [r for r in report.results if r.check.id in diagnosis.suspect and r.verdict not in _ATTENTION]
-    shown += [(number(r), r, diagnosis.suspect[r.check.id]) for r in suspect[:ROWS_PER_GROUP]]
+    shown += [(number(r), r, diagnosis.row_note(r)) for r in suspect[:ROWS_PER_GROUP]]
     return shown, left + max(0, len(suspect) - ROWS_PER_GROUP)
 
 
@@ -219,7 +229,8 @@ def _rows_table(rows: Sequence[tuple[int, Result, str]], width: int, paint: _Pai
     natural = [max(len(headers[i]) + 2, *(len(row[i]) for row in cells)) for i in range(len(headers))]
     room = width - natural[0] - 4
     # the check's name gets at most 40 % of the room (at least 24 columns): the finding is what a person reads
-    check = min(natural[1], max(24, room * 40 // 100))
+    share = min(natural[1], max(min(24, room // 2), room * 40 // 100))
+    check = max(share, min(natural[1], room - natural[2]))  # all the room the finding leaves
     limits: list[int | None] = [None, check if natural[1] > check else None, None]
     if check + natural[2] > room:
         limits[2] = room - check
@@ -247,12 +258,22 @@ def _longest(cell: str) -> int:
 def _tabulate(
     rows: Sequence[Sequence[str]], headers: Sequence[str], limits: Sequence[int | None], header_limits: Sequence[int | None] = ()
 ) -> str:
-    wrap = any(limit is not None for limit in limits)
-    return tabulate(
-        rows,
-        headers=list(headers),
-        tablefmt="simple",
-        disable_numparse=True,
-        maxcolwidths=list(limits) if wrap else None,
-        maxheadercolwidths=list(header_limits) or None if wrap else None,  # type: ignore[arg-type]
-    )
+    """tabulate's "simple" table, each cell wrapped to its column's limit first (what maxcolwidths does, done
+    here: tabulate wraps every cell of every row itself, 0.4 ms a row, where most cells fit as they are)."""
+    lines: list[Sequence[str]] = []  # a row of several lines as that many rows of one: tabulate's fast path
+    for row in rows:
+        cells = [_fitted(cell, limit) for cell, limit in zip(row, limits, strict=True)]
+        if any("\n" in cell for cell in cells):
+            lines += zip_longest(*(cell.split("\n") for cell in cells), fillvalue="")
+        else:
+            lines.append(cells)
+    shown = [_fitted(header, limit) for header, limit in zip(headers, list(header_limits) or limits, strict=True)]
+    return tabulate(lines, headers=shown, tablefmt="simple", disable_numparse=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fitted(cell: str, limit: int | None) -> str:
+    """`cell` wrapped to `limit` columns (thousands of rows share a few findings: each is wrapped once)."""
+    if limit is None or all(len(line) <= limit for line in cell.split("\n")):
+        return cell
+    return "\n".join(textwrap.fill(line, limit) or line for line in cell.split("\n"))

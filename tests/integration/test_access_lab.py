@@ -65,7 +65,7 @@ def root_run(access_lab: AccessLab) -> tuple[dict[str, Any], str]:
     """Every Linux agent checked as root by key: the JSON report, and the same run rendered as the table."""
     proc = access_lab.run(*SERVERS, *agents(*LINUX_AGENTS), *as_root(access_lab, "--format", "json"))
     assert proc.returncode == 1, proc.stderr
-    return json.loads(proc.stdout), render_table(parse_report(proc.stdout))
+    return json.loads(proc.stdout), render_table(parse_report(proc.stdout), width=1000, show_all=True)
 
 
 def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -173,7 +173,7 @@ def test_users_and_passwords(access_lab: AccessLab, user: str, password: str, ve
     validate_report(report)
     check = access_of(report, LIN_OK)
     assert (check["verdict"], check["evidence"]["causes"]) == (verdict, causes), check
-    table = render_table(parse_report(proc.stdout))  # the same run, as the table
+    table = render_table(parse_report(proc.stdout), width=1000, show_all=True)  # the same run, as the table
     for cause in causes:
         assert f"{cause}:" in table and f"[{cause}]" in table
     assert password not in proc.stdout + proc.stderr + table
@@ -268,7 +268,7 @@ def test_windows_agents_through_smb(  # noqa: PLR0917 - one parameter per table 
     assert check["evidence"]["via"] == "smb"
     assert steps.items() <= check["evidence"]["steps"].items(), check["evidence"]["steps"]
     assert proc.returncode == (0 if verdict == "pass" else 1), proc.stderr
-    table = render_table(parse_report(proc.stdout))  # the same run, as the table
+    table = render_table(parse_report(proc.stdout), width=1000, show_all=True)  # the same run, as the table
     for cause in causes:
         assert f"{cause}:" in table and f"[{cause}]" in table
     if verdict == "pass":
@@ -303,7 +303,7 @@ def test_remote_registry_values_are_read_and_shape_the_verdict(
     validate_report(report)
     check = by_id(report)[f"access:management-server->{agent}:445"]
     assert check["evidence"]["registry"] == registry
-    table = render_table(parse_report(proc.stdout))
+    table = render_table(parse_report(proc.stdout), width=1000, show_all=True)
     if registry["EnableLUA"] == 0:
         assert "UAC is off there: EnableLUA = 0" in check["detail"] and "[not-local-administrator]" in table
     else:

@@ -65,7 +65,7 @@ def check_of(
     assert proc.returncode in (0, 1), proc.stderr
     report = json.loads(proc.stdout)
     validate_report(report)
-    table = render_table(parse_report(proc.stdout))
+    table = render_table(parse_report(proc.stdout), width=1000, show_all=True)
     check = next(c for c in report["checks"] if c["id"] == f"access:management-server->{agent}:445")
     return check, table, proc.stdout + proc.stderr + table
 

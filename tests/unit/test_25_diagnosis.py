@@ -136,7 +136,7 @@ def test_a_stale_name_on_n_agents_is_one_group_and_the_links_it_misled_join_it()
     assert "'198.18.0.20 ms.example'" in group.fix
     assert len(group.checks) == 4
     assert "fixing the name is enough on a1" in group.note
-    assert "a2 -> 198.18.0.20:9876 was not tried at the right address" in group.note
+    assert "whether fixing the name is enough on a2 is not known" in group.note
     assert "firewall" not in group.fix
 
 
@@ -255,3 +255,14 @@ def test_helpdesk_words_for_states() -> None:
     refused = Result(check, State.DISABLED, Verdict.FAIL, "x", evidence={"causes": ["bad-password-1326"]})
     assert state_words(refused) == "login refused: bad-password-1326"
     assert first_machines([f"m{n}" for n in range(8)], 3) == "m0, m1, m2 and 5 more"
+
+
+def test_merged_hosts_without_a_report_are_one_group() -> None:
+    from netcheck.report.merge import Unreachable  # noqa: PLC0415
+
+    reports = [parse_report((FIXTURES / f"report_{n}.json").read_text()) for n in ("console", "agent_win")]
+    hosts = [Unreachable("win-9", "ssh timeout"), Unreachable("win-10", "refused")]
+    merged = merge_with_notes(reports, tool_version="1.0", unreachable=hosts).report
+    (group,) = by_cause(diagnose(merged), "netcheck did not run on these machines")
+    assert group.machines == ("win-9", "win-10") and group.verdict is Verdict.ERROR
+    assert diagnose(merged).groups.index(group) < len(diagnose(merged).groups) - 1  # errors before the warning
