@@ -563,12 +563,21 @@ def _state_unless_said(words: str, detail: str) -> str:
     return "" if letters(detail).startswith(letters(words)[:20]) else words
 
 
+def _groups_of(result: Result, diagnosis: Diagnosis, by_id: dict[str, list[int]]) -> list[int]:
+    """The (0-based) groups a result is in: the one the diagnosis placed it in, and any whose checks name it (a
+    pass made suspect by a held port)."""
+    placed = diagnosis.placed.get(id(result))
+    named = by_id.get(result.check.id, [])
+    return named if placed is None or placed in named else [placed, *named]
+
+
 def table_data(report: Report, diagnosis: Diagnosis) -> dict[str, object]:
     """The JSON the table is drawn from: a string table and one row of indexes a check.
 
     A row: verdict code, kind, source role, source host, target role, target name, port (0: none), address,
     state words, detail (templated), fix (templated), purpose, label (-1: a link, drawn from its parts), the
-    numbers of the groups the check belongs to, and the note beside a pass that may have reached another program."""
+    numbers of the groups the check belongs to, and the note beside its row (a pass that may have reached another
+    program, a link a stale name misled)."""
     strings = _Strings()
     group_of: dict[str, list[int]] = {}
     groups = diagnosis.groups
@@ -597,8 +606,8 @@ def table_data(report: Report, diagnosis: Diagnosis) -> dict[str, object]:
                 strings(_template(visible(result.remediation), name, address), shown=True),
                 strings(check.purpose),
                 -1 if link else strings(check.id),
-                group_of.get(check.id, []),
-                strings(diagnosis.suspect.get(check.id)),
+                _groups_of(result, diagnosis, group_of),
+                strings(diagnosis.row_note(result)),
             ]
         )
     return {

@@ -174,7 +174,9 @@ def test_a_suspect_pass_carries_its_note_and_repeated_state_words_are_dropped() 
     rows = data["rows"]
     assert isinstance(strings, list) and isinstance(rows, list)
     row = rows[report.results.index(passing)]
-    assert strings[row[14]] == note
+    assert strings[row[14]] == f"suspect: {note}"
+    misled = next(r for r in report.results if r.check.kind is Kind.TCP and r.check.target.name == "stale.lab.test")
+    assert "stale hosts line" in strings[rows[report.results.index(misled)][14]]
     closed = next(r for r in report.results if r.detail.startswith("reachable; nothing listens yet"))
     assert rows[report.results.index(closed)][8] == -1  # its detail already says it
     filtered = next(r for r in report.results if r.detail.startswith("filtered"))
