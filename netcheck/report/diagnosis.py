@@ -406,7 +406,7 @@ class _Diagnoser:
                 result,
                 host,
                 cause=cause,
-                fix=result.remediation or f"Stop or reconfigure {holder} on {host} before installing.",
+                fix=f"On {host}: {result.remediation}" if result.remediation else f"Stop or reconfigure {holder} on {host}.",
                 link=f"host port {port} on {host}",
             )
             draft.blocks_all = role in _INSTALLING
@@ -532,14 +532,15 @@ class _Diagnoser:
             causes = access_causes(result)
             named = causes[0] if causes else state_words(result)
             link = f"{check.source} -> agent:{check.port} (installation access)"
-            cause = f"Installation access over TCP {check.port}: {named}" + (
+            cause = f"Installation access over TCP {check.port}: {state_words(result, causes=False)} ({named})" + (
                 f" (with {', '.join(causes[1:])})" if len(causes) > 1 else ""
             )
             key = ("access", check.source, check.port, causes or result.detail, result.verdict)
             fix = _common_fix([result.remediation], [self.target(result), check.target.name])
             draft = self.place(key, result, self.target(result), cause=cause, fix=fix, link=link)
             if draft.results[:-1]:
-                draft.fix = _common_fix([r.remediation for r in draft.results], [])
+                names = [self.target(r) for r in draft.results] + [r.check.target.name for r in draft.results]
+                draft.fix = _common_fix([r.remediation for r in draft.results], names)
             return
         if kind is Kind.NAME:
             name = check.target.name
@@ -700,9 +701,9 @@ def _headline(report: Report, groups: Sequence[Group]) -> str:
     line = f"{verdict}: {' and '.join(parts)} on {plural(len(machines), 'machine')}"
     blocking = [g for g in groups if g.blocks_all]
     if blocking:
-        which = "it" if len(blocking) == 1 else "them"
+        which, stop = ("it", "stops") if len(blocking) == 1 else ("them", "stop")
         line += (
-            f"; {plural(len(blocking), 'problem')} on the management server or installing machine stop every agent: "
+            f"; {plural(len(blocking), 'problem')} on the management server or installing machine {stop} every agent: "
             f"fix {which} first"
         )
     return line + "."

@@ -1,4 +1,6 @@
-"""JUnit XML: one testcase per check, for CI pipelines (fail → <failure>, error → <error>, skip → <skipped>)."""
+"""JUnit XML: one testcase per check, for CI pipelines (fail → <failure>, error → <error>, skip → <skipped>);
+the suite's <system-out> holds the diagnosis (headline, then each group with its machines and fix), and each
+case names the group it is in."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import xml.etree.ElementTree as ET
 
 from netcheck.model import Report, Verdict
 from netcheck.report.base import link_label
+from netcheck.report.diagnosis import diagnose, first_machines, plural
 from netcheck.report.json import evidence_to_dict
 from netcheck.report.text import visible
 
@@ -25,6 +28,9 @@ def render_junit(report: Report) -> str:
         time=f"{report.duration_s:.3f}",
         timestamp=visible(report.started_at),
     )
+    diagnosis = diagnose(report)
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="diagnosis", value=visible(diagnosis.headline))
     for result in report.results:
         case = ET.SubElement(
             suite,
@@ -34,10 +40,15 @@ def render_junit(report: Report) -> str:
             time=f"{result.elapsed_ms / 1000:.3f}",
         )
         detail = visible(result.detail)
+        number = diagnosis.group_number(result)
+        group = diagnosis.groups[number - 1] if number else None
+        note = diagnosis.row_note(result)
         body = "\n".join(
             part
             for part in (
                 detail,
+                f"Note: {visible(note)}" if note else "",
+                f"Diagnosis #{number}: {visible(group.cause)}" if group else "",
                 f"Fix: {visible(result.remediation)}" if result.remediation else "",
                 # ASCII, control characters escaped
                 f"Evidence: {json.dumps(evidence_to_dict(result.evidence), sort_keys=True)}",
@@ -52,6 +63,15 @@ def render_junit(report: Report) -> str:
             ET.SubElement(case, "skipped", message=detail)
         else:
             ET.SubElement(case, "system-out").text = f"{result.verdict.upper()}: {body}"
+    summary = [visible(diagnosis.headline)]
+    for number, group in enumerate(diagnosis.groups, start=1):
+        machines = visible(first_machines(group.machines))
+        summary += [
+            f"{number}. {group.verdict.upper()}: {visible(group.cause)}",
+            f"   {plural(group.count, 'machine')}: {machines}",
+            f"   Fix: {visible(group.fix)}",
+        ]
+    ET.SubElement(suite, "system-out").text = "\n".join(summary)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 

@@ -266,3 +266,16 @@ def test_merged_hosts_without_a_report_are_one_group() -> None:
     (group,) = by_cause(diagnose(merged), "netcheck did not run on these machines")
     assert group.machines == ("win-9", "win-10") and group.verdict is Verdict.ERROR
     assert diagnose(merged).groups.index(group) < len(diagnose(merged).groups) - 1  # errors before the warning
+
+
+def test_a_refused_login_on_n_agents_is_one_group_with_one_fix() -> None:
+    results = []
+    for agent in ("198.18.4.1", "198.18.4.2", "198.18.4.3"):
+        check = Check(f"access:console->{agent}:445", Kind.ACCESS, Role.CONSOLE, Target(agent, Role.AGENT), 445)
+        fix = f"[bad-password-1326] Check the user name and password of CORP\\x on {agent}"
+        evidence = {"causes": ["bad-password-1326"]}
+        results.append(Result(check, State.DISABLED, Verdict.FAIL, "bad-password-1326: refused", fix, agent, evidence))
+    (group,) = diagnose(report(*results)).groups
+    assert group.cause == "Installation access over TCP 445: login refused (bad-password-1326)"
+    assert group.fix == "[bad-password-1326] Check the user name and password of CORP\\x on each machine listed"
+    assert group.count == 3

@@ -189,3 +189,19 @@ def test_a_link_misled_by_a_stale_name_says_so_in_its_row() -> None:
     text = render_table(fixture("report_console.json"), width=200)
     row = next(line for line in text.splitlines() if "console -> stale.lab.test:9876" in line)
     assert "the stale hosts line for stale.lab.test sent it to 198.18.0.99, not 198.18.0.26" in row
+
+
+def test_junit_carries_the_diagnosis() -> None:
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    from netcheck.report.junit import render_junit  # noqa: PLC0415
+
+    root = ET.fromstring(render_junit(fixture("report_console.json")))  # noqa: S314 - our own output
+    suite = root.find("testsuite")
+    assert suite is not None
+    prop = suite.find("properties/property")
+    assert prop is not None and prop.get("value") == "FAIL: 3 problems on 4 machines."
+    out = suite.find("system-out")
+    assert out is not None and "1. FAIL: Agents that drop everything or are down" in (out.text or "")
+    failures = [case.find("failure") for case in suite.iter("testcase") if case.find("failure") is not None]
+    assert all("Diagnosis #" in (f.text or "") for f in failures if f is not None)
