@@ -58,5 +58,8 @@ def test_a_hostile_ptr_name_is_pseudonymised_in_the_report() -> None:
 @pytest.mark.parametrize("name", RENDERERS)
 def test_a_hostile_ptr_name_stays_hidden_in_every_format(name: str) -> None:
     text = RENDERERS[name](redact(ptr_report()))
+    if name == "html":  # the page's own two scripts (its data, its filter) are the only ones
+        assert text.count("<script") == 2
+        text = text.replace('<script type="application/json" id="netcheck-data">', "").replace("<script>", "", 1)
     for word in ("evil", "&lt;script", "<script", "tab\tname", "tab\\tname", "spaced", "bslash"):
         assert word not in text, word
