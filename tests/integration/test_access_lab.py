@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,7 @@ def test_users_and_passwords(access_lab: AccessLab, user: str, password: str, ve
     check = access_of(report, LIN_OK)
     assert (check["verdict"], check["evidence"]["causes"]) == (verdict, causes), check
     table = render_table(parse_report(proc.stdout))  # the same run, as the table
+    table = re.sub(r"-\n +", "-", table)  # a cause's name wrapped at one of its hyphens, joined again
     for cause in causes:
         assert f"{cause}:" in table and f"[{cause}]" in table
     assert password not in proc.stdout + proc.stderr + table
@@ -269,6 +271,7 @@ def test_windows_agents_through_smb(  # noqa: PLR0917 - one parameter per table 
     assert steps.items() <= check["evidence"]["steps"].items(), check["evidence"]["steps"]
     assert proc.returncode == (0 if verdict == "pass" else 1), proc.stderr
     table = render_table(parse_report(proc.stdout))  # the same run, as the table
+    table = re.sub(r"-\n +", "-", table)  # a cause's name wrapped at one of its hyphens, joined again
     for cause in causes:
         assert f"{cause}:" in table and f"[{cause}]" in table
     if verdict == "pass":
@@ -302,8 +305,8 @@ def test_remote_registry_values_are_read_and_shape_the_verdict(
     report = json.loads(proc.stdout)
     validate_report(report)
     check = by_id(report)[f"access:management-server->{agent}:445"]
-    assert check["evidence"]["registry"] == registry
-    table = render_table(parse_report(proc.stdout))
+    assert registry.items() <= check["evidence"]["registry"].items()  # the values more causes read are there too
+    table = re.sub(r"-\n +", "-", render_table(parse_report(proc.stdout)))  # a cause's name wrapped at a hyphen, joined
     if registry["EnableLUA"] == 0:
         assert "UAC is off there: EnableLUA = 0" in check["detail"] and "[not-local-administrator]" in table
     else:
