@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from netcheck.classify.cause import Cause
 from netcheck.classify.services import smb2_fix
 from netcheck.classify.tcp import classify_tcp
+from netcheck.classify.windows_target import admin_share_missing, builtin_administrator_filtered, dword, extra_smb_causes
 from netcheck.model.checks import Check, Result, Target, check_id
 from netcheck.model.kinds import AgentOS, Kind, Phase, Role, State, Verdict
 from netcheck.model.matrix import PortKey, links_for, port_number
@@ -37,16 +39,6 @@ from netcheck.model.record import record
 MIN_FREE_KB = 1024 * 1024
 """Free space below which an agent fails (1 GiB): netcheck's own margin, not a figure from the product's documentation."""
 WARN_FREE_KB = 2 * 1024 * 1024
-
-
-@record
-class Cause:
-    """One named reason the installation would fail (or might), with its fix."""
-
-    name: str
-    verdict: Verdict
-    detail: str
-    fix: str = ""
 
 
 def access_os(check: Check) -> AgentOS:
@@ -615,16 +607,7 @@ def _smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
     denied_at = []
     if share is not None and not share.ok:
         if share.code == 0xC00000CC:
-            causes.append(
-                Cause(
-                    "admin-share-missing-67",
-                    Verdict.FAIL,
-                    f"{name} has no ADMIN$ share (67, STATUS_BAD_NETWORK_NAME): the installer copies its files there",
-                    "Re-enable the administrative shares: reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\"
-                    "Parameters /v AutoShareWks /t REG_DWORD /d 1 /f (AutoShareServer on Windows Server), then restart the "
-                    "Server service: net stop server /y && net start server.",
-                )
-            )
+            causes.append(admin_share_missing(obs, name))
         elif share.code in _DENIED:
             denied_at.append("ADMIN$")
         else:
@@ -634,7 +617,7 @@ def _smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
     if obs.scm is not None and not obs.scm.ok:
         if obs.scm.code in _DENIED:
             denied_at.append("the service control manager (SC_MANAGER_CREATE_SERVICE)")
-        else:
+        elif dword(obs.registry, "DisableRemoteScmEndpoints") != 1:  # otherwise rpc_causes names why
             causes.append(
                 Cause(
                     "scm-error", Verdict.FAIL, f"the service control manager on {name}: {obs.scm.message}", "Check RPC over SMB."
@@ -651,12 +634,15 @@ def _smb_causes(obs: SmbObservation, name: str) -> list[Cause]:
                 f"Give {user} write access to %SystemRoot% through ADMIN$ (a member of the local Administrators group has it).",
             )
         )
-    return causes
+    return causes + extra_smb_causes(obs, name)
 
 
 def _denied_cause(obs: SmbObservation, name: str, where: str) -> Cause:
     """Access denied after a good login: UAC's remote restrictions for a local account (unless the agent's registry
     says UAC is off, EnableLUA = 0, or LocalAccountTokenFilterPolicy = 1 lifts them), otherwise not an administrator."""
+    filtered = builtin_administrator_filtered(obs, name, where)
+    if filtered is not None:
+        return filtered
     latfp = obs.registry.get("LocalAccountTokenFilterPolicy")
     uac_off = obs.registry.get("EnableLUA") == 0
     if obs.account_kind != "domain" and latfp != 1 and not uac_off:

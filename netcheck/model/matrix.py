@@ -115,6 +115,10 @@ PORTS: dict[PortKey, PortSpec] = {key: port_spec(key) for key in PortKey}
 
 PortOverrides = Mapping[PortKey, int]
 
+RPC_ENDPOINT_MAPPER_PORT = 135
+"""Not a link of the product: Windows' RPC endpoint mapper, which Windows tools try before falling back to the
+service control manager's named pipe on 445; the access check of a Windows agent only notes whether it answers."""
+
 
 def port_number(key: PortKey, overrides: PortOverrides | None = None) -> int:
     """The port for a matrix key, honouring the plan file's [ports] overrides."""

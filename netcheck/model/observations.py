@@ -508,6 +508,42 @@ class AccountInfo:
 
 
 @record
+class ServiceState:
+    """One Windows service as the agent's service control manager tells it (QueryServiceStatus, QueryServiceConfigW
+    over \\PIPE\\svcctl, opened for query only): its SERVICE_STATUS dwCurrentState and its dwStartType, or why
+    they could not be read."""
+
+    state: int | None = None
+    """1 stopped, 2 start pending, 3 stop pending, 4 running, 5 continue pending, 6 pause pending, 7 paused."""
+    start: int | None = None
+    """0 boot, 1 system, 2 automatic, 3 manual (demand), 4 disabled."""
+    error: str = ""
+
+
+@record
+class DiskSpace:
+    """The free space of the volume behind ADMIN$ (SMB2 QUERY_INFO FileFsFullSizeInformation), in bytes, or why
+    it could not be read."""
+
+    free: int | None = None
+    """What the logged-in account may use (CallerAvailableAllocationUnits)."""
+    total: int | None = None
+    error: str = ""
+
+
+@record
+class SmbSession:
+    """One SMB connection this (Windows) machine holds to a server: `Get-SmbConnection` or `net use`."""
+
+    server: str
+    share: str = ""
+    credential: str = ""
+    """The account the connection was made with (DOMAIN\\name); '' when the command does not say (net use)."""
+    source: str = ""
+    """Which command listed it: Get-SmbConnection or net use."""
+
+
+@record
 class SmbObservation:
     """Everything seen on one Windows agent; None: the step was not reached."""
 
@@ -534,6 +570,17 @@ class SmbObservation:
     kerberos: KerberosTry | None = None
     lsa: AccountInfo | None = None
     """What the agent's LSA said (None: it was not asked, or did not answer; account_kind then goes by name)."""
+    shares: tuple[str, ...] | None = None
+    """The share names NetShareEnum (srvsvc, level 1) listed; None: not asked or it did not answer (shares_error)."""
+    shares_error: str = ""
+    remote_registry: ServiceState | None = None
+    """The Remote Registry service (RemoteRegistry) as the service control manager says; None: not asked."""
+    disk: DiskSpace | None = None
+    """Free space of ADMIN$'s volume; None: ADMIN$ was not connected."""
+    rpc_endpoint_mapper: str = ""
+    """TCP 135 from here: open, closed (a reset), filtered (no answer in time), or '' when not tried."""
+    vantage_sessions: tuple[SmbSession, ...] | None = None
+    """This machine's own SMB connections to the agent (a Windows vantage only; None: not looked at)."""
 
     @property
     def in_domain(self) -> bool | None:

@@ -24,6 +24,7 @@ from netcheck.model.observations import (
     ServiceFailure,
     SmbIdentity,
     SmbObservation,
+    SmbSession,
     SshBanner,
     SshObservation,
     Step,
@@ -201,9 +202,43 @@ def smb_access_to_dict(seen: SmbObservation, agent: str) -> dict[str, Any]:
     }
     if seen.lsa and seen.lsa.dns_domain:
         data["dns_domain"] = seen.lsa.dns_domain
+    data.update(smb_target_to_dict(seen))
     if seen.write_file:
         data["write_file"] = f"ADMIN$\\{seen.write_file}"
     return data
+
+
+def smb_target_to_dict(seen: SmbObservation) -> dict[str, Any]:
+    """The share list, the Remote Registry service, the free space of ADMIN$'s volume, TCP 135 and this machine's
+    own SMB sessions to the agent, each only where it was looked at."""
+    data: dict[str, Any] = {}
+    if seen.shares is not None or seen.shares_error:
+        data["shares"] = list(seen.shares) if seen.shares is not None else seen.shares_error
+    service = seen.remote_registry
+    if service is not None:
+        data["remote_registry"] = (
+            {"state": service.state, "start": service.start} if service.state is not None else {"error": service.error}
+        )
+    disk = seen.disk
+    if disk is not None:
+        data["disk"] = {"free": disk.free, "total": disk.total} if disk.free is not None else {"error": disk.error}
+    if seen.rpc_endpoint_mapper:
+        data["rpc_endpoint_mapper"] = seen.rpc_endpoint_mapper
+    if seen.vantage_sessions is not None:
+        data["smb_sessions"] = [_session_to_dict(s) for s in seen.vantage_sessions]
+    return data
+
+
+def _session_to_dict(session: SmbSession) -> dict[str, str]:
+    """One SMB connection of this machine: its account split into name and domain, each a field redaction knows."""
+    domain, _, name = session.credential.rpartition("\\")
+    return {
+        "server": session.server,
+        "share": session.share,
+        "account": name,
+        "account_domain": domain,
+        "source": session.source,
+    }
 
 
 def _kerberos_to_dict(kerberos: KerberosTry | None) -> dict[str, str]:

@@ -40,7 +40,7 @@ NAME_KEYS = frozenset(
     {
         "hostname", "target", "source_host", "qname", "server", "icmp_from", "address", "addresses", "system",
         "names", "nameservers", "search", "netbios", "llmnr", "answered_as", "peer", "ptr", "user", "account",
-        "server_domain", "dns_domain",
+        "server_domain", "dns_domain", "account_domain",
     }
 )  # fmt: skip
 """Evidence keys whose values are names or addresses, whole."""

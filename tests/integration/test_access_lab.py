@@ -302,7 +302,7 @@ def test_remote_registry_values_are_read_and_shape_the_verdict(
     report = json.loads(proc.stdout)
     validate_report(report)
     check = by_id(report)[f"access:management-server->{agent}:445"]
-    assert check["evidence"]["registry"] == registry
+    assert registry.items() <= check["evidence"]["registry"].items()  # the values more causes read are there too
     table = render_table(parse_report(proc.stdout), width=1000, show_all=True)
     if registry["EnableLUA"] == 0:
         assert "UAC is off there: EnableLUA = 0" in check["detail"] and "[not-local-administrator]" in table

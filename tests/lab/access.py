@@ -30,6 +30,10 @@ WIN_ADMIN = f"{NET}.31"  # smbd with ADMIN$, an administrator and an ordinary us
 WIN_NOADMIN = f"{NET}.32"  # smbd without ADMIN$
 WIN_GUEST = f"{NET}.33"  # smbd that maps every login to guest
 WIN_SMB1 = f"{NET}.34"  # smbd that speaks SMB1 only (NT1), with ADMIN$ and the same users
+WIN_NOSHARES = f"{NET}.35"  # smbd without ADMIN$ whose registry says AutoShareServer = 0 (shares off by policy)
+WIN_HARDENED = f"{NET}.36"  # DisableRPCOverTCP = 1, FilterAdministratorToken = 1, TCP 135 dropped
+WIN_FULL = f"{NET}.37"  # ADMIN$'s volume reports 500 MiB free (smb.conf's dfree command)
+WIN_SCM_OFF = f"{NET}.38"  # DisableRemoteScmEndpoints = 1 (Samba still answers: the value is "not in effect yet")
 MS_NAME = "ms.lab.test"
 LS_NAME = "ls.lab.test"
 PASSWORD = "lab-Pass-4r9"  # noqa: S105 - a test password for lab users
@@ -116,14 +120,22 @@ def start_agent_sshd(host: Host, workdir: Path, client_pub: str, *, noexec_tmp: 
 
 
 def start_agent_smbd(
-    host: Host, workdir: Path, *, admin_share: bool = True, guest_only: bool = False, smb1_only: bool = False
+    host: Host,
+    workdir: Path,
+    *,
+    admin_share: bool = True,
+    guest_only: bool = False,
+    smb1_only: bool = False,
+    registry: dict[str, int | str] | None = None,
+    free_kib: int | None = None,
 ) -> None:
     """smbd with real users (smbpasswd): ADMIN an administrator (BUILTIN\\Administrators mapped to a Unix group), USER
     an ordinary user. Without `admin_share` there is no ADMIN$; with `guest_only` no user is known to Samba and every
     login is mapped to guest (what Windows' ForceGuest = 1 does to local accounts). Its registry (served over
     \\PIPE\\winreg) holds the three values netcheck reads: UAC on and LocalAccountTokenFilterPolicy 0 on the first,
     UAC off (EnableLUA 0) on the one without ADMIN$, ForceGuest 1 on the guest-only one (where a guest session gets
-    no IPC$, so nothing can be read: the guest flag of the session is the evidence there)."""
+    no IPC$, so nothing can be read: the guest flag of the session is the evidence there). `registry`: more values
+    (or other ones) written there; `free_kib`: the free space smbd reports for ADMIN$'s volume (its dfree command)."""
     ours = (f"{ADMIN}:", f"{USER}:", f"{CHIEF}:")
     base = [line for line in Path("/etc/passwd").read_text().splitlines() if not line.startswith(ours)]
     groups = [line for line in Path("/etc/group").read_text().splitlines() if not line.startswith((*ours, "admins:"))]
@@ -134,13 +146,19 @@ def start_agent_smbd(
     settings = "  map to guest = bad user\n"
     if smb1_only:  # what an old or hardened-backwards server speaks: no SMB2/3 dialect at all
         settings += "  server min protocol = NT1\n  server max protocol = NT1\n"
+    if free_kib is not None:  # what `dfree command` prints: total and free 1 KiB blocks
+        script = host.lab.open_dir(f"dfree-{host.name}") / "dfree"
+        script.write_text(f"#!/bin/sh\necho {free_kib * 8} {free_kib}\n")
+        script.chmod(0o755)
+        settings += f"  dfree command = {script}\n"
     if admin_share:
         (workdir / f"admin-{host.name}").mkdir()
         settings += (
             f"[ADMIN$]\n  path = {workdir}/admin-{host.name}\n  read only = no\n  valid users = {ADMIN}\n  force user = root\n"
         )
     conf = str(start_smbd(host, workdir, settings=settings))
-    values = {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0 if not admin_share else 1, "ForceGuest": int(guest_only)}
+    values: dict[str, int | str] = {"LocalAccountTokenFilterPolicy": 0, "EnableLUA": 0 if not admin_share else 1}
+    values |= {"ForceGuest": int(guest_only), **(registry or {})}
     set_registry(host, conf, values)
     if guest_only:
         return
@@ -159,14 +177,26 @@ def start_agent_smbd(
 
 POLICIES = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
 LSA = r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa"
+CONTROL = r"HKLM\SYSTEM\CurrentControlSet\Control"
+LANMAN = r"HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters"
+KEYS = {
+    "ForceGuest": LSA,
+    "AutoShareServer": LANMAN,
+    "AutoShareWks": LANMAN,
+    "DisableRPCOverTCP": CONTROL,
+    "DisableRemoteScmEndpoints": CONTROL,
+}
+"""Where each value lives (the others: the UAC policies' key)."""
 
 
-def set_registry(host: Host, conf: str, values: dict[str, int]) -> None:
-    """The values netcheck reads, written into Samba's registry (`net registry`, the tdb winreg serves)."""
+def set_registry(host: Host, conf: str, values: dict[str, int | str]) -> None:
+    """The values netcheck reads, written into Samba's registry (`net registry`, the tdb winreg serves): a DWORD
+    for a number, REG_SZ for a string."""
     for name, value in values.items():
-        key = LSA if name == "ForceGuest" else POLICIES
+        key = KEYS.get(name, POLICIES)
+        kind = "sz" if isinstance(value, str) else "dword"
         host.run(["net", "-s", conf, "registry", "createkey", key])
-        host.run(["net", "-s", conf, "registry", "setvalue", key, name, "dword", str(value)])
+        host.run(["net", "-s", conf, "registry", "setvalue", key, name, kind, str(value)])
 
 
 def build_access_lab(workdir: Path) -> AccessLab:
@@ -203,6 +233,17 @@ def build_access_lab(workdir: Path) -> AccessLab:
         start_agent_smbd(lab.add_host("win-noadmin", f"{WIN_NOADMIN}/24"), workdir, admin_share=False)
         start_agent_smbd(lab.add_host("win-guest", f"{WIN_GUEST}/24"), workdir, guest_only=True)
         start_agent_smbd(lab.add_host("win-smb1", f"{WIN_SMB1}/24"), workdir, smb1_only=True)
+        start_agent_smbd(lab.add_host("win-noshares", f"{WIN_NOSHARES}/24"), workdir, admin_share=False,
+                         registry={"EnableLUA": 1, "AutoShareServer": 0})  # fmt: skip
+        hardened = lab.add_host("win-hardened", f"{WIN_HARDENED}/24")
+        hardened.nft("table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 135 drop\n }\n}\n")
+        start_agent_smbd(
+            hardened,
+            workdir,
+            registry={"DisableRPCOverTCP": 1, "FilterAdministratorToken": 1},
+        )
+        start_agent_smbd(lab.add_host("win-full", f"{WIN_FULL}/24"), workdir, free_kib=500 * 1024)
+        start_agent_smbd(lab.add_host("win-scm-off", f"{WIN_SCM_OFF}/24"), workdir, registry={"DisableRemoteScmEndpoints": 1})
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text("\n".join(known) + "\n")
     except BaseException:

@@ -5,8 +5,13 @@ otherwise, or when Kerberos fails, NTLMv2 with the password), the account and th
 sees them (the account's RID: a renamed built-in Administrator is still RID 500; the machine's domain), tree
 connects to IPC$ and ADMIN$, one uniquely named file written to ADMIN$ and deleted,
 the Service Control Manager opened over \\PIPE\\svcctl asking SC_MANAGER_CREATE_SERVICE (nothing is created),
-and, where remote registry answers, LocalAccountTokenFilterPolicy, EnableLUA and ForceGuest. Blocking I/O:
-the stage runs it in a thread; every socket operation has the run's timeout, so a hanging server cannot stall it.
+and, where remote registry answers, LocalAccountTokenFilterPolicy, EnableLUA and ForceGuest. Then, read only, what
+else decides a push installation: the shares NetShareEnum lists (\\PIPE\\srvsvc), the administrative shares'
+policy (AutoShareServer / AutoShareWks), the SCM's RPC endpoints (DisableRPCOverTCP, DisableRemoteScmEndpoints),
+FilterAdministratorToken, the OS version and product type (\\PIPE\\winreg), the Remote Registry service's state
+(\\PIPE\\svcctl, opened for query only), the free space of ADMIN$'s volume (SMB2 QUERY_INFO
+FileFsFullSizeInformation) and whether TCP 135 (the RPC endpoint mapper) answers. Blocking I/O: the stage runs it
+in a thread; every socket operation has the run's timeout, so a hanging server cannot stall it.
 """
 
 from __future__ import annotations
@@ -25,15 +30,45 @@ from typing import Any
 from netcheck.errors import InputError
 from netcheck.files import MIB, read_limited
 from netcheck.model.address import is_address
-from netcheck.model.observations import CONNECTION_LOST, NO_NTLM_PASSWORD, AccountInfo, KerberosTry, SmbObservation, Step
+from netcheck.model.matrix import RPC_ENDPOINT_MAPPER_PORT
+from netcheck.model.observations import (
+    CONNECTION_LOST,
+    NO_NTLM_PASSWORD,
+    AccountInfo,
+    DiskSpace,
+    KerberosTry,
+    ServiceState,
+    SmbObservation,
+    Step,
+)
 from netcheck.model.record import record
 from netcheck.observe.access.credentials import TICKET_CACHE_LIMIT, Account, AccountForm, Credentials, krb5_kdc
+from netcheck.parse.smb_answers import fs_full_size, service_start_type, service_state
 
 KERBEROS_PORT = 88
 KRB5_CONF_LIMIT = MIB
 POLICIES = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
 LSA = r"SYSTEM\CurrentControlSet\Control\Lsa"
-REGISTRY_VALUES = ((POLICIES, "LocalAccountTokenFilterPolicy"), (POLICIES, "EnableLUA"), (LSA, "ForceGuest"))
+CONTROL = r"SYSTEM\CurrentControlSet\Control"
+LANMAN_SERVER = r"SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters"
+NT_VERSION = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"
+PRODUCT_OPTIONS = r"SYSTEM\CurrentControlSet\Control\ProductOptions"
+REGISTRY_VALUES = (
+    (POLICIES, "LocalAccountTokenFilterPolicy"),
+    (POLICIES, "EnableLUA"),
+    (LSA, "ForceGuest"),
+    (POLICIES, "FilterAdministratorToken"),
+    (LANMAN_SERVER, "AutoShareServer"),
+    (LANMAN_SERVER, "AutoShareWks"),
+    (CONTROL, "DisableRPCOverTCP"),
+    (CONTROL, "DisableRemoteScmEndpoints"),
+    (NT_VERSION, "CurrentVersion"),
+    (NT_VERSION, "CurrentBuildNumber"),
+    (NT_VERSION, "ProductName"),
+    (PRODUCT_OPTIONS, "ProductType"),
+)
+"""Every value read over \\PIPE\\winreg (key under HKLM, value name); never written."""
+REMOTE_REGISTRY = "RemoteRegistry"
 
 
 def available() -> bool:
@@ -114,7 +149,11 @@ def observe_smb(
             obs = replace(obs, write=_write_and_delete(smb, name), write_file=name)
         if obs.ipc and obs.ipc.ok:
             obs = replace(obs, scm=_open_scm(smb), registry=_read_registry(smb))
-        return done(obs)
+            shares, shares_error = _share_names(smb)
+            obs = replace(obs, shares=shares, shares_error=shares_error, remote_registry=_service_state(smb, REMOTE_REGISTRY))
+        if obs.admin_share and obs.admin_share.ok:
+            obs = replace(obs, disk=_disk_space(smb))
+        return done(replace(obs, rpc_endpoint_mapper=_tcp_state(address, RPC_ENDPOINT_MAPPER_PORT, min(timeout_s, 3.0))))
     finally:
         with contextlib.suppress(Exception):  # closing a dead session must not hide its result
             smb.close()
@@ -406,10 +445,131 @@ def _read_registry(smb: Any) -> dict[str, int | str]:
             try:
                 handle = rrp.hBaseRegOpenKey(dce, root, key, samDesired=rrp.KEY_READ)["phkResult"]
                 _kind, data = rrp.hBaseRegQueryValue(dce, handle, name)
-                values[name] = int(data) if isinstance(data, int) else str(data)[:100]
+                values[name] = int(data) if isinstance(data, int) else str(data).rstrip("\x00")[:100]
                 rrp.hBaseRegCloseKey(dce, handle)
             except Exception as exc:  # noqa: BLE001
                 values[name] = f"not readable: {_step(exc).status}"
     finally:
         dce.disconnect()
     return values
+
+
+def _dce(smb: Any, pipe: str, interface: bytes) -> Any:
+    """A DCE/RPC connection bound to `interface` over the named pipe `pipe` of the session's IPC$."""
+    from impacket.dcerpc.v5 import transport  # noqa: PLC0415
+
+    rpc = transport.SMBTransport(smb.getRemoteHost(), filename=pipe, smb_connection=smb)
+    dce = rpc.get_dce_rpc()
+    dce.connect()
+    try:
+        dce.bind(interface)
+    except Exception:
+        with contextlib.suppress(Exception):
+            dce.disconnect()
+        raise
+    return dce
+
+
+def _share_names(smb: Any) -> tuple[tuple[str, ...] | None, str]:
+    """The share names NetrShareEnum (level 1) lists over \\PIPE\\srvsvc, or None and why it did not answer."""
+    from impacket.dcerpc.v5 import srvs  # noqa: PLC0415
+
+    try:
+        dce = _dce(smb, r"\srvsvc", srvs.MSRPC_UUID_SRVS)
+    except Exception as exc:  # noqa: BLE001 - a share list that cannot be read is evidence, not a crash
+        return None, _step(exc).status
+    try:
+        listed = srvs.hNetrShareEnum(dce, 1)["InfoStruct"]["ShareInfo"]["Level1"]["Buffer"]
+        return tuple(str(share["shi1_netname"]).rstrip("\x00") for share in listed), ""
+    except Exception as exc:  # noqa: BLE001
+        return None, _step(exc).status
+    finally:
+        with contextlib.suppress(Exception):
+            dce.disconnect()
+
+
+def _service_state(smb: Any, service: str) -> ServiceState:
+    """`service`'s state and start type from the service control manager, opened with SC_MANAGER_CONNECT and the
+    service with SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG: nothing is started or changed."""
+    from impacket.dcerpc.v5 import scmr  # noqa: PLC0415
+
+    try:
+        dce = _dce(smb, r"\svcctl", scmr.MSRPC_UUID_SCMR)
+    except Exception as exc:  # noqa: BLE001
+        return ServiceState(error=_step(exc).status)
+    try:
+        manager = scmr.hROpenSCManagerW(dce, dwDesiredAccess=scmr.SC_MANAGER_CONNECT)["lpScHandle"]
+        access = scmr.SERVICE_QUERY_STATUS | scmr.SERVICE_QUERY_CONFIG
+        handle = scmr.hROpenServiceW(dce, manager, service + "\x00", access)["lpServiceHandle"]
+        status = scmr.RQueryServiceStatus()
+        status["hService"] = handle
+        dce.call(status.opnum, status)
+        state = service_state(bytes(dce.recv()))
+        config = scmr.RQueryServiceConfigW()
+        config["hService"] = handle
+        config["cbBufSize"] = 8192  # the answer's strings (path, account, display name) fit
+        start: int | None = None
+        with contextlib.suppress(Exception):  # the state alone still says something
+            dce.call(config.opnum, config)
+            start = service_start_type(bytes(dce.recv()))
+        if state is None:
+            return ServiceState(error="RQueryServiceStatus failed")
+        return ServiceState(state, start)
+    except Exception as exc:  # noqa: BLE001
+        return ServiceState(error=_step(exc).status)
+    finally:
+        with contextlib.suppress(Exception):
+            dce.disconnect()
+
+
+def _disk_space(smb: Any) -> DiskSpace:
+    """The free and total bytes of ADMIN$'s volume: its root opened for FILE_READ_ATTRIBUTES only, then SMB2
+    QUERY_INFO (SMB2_0_INFO_FILESYSTEM, FileFsFullSizeInformation). SMB1 sessions are not asked."""
+    from impacket import smb3structs  # noqa: PLC0415
+
+    if str(smb.getDialect()) == "NT LM 0.12":
+        return DiskSpace(error="not asked over SMB1")
+    try:
+        tree = smb.connectTree("ADMIN$")
+    except Exception as exc:  # noqa: BLE001
+        return DiskSpace(error=_step(exc).status)
+    try:
+        root = smb.openFile(
+            tree,
+            "",
+            desiredAccess=smb3structs.FILE_READ_ATTRIBUTES,
+            shareMode=smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE | smb3structs.FILE_SHARE_DELETE,
+            creationOption=smb3structs.FILE_DIRECTORY_FILE,
+            creationDisposition=smb3structs.FILE_OPEN,
+            fileAttributes=0,
+        )
+        try:
+            data = smb.getSMBServer().queryInfo(
+                tree,
+                root,
+                infoType=smb3structs.SMB2_0_INFO_FILESYSTEM,
+                fileInfoClass=smb3structs.SMB2_FILESYSTEM_FULL_SIZE_INFO,
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                smb.closeFile(tree, root)
+        sizes = fs_full_size(bytes(data))
+        if sizes is None:
+            return DiskSpace(error=f"an answer of {len(data)} bytes is no FileFsFullSizeInformation")
+        return DiskSpace(free=sizes[0], total=sizes[1])
+    except Exception as exc:  # noqa: BLE001
+        return DiskSpace(error=_step(exc).status)
+    finally:
+        with contextlib.suppress(Exception):
+            smb.disconnectTree(tree)
+
+
+def _tcp_state(address: str, port: int, timeout_s: float) -> str:
+    """open, closed (a reset) or filtered (no answer within `timeout_s`, or an ICMP error) for one TCP connect."""
+    try:
+        socket.create_connection((address, port), timeout=timeout_s).close()
+    except ConnectionRefusedError:
+        return "closed"
+    except OSError:
+        return "filtered"
+    return "open"

@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 
 from netcheck.model.checks import Check, Result, Target
 from netcheck.model.kinds import AgentOS, Phase
-from netcheck.model.observations import SmbObservation, SshObservation
+from netcheck.model.observations import SmbObservation, SmbSession, SshObservation
 from netcheck.model.record import record
 from netcheck.observe.access.credentials import Credentials
 from netcheck.observe.access.ssh import AgentSideTarget
+from netcheck.observe.access.vantage import observe_smb_sessions
 from netcheck.observe.names.threads import in_daemon_thread
+from netcheck.parse.smb_sessions import sessions_to
 
 VISIT_BUDGET_S = 120.0
 """One agent's whole visit (host key, login, every command) at most."""
@@ -58,6 +60,7 @@ async def visit_agents(
     *,
     observe_ssh: SshObserver,
     observe_smb: SmbObserver,
+    observe_sessions: Callable[[], tuple[SmbSession, ...] | None] = observe_smb_sessions,
 ) -> list[Visit]:
     """Visit each agent (its access check, its OS, and the open TCP link the installer uses), at most
     `setup.concurrency` at a time: Linux agents through SSH (and from there the agent's own links to the
@@ -69,6 +72,10 @@ async def visit_agents(
     # hung call neither keeps the interpreter from exiting nor starves other users of that pool. A thread gives its
     # slot back when the call returns, whenever that is: lingering calls cap the SMB visits that can start.
     smb_threads = threading.BoundedSemaphore(max(1, setup.concurrency))
+    # This machine's own SMB connections, once a run (a Windows vantage only; None elsewhere): the installer's
+    # connection to an agent cannot duplicate one made under another account (1219).
+    windows = any(agent_os is AgentOS.WINDOWS for _check, agent_os, _link in visits)
+    sessions = await asyncio.to_thread(observe_sessions) if windows else None
 
     async def visit(check: Check, agent_os: AgentOS, link: Result) -> Visit:
         account = credentials.account_for(agent_os)
@@ -92,7 +99,7 @@ async def visit_agents(
                         VISIT_BUDGET_S,
                     )
                 else:
-                    seen = await asyncio.wait_for(
+                    smb_seen: SmbObservation = await asyncio.wait_for(
                         in_daemon_thread(
                             smb_threads,
                             partial(observe_smb, name=check.target.name),
@@ -104,6 +111,10 @@ async def visit_agents(
                         ),
                         VISIT_BUDGET_S,
                     )
+                    if sessions is not None:
+                        mine = sessions_to(sessions, (check.target.name, address))
+                        smb_seen = dataclasses.replace(smb_seen, vantage_sessions=mine)
+                    seen = smb_seen
         except TimeoutError:
             return Visit(check, address, timed_out=True)
         except Exception as exc:  # noqa: BLE001 - one agent's failure is that agent's error result, never the run's
