@@ -282,9 +282,8 @@ def test_a_refused_login_on_n_agents_is_one_group_with_one_fix() -> None:
     assert group.count == 3
 
 
-def test_ten_thousand_agents_in_one_group_take_well_under_a_second_each() -> None:
-    import time  # noqa: PLC0415
-
+def test_ten_thousand_agents_in_one_group_are_two_groups() -> None:
+    """The time this takes is benchmarks/report_size.py's to measure; here, what it gives."""
     results = []
     for n in range(10_000):
         agent = f"198.19.{n // 256}.{n % 256}"
@@ -293,8 +292,6 @@ def test_ten_thousand_agents_in_one_group_take_well_under_a_second_each() -> Non
         check = Check(f"access:console->{agent}:445", Kind.ACCESS, Role.CONSOLE, Target(agent, Role.AGENT), 445)
         evidence = {"causes": ["bad-password-1326"]}
         results.append(Result(check, State.DISABLED, Verdict.FAIL, "refused", f"Check the password on {agent}", agent, evidence))
-    start = time.perf_counter()
     groups = diagnose(report(*results)).groups
-    assert time.perf_counter() - start < 5  # each group's fix is found once, not once a result (that took minutes)
     assert [g.count for g in groups] == [10_000, 10_000]
     assert all("each machine listed" in group.fix for group in groups)

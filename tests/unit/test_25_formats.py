@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from functools import cache
 from pathlib import Path
 
@@ -116,16 +115,14 @@ def test_passes_made_suspect_are_shown_beside_them() -> None:
     assert "may have reached nginx" in render_markdown(report(*results, merged=merged))
 
 
-def test_ten_thousand_agents_table_is_a_few_hundred_lines_within_a_second() -> None:
+def test_ten_thousand_agents_table_is_a_few_hundred_lines() -> None:
+    """Its render time is benchmarks/report_size.py's to measure (docs/benchmarks.md)."""
     report = fleet()
-    start = time.perf_counter()
     text = render_table(report, width=80)
-    took = time.perf_counter() - start
     lines = text.splitlines()
     assert len(lines) <= 300
     assert max(map(len, lines)) <= 80
     assert "2,500 machines" in text and "and 2,495 more" in text
-    assert took < 3.0  # about 0.5 s on the benchmark machine; slack for a loaded CI
 
 
 def test_ten_thousand_agents_markdown_fits_a_ticket() -> None:
