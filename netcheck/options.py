@@ -285,7 +285,7 @@ def listen_parser() -> Parser:
     parser = command_parser("listen", LISTEN_EPILOG)
     add = parser.add_argument
     add("--port", metavar="PORT", type=number(int, 1, 65535), action="append",
-        help="A port to answer on. Repeat. [default: 25001, 9876]")  # fmt: skip
+        help="A port to answer on. Repeat. [default: the --product's ports]")  # fmt: skip
     add("--duration", metavar="SECONDS", type=number(float, 1, 86400), default=600.0,
         help="Stop by itself after this long. [default: 600]")  # fmt: skip
     add("--token", metavar="TOKEN", help="Prove to 'check --token' that both share it (or set NETCHECK_TOKEN).")
