@@ -44,7 +44,13 @@ ROLE_WORDS = {
     Role.MANAGEMENT_SERVER: "management server",
     Role.AGENT: "agent",
     Role.LICENSE_SERVER: "license server",
+    Role.STORAGE_NODE: "storage node",
+    Role.VCENTER: "vCenter Server or ESX(i) host",
+    Role.CLOUD_STORAGE: "cloud storage",
+    Role.CATALOG: "catalog",
+    Role.BROWSER: "browser",
 }
+"""Every role in a helpdesk's words (a test holds it to the Role enumeration)."""
 
 _LOGIN_CAUSES = (
     "bad-password",

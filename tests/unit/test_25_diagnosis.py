@@ -295,3 +295,9 @@ def test_ten_thousand_agents_in_one_group_are_two_groups() -> None:
     groups = diagnose(report(*results)).groups
     assert [g.count for g in groups] == [10_000, 10_000]
     assert all("each machine listed" in group.fix for group in groups)
+
+
+def test_every_role_has_its_words() -> None:
+    from netcheck.report.diagnosis import ROLE_WORDS  # noqa: PLC0415
+
+    assert set(ROLE_WORDS) == set(Role)
