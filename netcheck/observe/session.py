@@ -22,6 +22,7 @@ from netcheck.model.record import record
 
 if TYPE_CHECKING:
     from netcheck.observe.access.credentials import CredentialInput, Credentials
+    from netcheck.observe.probes.syn import SynInBackground
     from netcheck.observe.runner import RunOptions
 
 
@@ -116,7 +117,8 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
             if t is not None
         ),
     )
-    report = _run(plan(topology, role), role, options, progress=progress, note=note)
+    background = _syn_in_background(topology, role, options)
+    report = _run(plan(topology, role), role, options, progress=progress, note=note, background=background)
     _kept_until_exit[:] = [topology, report]
     return report
 
@@ -138,11 +140,41 @@ def plan(topology: Topology, role: Role) -> list[Check]:
         raise InputError(str(exc)) from None
 
 
-def _run(checks: list[Check], role: Role, options: RunOptions, *, progress: bool, note: Say) -> Report:
+def _syn_in_background(topology: Topology, role: Role, options: RunOptions) -> SynInBackground | None:
+    """The SYN probes of the links to IPv4 addresses, started before the checks are planned, when this run will
+    probe by SYN: they go on while netcheck plans and sets up the rest (links to names get a batch of their own
+    once their names are resolved). None otherwise."""
+    from netcheck.model.address import ip_version  # noqa: PLC0415
+    from netcheck.observe.probes.syn import SynInBackground, syn_available  # noqa: PLC0415
+    from netcheck.plan.planner import link_groups  # noqa: PLC0415
+
+    if options.method is Method.CONNECT or not syn_available():
+        return None
+    keys = [
+        (target.name, port)
+        for _link, port, skip_reason, targets in link_groups(topology, role)
+        if not skip_reason
+        for target in targets
+        if ip_version(target.name) == 4 and target.name != "0.0.0.0"  # noqa: S104 - no machine: failed unprobed
+    ]
+    if not keys:
+        return None
+    return SynInBackground(keys, timeout_s=options.timeout_s, retries=options.retries, rate_pps=options.rate_pps)
+
+
+def _run(
+    checks: list[Check],
+    role: Role,
+    options: RunOptions,
+    *,
+    progress: bool,
+    note: Say,
+    background: SynInBackground | None = None,
+) -> Report:
     from netcheck.observe.runner import Probes, resolve_method, run  # noqa: PLC0415
     from netcheck.parse.windows import method_note  # noqa: PLC0415
 
-    probes = Probes()
+    probes = Probes(syn_batch=background.collect) if background is not None else Probes()
     # Resolved here too (run resolves it again, to the same) for the note: bad input is raised before any probe.
     chosen = resolve_method(options.method, probes)
     if text := method_note(sys.platform, str(options.method), str(chosen)):

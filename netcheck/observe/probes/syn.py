@@ -25,6 +25,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 import zlib
 from collections import deque
@@ -356,6 +357,57 @@ def syn_probe_batch(
 
     engine_outcomes(keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, started=time.perf_counter(), emit=delivered)
     return results
+
+
+class SynInBackground:
+    """syn_probe_batch of `keys` in a thread of its own, started at once, so that a run probes its links to
+    addresses while it plans the rest and sets up (docs/benchmarks.md: what that saves). `collect` is the runner's
+    syn_batch: the observations of the keys it asks for, from this batch where it probed them (or probed again
+    when the options differ or the batch failed), and from a batch of their own for the others."""
+
+    def __init__(self, keys: Sequence[tuple[str, int]], *, timeout_s: float, retries: int, rate_pps: int) -> None:
+        self.keys = list(dict.fromkeys(keys))
+        self.options = (timeout_s, retries, rate_pps)
+        self.seen: dict[tuple[str, int], Observation] = {}
+        self.failed = False
+        self.thread = threading.Thread(target=self._probe, name="netcheck-syn", daemon=True)
+        self.thread.start()
+
+    def _probe(self) -> None:
+        timeout_s, retries, rate_pps = self.options
+        try:
+            syn_probe_batch(
+                self.keys, timeout_s=timeout_s, retries=retries, rate_pps=rate_pps, on_observation=self.seen.__setitem__
+            )
+        except Exception:  # noqa: BLE001 - collect probes again, and meets the error where the run handles it
+            self.failed = True
+
+    def collect(
+        self,
+        targets: Sequence[tuple[str, int]],
+        *,
+        timeout_s: float,
+        retries: int,
+        on_observation: Callable[[tuple[str, int], Observation], None] | None = None,
+        rate_pps: int = DEFAULT_RATE_PPS,
+    ) -> dict[tuple[str, int], Observation]:
+        self.thread.join()
+        wanted = list(dict.fromkeys(targets))
+        usable = not self.failed and self.options == (timeout_s, retries, rate_pps)
+        results: dict[tuple[str, int], Observation] = {}
+        for key in wanted:
+            observation = self.seen.get(key) if usable else None
+            if observation is not None:
+                results[key] = observation
+                if on_observation is not None:
+                    on_observation(key, observation)
+        missing = [key for key in wanted if key not in results]
+        if missing:
+            more = syn_probe_batch(
+                missing, timeout_s=timeout_s, retries=retries, on_observation=on_observation, rate_pps=rate_pps
+            )
+            results.update(more)
+        return results
 
 
 def engine_outcomes(
