@@ -179,6 +179,7 @@ def _run(
     chosen = resolve_method(options.method, probes)
     if text := method_note(sys.platform, str(options.method), str(chosen)):
         note(text)
+    gc.freeze()  # the plan, made since the run began: the collector must not walk it again and again
     bar = ProgressBar() if progress else None
     try:
         return run(checks, role, options, probes=probes, on_progress=bar)
