@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from netcheck import __version__, options
 from netcheck.errors import CommandError, InputError
@@ -59,10 +59,7 @@ def check(args: argparse.Namespace) -> int:
 
     output = Output(args.output_format, args.output, args.redact_report, args.quiet, args.verbose, args.show_all)
     request = CheckRequest(
-        plan=args.plan, agents=args.agent or (), agents_file=args.agents_file, management_server=args.management_server,
-        license_server=args.license_server, product=args.product, storage_nodes=args.storage_node or (),
-        vcenters=args.vcenter or (), cloud_storage=args.cloud_storage or (), catalogs=args.catalog or (),
-        vantage=args.vantage_role, phase=args.phase, method=args.method,
+        **_machines(args), vantage=args.vantage_role, phase=args.phase, method=args.method,
         dns_servers=args.dns_server or (), hosts_file=args.hosts_file, expect_responder=args.expect_responder,
         token=args.token, timeout_s=args.timeout, retries=args.retries, concurrency=args.concurrency, rate_pps=args.rate,
         identify=args.identify, user=args.user, password_file=args.password_file, ssh_keys=args.ssh_key or (),
@@ -76,6 +73,17 @@ def check(args: argparse.Namespace) -> int:
         emit(report, output, _say)
         return exit_code(report)
     return EXIT_INTERNAL  # not reached: _guarded exits
+
+
+def _machines(args: argparse.Namespace) -> dict[str, Any]:
+    """The options that say where the deployment's machines are (options.topology_options), by the names
+    plan.topology.load_topology and CheckRequest give them."""
+    return {
+        "plan": args.plan, "agents": args.agent or (), "agents_file": args.agents_file,
+        "management_server": args.management_server, "license_server": args.license_server, "product": args.product,
+        "storage_nodes": args.storage_node or (), "vcenters": args.vcenter or (), "cloud_storage": args.cloud_storage or (),
+        "catalogs": args.catalog or (),
+    }  # fmt: skip
 
 
 def _progress(quiet: bool) -> bool:
@@ -115,12 +123,7 @@ def ports(args: argparse.Namespace) -> int:
     with _guarded():
         if args.output:
             check_writable(args.output)
-        topology, _plan_file = load_topology(
-            plan=args.plan, agents=args.agent or (), agents_file=args.agents_file,
-            management_server=args.management_server, license_server=args.license_server, product=args.product,
-            storage_nodes=args.storage_node or (), vcenters=args.vcenter or (), cloud_storage=args.cloud_storage or (),
-            catalogs=args.catalog or (),
-        )  # fmt: skip
+        topology, _plan_file = load_topology(**_machines(args))
         write_text(args.output, [render_rules(firewall_rules(topology), args.rule_format)])
     return EXIT_PASS
 

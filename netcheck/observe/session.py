@@ -118,7 +118,9 @@ def run_check(request: CheckRequest, *, progress: bool, note: Say) -> Report:
         ),
     )
     background = _syn_in_background(topology, role, options)
-    report = _run(plan(topology, role), role, options, progress=progress, note=note, background=background)
+    checks = plan(topology, role)
+    gc.freeze()  # the plan (within fewer_collections, see cli.check): the collector must not walk it again and again
+    report = _run(checks, role, options, progress=progress, note=note, background=background)
     _kept_until_exit[:] = [topology, report]
     return report
 
@@ -179,7 +181,6 @@ def _run(
     chosen = resolve_method(options.method, probes)
     if text := method_note(sys.platform, str(options.method), str(chosen)):
         note(text)
-    gc.freeze()  # the plan, made since the run began: the collector must not walk it again and again
     bar = ProgressBar() if progress else None
     try:
         return run(checks, role, options, probes=probes, on_progress=bar)

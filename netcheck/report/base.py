@@ -19,15 +19,6 @@ def link_label(result: Result) -> str:
     return check.id.replace(":", " ", 1)  # "name ms.corp.example", "discovery network-profile"
 
 
-def ordered(results: Iterable[Result]) -> list[Result]:
-    """Failing first; the sort is stable, so the plan's order holds within each verdict."""
-    return sorted(results, key=lambda r: ORDER[r.verdict])
-
-
-def needs_attention(report: Report) -> list[Result]:
-    return [r for r in ordered(report.results) if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.WARN)]
-
-
 def summary_line(report: Report) -> str:
     counts = ", ".join(f"{report.count(v)} {v}" for v in ORDER if report.count(v))
     return f"netcheck {report.verdict.upper()}: {counts} ({len(report.results)} checks in {report.duration_s:.1f} s)"
@@ -59,16 +50,6 @@ def group_links(
         columns.setdefault(column, None)
         cells.setdefault((row, column), []).append(result)
     return list(rows), list(columns), cells
-
-
-def link_matrix(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], Verdict]]:
-    """(rows: source hosts, columns: target:port, cells: worst verdict) over the TCP links."""
-    rows, columns, cells = group_links(
-        report,
-        lambda r: f"{r.source_host or report.vantage.hostname} ({r.check.source})",
-        lambda r: f"{r.check.target.name}:{r.check.port}",
-    )
-    return rows, columns, {key: worst(r.verdict for r in results) for key, results in cells.items()}
 
 
 def compact_link_matrix(
